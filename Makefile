@@ -1,0 +1,56 @@
+# portrait — two commands: `make demo` and `make test`. Everything installs itself.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV    := .venv
+BIN     := $(VENV)/bin
+PYTHON  ?= python3
+UV      := $(PYTHON) -m uv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export DO_NOT_TRACK := 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+
+.PHONY: help install demo test lint format ui stop clean bench quality requirements
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml uv.lock
+	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check uv
+	$(UV) sync --frozen --compile-bytecode
+	@touch $@
+
+install: $(VENV)/.installed  ## create .venv from uv.lock (bytecode compiled)
+
+demo: install  ## start the warehouse, simulate a company, run both DAGs, print a summary
+	$(BIN)/portrait demo
+
+test: install  ## the whole suite against throwaway PostgreSQL clusters
+	$(BIN)/pytest
+
+lint: install  ## ruff + sqlfluff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	cd dbt_project && ../$(BIN)/sqlfluff lint models macros --processes 2
+
+format: install  ## fix what ruff and sqlfluff can
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+	cd dbt_project && ../$(BIN)/sqlfluff fix models --processes 2
+
+ui: install  ## Airflow UI, MLflow UI and dbt docs on localhost (prints URLs and password)
+	$(BIN)/portrait ui up
+
+stop:  ## stop the UIs and the local warehouse
+	-@[ -x $(BIN)/portrait ] && $(BIN)/portrait ui down
+	-@[ -x $(BIN)/portrait ] && $(BIN)/portrait warehouse down
+
+bench: install  ## run bench/ and write reports/bench.json
+	$(BIN)/python -m bench
+
+requirements:  ## re-export requirements.txt from uv.lock
+	$(UV) export --frozen --no-hashes --no-dev --no-emit-project -o requirements.txt >/dev/null
+
+clean: stop  ## remove .local, reports and build artefacts (keeps .venv)
+	rm -rf .local reports dbt_project/target dbt_project/logs .pytest_cache .ruff_cache

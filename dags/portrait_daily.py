@@ -1,0 +1,69 @@
+"""
+### portrait_daily — from landing files to scored, tagged customer marts
+
+Every day: **load** the landing batches into `raw` (bad rows quarantined), build the
+warehouse with **dbt** (staging → identity → features; one Airflow task per model, tests
+and unit tests run with each), **score** every customer with each task's `champion` model,
+check **drift** against the champion's test window, and build the **marts** analysts read.
+
+* As-of date: the day before the run's logical date (`{{ macros.ds_add(ds, -1) }}`).
+* Re-running a day replaces that day's rows everywhere (loads by batch, scores by date).
+* When the drift policy recommends retraining, `retrain_signal` emits the
+  `portrait://monitoring/drift_alert` asset, which schedules `portrait_train`.
+"""
+
+import pendulum
+from airflow.sdk.exceptions import AirflowSkipException
+from airflow.sdk import TriggerRule, dag, task
+
+from models_ml.tasks import TASKS
+from portrait import orchestration as orc
+
+
+@dag(
+    dag_id="portrait_daily",
+    schedule="@daily",
+    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=orc.DEFAULT_ARGS,
+    tags=["portrait", "daily", "dbt", "ml"],
+    doc_md=__doc__,
+)
+def portrait_daily():
+    @task(outlets=[orc.RAW])
+    def load() -> dict:
+        return orc.load_landing_task()
+
+    transform = orc.dbt_task_group("transform", select=["path:models"], exclude=["path:models/marts"])
+
+    @task(outlets=[orc.SCORES])
+    def score(task_name: str, as_of_date: str) -> dict:
+        return orc.score_task(task_name, as_of_date)
+
+    @task
+    def drift(task_name: str, as_of_date: str, _scored: dict) -> dict:
+        return orc.drift_task(task_name, as_of_date)
+
+    @task(outlets=[orc.DRIFT_ALERT])
+    def retrain_signal(results: list[dict]) -> None:
+        if not orc.retrain_needed(results):
+            raise AirflowSkipException("Drift policy: no retraining needed.")
+
+    marts = orc.dbt_task_group("marts", select=["path:models/marts"])
+
+    loaded = load()
+    loaded >> transform
+    drift_results = []
+    for name in TASKS:
+        scored = score.override(task_id=f"score_{name}")(name, orc.AS_OF_DATE_TEMPLATE)
+        transform >> scored
+        checked = drift.override(task_id=f"drift_{name}", trigger_rule=TriggerRule.ALL_SUCCESS)(
+            name, orc.AS_OF_DATE_TEMPLATE, scored
+        )
+        drift_results.append(checked)
+        scored >> marts
+    retrain_signal(drift_results)
+
+
+portrait_daily()

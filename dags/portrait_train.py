@@ -1,0 +1,52 @@
+"""
+### portrait_train — train, register and promote the customer models
+
+For each task (churn within 180 days, an order within 30 days): refresh the feature
+snapshots (load → dbt up to `features`), **train** LightGBM on a time-based split beside a
+logistic baseline, **register** the new version as `challenger` in MLflow when it beats the
+baseline, and **promote** it to `champion` only if it passes the gate against the current
+champion (the old champion keeps alias `previous`; `portrait models rollback <task>` undoes).
+
+Runs when `portrait_daily`'s drift policy emits `portrait://monitoring/drift_alert`, or by hand.
+"""
+
+import pendulum
+from airflow.sdk import dag, task
+
+from models_ml.tasks import TASKS
+from portrait import orchestration as orc
+
+
+@dag(
+    dag_id="portrait_train",
+    schedule=[orc.DRIFT_ALERT],
+    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=orc.DEFAULT_ARGS,
+    tags=["portrait", "training", "ml"],
+    doc_md=__doc__,
+)
+def portrait_train():
+    @task(outlets=[orc.RAW])
+    def load() -> dict:
+        return orc.load_landing_task()
+
+    features = orc.dbt_task_group("features", select=["+path:models/features"])
+
+    @task
+    def train(task_name: str) -> dict:
+        return orc.train_task(task_name)
+
+    @task(retries=0)
+    def promote(task_name: str, _trained: dict) -> dict:
+        return orc.promote_task(task_name)
+
+    load() >> features
+    for name in TASKS:
+        trained = train.override(task_id=f"train_{name}")(name)
+        features >> trained
+        promote.override(task_id=f"promote_{name}")(name, trained)
+
+
+portrait_train()

@@ -1,0 +1,55 @@
+{#- Outcome labels beside the features, never joined into scoring. Each label looks only
+    after its as_of_date, at the latest known version of every order, and is null when the
+    customer is not eligible or the window is not fully observed yet (see the YAML docs). -#}
+
+with features as (
+    select cid, as_of_date, orders_365d from {{ ref('customer_features') }}
+),
+
+orders as (
+    select o.ordered_at, ids.cid
+    from {{ ref('stg_erp__orders') }} as o
+    inner join {{ ref('customer_ids') }} as ids
+        on ids.source_system = 'erp' and o.customer_code = ids.source_record_id
+    where o.superseded_at is null and o.order_status <> 'cancelled'
+),
+
+horizon as (
+    select max(known_at) as known_until from {{ ref('stg_erp__orders') }}
+),
+
+windows as (
+    select
+        f.cid,
+        f.as_of_date,
+        f.orders_365d,
+        {{ as_of_cutoff('f.as_of_date') }} as cutoff_at,
+        h.known_until
+    from features as f
+    cross join horizon as h
+),
+
+final as (
+    select
+        w.cid,
+        w.as_of_date,
+        case
+            when w.orders_365d = 0 or w.cutoff_at + interval '180 days' > w.known_until then null
+            else not exists (
+                select 1 from orders as o
+                where o.cid = w.cid and o.ordered_at >= w.cutoff_at
+                    and o.ordered_at < w.cutoff_at + interval '180 days'
+            )
+        end as churn_180d,
+        case
+            when w.cutoff_at + interval '30 days' > w.known_until then null
+            else exists (
+                select 1 from orders as o
+                where o.cid = w.cid and o.ordered_at >= w.cutoff_at
+                    and o.ordered_at < w.cutoff_at + interval '30 days'
+            )
+        end as purchase_30d
+    from windows as w
+)
+
+select * from final

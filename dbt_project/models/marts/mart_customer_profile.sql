@@ -1,0 +1,60 @@
+{#- One row per customer: who they are, their latest point-in-time features, and the latest
+    score of each model with its reasons and the model version that produced it. -#}
+
+with customer_ids as (
+    select * from {{ ref('customer_ids') }}
+),
+
+features as (
+    select * from {{ ref('customer_features') }}
+),
+
+scores as (
+    select * from {{ relation_or_empty('ml', 'customer_scores', {
+        'cid': 'text', 'as_of_date': 'date', 'task': 'text', 'score': 'double precision',
+        'band': 'text', 'reason_1': 'text', 'reason_2': 'text', 'reason_3': 'text',
+        'model_name': 'text', 'model_version': 'text', 'model_alias': 'text',
+    }) }}
+),
+
+customers as (
+    select
+        cid,
+        count(*) filter (where source_system = 'erp') as erp_customer_code_count
+    from customer_ids
+    group by cid
+),
+
+latest_features as (
+    select distinct on (cid) *
+    from features
+    order by cid, as_of_date desc
+),
+
+latest_churn as (
+    select distinct on (cid) *
+    from scores
+    where task = 'churn_180d'
+    order by cid, as_of_date desc
+),
+
+final as (
+    select
+        c.cid,
+        c.erp_customer_code_count::integer as erp_customer_code_count,
+        f.as_of_date as features_as_of_date,
+        f.days_since_last_order,
+        f.orders_365d::integer as orders_365d,
+        f.revenue_cny_365d::numeric(18, 2) as revenue_cny_365d,
+        f.revenue_trend_90d::numeric(18, 4) as revenue_trend_90d,
+        s.score::double precision as churn_score,
+        s.band as churn_band,
+        concat_ws('; ', s.reason_1, s.reason_2, s.reason_3) as churn_reasons,
+        s.model_name || ' v' || s.model_version || ' @' || s.model_alias as churn_model,
+        s.as_of_date as churn_scored_as_of_date
+    from customers as c
+    left join latest_features as f on c.cid = f.cid
+    left join latest_churn as s on c.cid = s.cid
+)
+
+select * from final

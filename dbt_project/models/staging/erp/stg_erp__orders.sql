@@ -1,0 +1,18 @@
+with source as (
+    select * from {{ source('erp', 'erp__orders') }}
+),
+
+final as (
+    select
+        order_id,
+        customer_code,
+        ordered_at,
+        status as order_status,
+        coalesce(change_count, 0) as change_count,
+        total_amount_cny as order_amount_cny,
+        updated_at,
+        {{ version_columns(['order_id']) }}
+    from source
+)
+
+select * from final

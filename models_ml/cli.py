@@ -1,0 +1,58 @@
+"""`portrait models ...`: every ML step without Airflow."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import typer
+
+app = typer.Typer(help="Train, promote, roll back, score and watch the customer models.", no_args_is_help=True)
+
+
+def _echo(obj) -> None:
+    typer.echo(json.dumps(obj, indent=2, ensure_ascii=False, default=str))
+
+
+def _date(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+@app.command()
+def train(task: str, seed: int = 42) -> None:
+    """Train TASK on the feature snapshots; register it as challenger if it beats the baseline."""
+    from models_ml.train import train_task
+
+    _echo(train_task(task, seed=seed).to_dict())
+
+
+@app.command()
+def promote(task: str) -> None:
+    """Promote TASK's challenger to champion if it passes the gate."""
+    from models_ml.register import promote as do_promote
+
+    _echo(do_promote(task).to_dict())
+
+
+@app.command()
+def rollback(task: str) -> None:
+    """Make TASK's previous champion the champion again."""
+    from models_ml.register import rollback as do_rollback
+
+    _echo(do_rollback(task).to_dict())
+
+
+@app.command()
+def score(task: str, as_of_date: str = typer.Option(None, help="YYYY-MM-DD; default: latest snapshot")) -> None:
+    """Score every customer of a snapshot with TASK's champion."""
+    from models_ml.score import score_task
+
+    _echo(score_task(task, _date(as_of_date)))
+
+
+@app.command()
+def drift(task: str, as_of_date: str = typer.Option(None, help="YYYY-MM-DD; default: latest snapshot")) -> None:
+    """Check feature and score drift of a snapshot against TASK's champion test window."""
+    from models_ml.monitor import check_drift
+
+    _echo(check_drift(task, _date(as_of_date)))

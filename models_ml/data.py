@@ -1,0 +1,101 @@
+"""Warehouse I/O of the ML layer: read features/labels, write ml.* tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import psycopg
+from psycopg import sql
+
+from models_ml.tasks import Task
+from portrait import db
+
+ML_DDL = """
+create schema if not exists ml;
+create table if not exists ml.customer_scores (
+    cid text not null,
+    as_of_date date not null,
+    task text not null,
+    score double precision not null,
+    band text not null,
+    reason_1 text,
+    reason_2 text,
+    reason_3 text,
+    model_name text not null,
+    model_version text not null,
+    model_alias text not null,
+    run_id text not null,
+    scored_at timestamptz not null default now(),
+    primary key (cid, as_of_date, task)
+);
+"""
+
+
+class FeatureError(RuntimeError):
+    """The feature snapshot cannot feed the model (missing table, date or column)."""
+
+
+def ensure_ml_schema(conn: psycopg.Connection) -> None:
+    conn.execute(ML_DDL)
+
+
+def _require_features_table(conn: psycopg.Connection) -> None:
+    for name in ("customer_features", "customer_labels"):
+        if not db.relation_exists(conn, "features", name):
+            raise FeatureError(
+                f"features.{name} does not exist: build the dbt project first "
+                "(`dbt build` or run the portrait_daily DAG)."
+            )
+
+
+def training_frame(conn: psycopg.Connection, task: Task) -> pd.DataFrame:
+    """Feature snapshots joined with the task's label, labelled rows only."""
+    _require_features_table(conn)
+    query = sql.SQL(
+        "select f.*, l.{label}::int as label from features.customer_features as f "
+        "join features.customer_labels as l using (cid, as_of_date) "
+        "where l.{label} is not null order by f.as_of_date, f.cid"
+    ).format(label=sql.Identifier(task.name))
+    return db.read_frame(conn, query)
+
+
+def snapshot_dates(conn: psycopg.Connection) -> list[dt.date]:
+    _require_features_table(conn)
+    rows = conn.execute(
+        "select distinct as_of_date from features.customer_features order by 1"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def latest_snapshot_date(conn: psycopg.Connection) -> dt.date:
+    dates = snapshot_dates(conn)
+    if not dates:
+        raise FeatureError("features.customer_features is empty: no snapshot to score.")
+    return dates[-1]
+
+
+def snapshot_frame(conn: psycopg.Connection, as_of_date: dt.date) -> pd.DataFrame:
+    _require_features_table(conn)
+    frame = db.read_frame(
+        conn,
+        "select * from features.customer_features where as_of_date = %s order by cid",
+        (as_of_date,),
+    )
+    if frame.empty:
+        raise FeatureError(
+            f"features.customer_features has no rows for as_of_date {as_of_date}: build the "
+            "features for that date first (dbt var as_of_date)."
+        )
+    return frame
+
+
+def to_model_matrix(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """The model's input columns as floats; a missing column is an error, not a silent NaN."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise FeatureError(
+            f"The feature snapshot lacks column(s) the model needs: {', '.join(missing)}. "
+            "Rebuild features with the dbt project version the model was trained on, or retrain."
+        )
+    return frame.loc[:, columns].apply(pd.to_numeric, errors="coerce").astype("float64")

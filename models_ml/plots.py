@@ -1,0 +1,96 @@
+"""Figures an ML engineer would rather look at than read, logged with every training run."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from sklearn.calibration import calibration_curve  # noqa: E402
+from sklearn.metrics import roc_curve  # noqa: E402
+
+
+def _roc(y, p_model, p_base):
+    fig, ax = plt.subplots(figsize=(5, 5))
+    for label, p in (("LightGBM", p_model), ("baseline (logistic)", p_base)):
+        if len(np.unique(y)) == 2:
+            fpr, tpr, _ = roc_curve(y, p)
+            ax.plot(fpr, tpr, label=label)
+    ax.plot([0, 1], [0, 1], "k:", lw=1)
+    ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC (test window)")
+    ax.legend(loc="lower right")
+    return fig
+
+
+def _calibration(y, p):
+    fig, ax = plt.subplots(figsize=(5, 5))
+    if len(np.unique(y)) == 2:
+        frac, mean = calibration_curve(y, p, n_bins=10, strategy="quantile")
+        ax.plot(mean, frac, "o-", label="LightGBM")
+    ax.plot([0, 1], [0, 1], "k:", lw=1, label="perfect")
+    ax.set(xlabel="mean predicted", ylabel="observed rate", title="Calibration (test window)")
+    ax.legend(loc="upper left")
+    return fig
+
+
+def _lift(y, p):
+    fig, ax = plt.subplots(figsize=(6, 4))
+    order = np.argsort(-p, kind="stable")
+    deciles = np.array_split(np.asarray(y)[order], 10)
+    base = np.mean(y) if len(y) else 0
+    lifts = [(d.mean() / base) if base and len(d) else 0 for d in deciles]
+    ax.bar(range(1, 11), lifts)
+    ax.axhline(1, color="k", ls=":", lw=1)
+    ax.set(xlabel="score decile (1 = highest)", ylabel="lift", title="Lift by decile (test window)")
+    return fig
+
+
+def _importance(model, columns):
+    fig, ax = plt.subplots(figsize=(6, 4))
+    gains = pd.Series(model.booster_.feature_importance("gain"), index=columns).sort_values()
+    ax.barh(gains.index, gains.values)
+    ax.set(xlabel="total gain", title="Feature importance")
+    fig.tight_layout()
+    return fig
+
+
+def _shap_summary(model, x: pd.DataFrame):
+    contrib = model.booster_.predict(x, pred_contrib=True)[:, :-1]
+    order = np.argsort(np.abs(contrib).mean(axis=0))
+    fig, ax = plt.subplots(figsize=(7, 4))
+    rng = np.random.default_rng(0)
+    for row, j in enumerate(order):
+        vals = x.iloc[:, j].to_numpy(dtype=float)
+        finite = np.isfinite(vals)
+        lo, hi = (np.nanmin(vals), np.nanmax(vals)) if finite.any() else (0.0, 1.0)
+        color = np.where(finite, (vals - lo) / (hi - lo + 1e-12), 0.5)
+        ax.scatter(
+            contrib[:, j],
+            row + rng.uniform(-0.3, 0.3, len(vals)),
+            c=color,
+            cmap="coolwarm",
+            s=6,
+        )
+    ax.set_yticks(range(len(order)), [x.columns[j] for j in order])
+    ax.axvline(0, color="k", lw=0.5)
+    ax.set(xlabel="contribution to log-odds (SHAP, colour = feature value)", title="SHAP summary")
+    fig.tight_layout()
+    return fig
+
+
+def model_plots(model, x_test: pd.DataFrame, y_test, p_test, p_base) -> dict:
+    figs = {
+        "roc": _roc(y_test, p_test, p_base),
+        "calibration": _calibration(y_test, p_test),
+        "lift": _lift(y_test, p_test),
+        "feature_importance": _importance(model, list(x_test.columns)),
+        "shap_summary": _shap_summary(model, x_test),
+    }
+    return figs
+
+
+def close_all() -> None:
+    plt.close("all")

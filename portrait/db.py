@@ -1,0 +1,67 @@
+"""The one module that talks to the warehouse from Python (psycopg 3)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import pandas as pd
+import psycopg
+from psycopg import sql
+
+
+def warehouse_dsn(dsn: str | None = None) -> str:
+    if dsn:
+        return dsn
+    from portrait.settings import get_settings
+
+    return get_settings().warehouse_dsn()
+
+
+@contextmanager
+def connect(dsn: str | None = None, **kwargs) -> Iterator[psycopg.Connection]:
+    """A connection that commits on success and rolls back on error."""
+    with psycopg.connect(warehouse_dsn(dsn), **kwargs) as conn:
+        yield conn
+
+
+def read_frame(conn: psycopg.Connection, query: str | sql.Composable, params=None) -> pd.DataFrame:
+    with conn.cursor() as cur:
+        cur.execute(query, params)
+        if cur.description is None:
+            return pd.DataFrame()
+        columns = [d.name for d in cur.description]
+        return pd.DataFrame(cur.fetchall(), columns=columns)
+
+
+def relation_exists(conn: psycopg.Connection, schema: str, name: str) -> bool:
+    row = conn.execute("select to_regclass(%s)", (f'"{schema}"."{name}"',)).fetchone()
+    return row[0] is not None
+
+
+def table_columns(conn: psycopg.Connection, schema: str, name: str) -> list[str]:
+    rows = conn.execute(
+        "select column_name from information_schema.columns "
+        "where table_schema = %s and table_name = %s order by ordinal_position",
+        (schema, name),
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def copy_frame(
+    conn: psycopg.Connection, schema: str, table: str, frame: pd.DataFrame, columns: Sequence[str]
+) -> int:
+    """COPY the given columns of a frame into schema.table (CSV through memory)."""
+    if frame.empty:
+        return 0
+    buf = io.StringIO()
+    frame.loc[:, list(columns)].to_csv(buf, index=False, header=False, na_rep="")
+    stmt = sql.SQL("copy {}.{} ({}) from stdin (format csv, null '')").format(
+        sql.Identifier(schema),
+        sql.Identifier(table),
+        sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+    )
+    with conn.cursor() as cur, cur.copy(stmt) as copy:
+        copy.write(buf.getvalue())
+    return len(frame)

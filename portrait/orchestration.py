@@ -1,0 +1,114 @@
+"""Building blocks the DAG files share: assets, default args, the dbt task groups and the
+task bodies (each a lazy import and one call into a package). DAG files stay wiring only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+from airflow.sdk import Asset
+
+from portrait.settings import AIRFLOW_CONN_ID
+
+# Schema boundaries as Airflow Assets (DESIGN.md: each boundary is an asset).
+RAW = Asset(name="warehouse.raw", uri="portrait://warehouse/raw", group="portrait")
+FEATURES = Asset(name="warehouse.features", uri="portrait://warehouse/features", group="portrait")
+SCORES = Asset(name="warehouse.ml.customer_scores", uri="portrait://warehouse/ml/customer_scores",
+               group="portrait")
+MARTS = Asset(name="warehouse.marts", uri="portrait://warehouse/marts", group="portrait")
+# Emitted only when the drift policy recommends retraining; portrait_train listens to it.
+DRIFT_ALERT = Asset(name="monitoring.drift_alert", uri="portrait://warehouse/monitoring/drift_alert",
+                    group="portrait")
+
+# The day a run computes features for: the day before the run's logical date (the nightly
+# extraction of day D lands at midnight, so a run on D+1 sees all of D).
+AS_OF_DATE_TEMPLATE = "{{ macros.ds_add(ds, -1) }}"
+
+DEFAULT_ARGS = {
+    "owner": "data-team",
+    "retries": 2,
+    "retry_delay": dt.timedelta(minutes=2),
+}
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_DIR / "dbt_project"
+
+
+def warehouse_dsn() -> str:
+    """The warehouse URI from the Airflow connection (AIRFLOW_CONN_PORTRAIT_WAREHOUSE)."""
+    from airflow.sdk import Connection
+
+    uri = Connection.get(AIRFLOW_CONN_ID).get_uri()
+    return uri.replace("postgres://", "postgresql://", 1)
+
+
+def dbt_task_group(group_id: str, select: list[str], exclude: list[str] | None = None):
+    """A Cosmos task group over the dbt project, rendered from the parsed manifest (no dbt
+    call at DAG parse time); tests, unit tests included, run with each model (build)."""
+    from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+    from cosmos.constants import LoadMode, TestBehavior
+
+    return DbtTaskGroup(
+        group_id=group_id,
+        project_config=ProjectConfig(
+            dbt_project_path=DBT_PROJECT_DIR,
+            manifest_path=DBT_PROJECT_DIR / "target" / "manifest.json",
+            install_dbt_deps=False,
+        ),
+        profile_config=ProfileConfig(
+            profile_name="portrait",
+            target_name="local",
+            profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml",
+        ),
+        execution_config=ExecutionConfig(dbt_executable_path=Path(sys.executable).parent / "dbt"),
+        render_config=RenderConfig(
+            load_method=LoadMode.DBT_MANIFEST,
+            test_behavior=TestBehavior.BUILD,
+            select=select,
+            exclude=exclude or [],
+        ),
+        operator_args={"vars": {"as_of_date": AS_OF_DATE_TEMPLATE}, "install_deps": False},
+        default_args=DEFAULT_ARGS,
+    )
+
+
+# ---- task bodies ---------------------------------------------------------------------------
+def load_landing_task() -> dict:
+    from portrait.settings import get_settings
+    from sources.loader import load_landing
+
+    report = load_landing(warehouse_dsn(), get_settings().landing_dir, progress=False)
+    print(report.summary())
+    return report.totals()
+
+
+def train_task(task_name: str) -> dict:
+    from models_ml.train import train_task as train
+
+    return train(task_name, dsn=warehouse_dsn()).to_dict()
+
+
+def promote_task(task_name: str) -> dict:
+    from models_ml.register import promote
+
+    decision = promote(task_name)
+    print(f"{task_name}: promoted={decision.promoted} reasons={decision.reasons}")
+    return decision.to_dict()
+
+
+def score_task(task_name: str, as_of_date: str) -> dict:
+    from models_ml.score import score_task as score
+
+    return score(task_name, dt.date.fromisoformat(as_of_date), dsn=warehouse_dsn())
+
+
+def drift_task(task_name: str, as_of_date: str) -> dict:
+    from models_ml.monitor import check_drift
+
+    return check_drift(task_name, dt.date.fromisoformat(as_of_date), dsn=warehouse_dsn())
+
+
+def retrain_needed(drift_results: list[dict]) -> bool:
+    """True when any task's drift policy recommends retraining."""
+    return any(r.get("retrain_recommended") for r in drift_results)

@@ -1,0 +1,151 @@
+"""One typed settings object for every part of portrait (prefix ``PORTRAIT_``).
+
+Everything that needs a host, a port, a path or a URI reads it from here, and the
+environment handed to Airflow, dbt and MLflow is derived from it (``service_env``).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+AIRFLOW_CONN_ID = "portrait_warehouse"
+
+
+def _default_project_dir() -> Path:
+    # The package is installed editable from the repository, so its parent is the checkout.
+    return Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Where portrait's services, data and artefacts live; override with PORTRAIT_* variables."""
+
+    model_config = SettingsConfigDict(env_prefix="PORTRAIT_", extra="ignore")
+
+    project_dir: Path = _default_project_dir()
+    local_dir: Path | None = None
+    reports_dir: Path | None = None
+
+    # Warehouse: a private cluster under local_dir/pg, unless warehouse_url points elsewhere.
+    warehouse_url: SecretStr | None = None
+    pg_host: str = "127.0.0.1"
+    pg_port: int = 55432
+    pg_user: str = "portrait"
+    # Local development only: the private cluster trusts loopback connections.
+    pg_password: SecretStr = SecretStr("portrait")
+    pg_database: str = "portrait"
+    pg_bin_dir: Path | None = None
+
+    # Simulated world used by `make demo`.
+    scale: float = 1.0
+    seed: int = 42
+
+    mlflow_tracking_uri: str | None = None
+    mlflow_artifact_root: Path | None = None
+    airflow_parallelism: int = 4
+
+    @model_validator(mode="after")
+    def _fill_paths(self) -> Settings:
+        if self.local_dir is None:
+            self.local_dir = self.project_dir / ".local"
+        if self.reports_dir is None:
+            self.reports_dir = self.project_dir / "reports"
+        if self.mlflow_artifact_root is None:
+            self.mlflow_artifact_root = self.local_dir / "mlflow" / "artifacts"
+        if self.mlflow_tracking_uri is None:
+            self.mlflow_tracking_uri = f"sqlite:///{self.local_dir / 'mlflow' / 'mlflow.db'}"
+        return self
+
+    # ---- derived locations -------------------------------------------------
+    @property
+    def pg_dir(self) -> Path:
+        return self.local_dir / "pg"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.local_dir / "data"
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.data_dir / "landing"
+
+    @property
+    def truth_dir(self) -> Path:
+        return self.data_dir / "truth"
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.local_dir / "airflow"
+
+    @property
+    def dbt_project_dir(self) -> Path:
+        return self.project_dir / "dbt_project"
+
+    @property
+    def uses_private_cluster(self) -> bool:
+        return self.warehouse_url is None
+
+    # ---- connection strings ------------------------------------------------
+    def warehouse_dsn(self) -> str:
+        """libpq URL of the warehouse (postgresql://user:pw@host:port/db)."""
+        if self.warehouse_url is not None:
+            return self.warehouse_url.get_secret_value()
+        pw = quote(self.pg_password.get_secret_value(), safe="")
+        return (
+            f"postgresql://{quote(self.pg_user, safe='')}:{pw}"
+            f"@{self.pg_host}:{self.pg_port}/{self.pg_database}"
+        )
+
+    def warehouse_parts(self) -> dict[str, str]:
+        url = urlsplit(self.warehouse_dsn())
+        return {
+            "host": url.hostname or "127.0.0.1",
+            "port": str(url.port or 5432),
+            "user": unquote(url.username or ""),
+            "password": unquote(url.password or ""),
+            "dbname": url.path.lstrip("/") or "postgres",
+        }
+
+    def service_env(self) -> dict[str, str]:
+        """Environment for Airflow, dbt and MLflow processes, all derived from these settings."""
+        parts = self.warehouse_parts()
+        dsn = self.warehouse_dsn()
+        return {
+            "PORTRAIT_PROJECT_DIR": str(self.project_dir),
+            "PORTRAIT_LOCAL_DIR": str(self.local_dir),
+            "PORTRAIT_WAREHOUSE_URL": dsn,
+            # dbt reads the warehouse through env_var() in dbt_project/profiles.yml
+            "DBT_PROFILES_DIR": str(self.dbt_project_dir),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "PORTRAIT_DBT_HOST": parts["host"],
+            "PORTRAIT_DBT_PORT": parts["port"],
+            "PORTRAIT_DBT_USER": parts["user"],
+            "PORTRAIT_DBT_PASSWORD": parts["password"],
+            "PORTRAIT_DBT_DBNAME": parts["dbname"],
+            # Airflow: home, DAGs, plugins, the warehouse as a connection from the environment
+            "AIRFLOW_HOME": str(self.airflow_home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(self.project_dir / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(self.project_dir / "plugins"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": str(self.airflow_parallelism),
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.airflow_home / 'airflow.db'}",
+            "AIRFLOW__COSMOS__CACHE_DIR": str(self.local_dir / "cosmos"),
+            "AIRFLOW__COSMOS__ENABLE_CACHE": "True",
+            f"AIRFLOW_CONN_{AIRFLOW_CONN_ID.upper()}": dsn,
+            "DO_NOT_TRACK": "1",
+            "SCARF_ANALYTICS": "false",
+            "MLFLOW_TRACKING_URI": self.mlflow_tracking_uri,
+            "PORTRAIT_MLFLOW_ARTIFACT_ROOT": str(self.mlflow_artifact_root),
+            "GIT_PYTHON_REFRESH": "quiet",
+        }
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,92 @@
+"""The end-of-demo summary: rows per schema, model metrics, drift verdict, where to look."""
+
+from __future__ import annotations
+
+import math
+
+from portrait import db
+from portrait.settings import Settings
+
+SCHEMAS = ("raw", "staging", "identity", "features", "ml", "monitoring", "marts")
+
+
+def rows_per_schema(conn) -> list[tuple[str, str, int]]:
+    rels = conn.execute(
+        "select table_schema, table_name from information_schema.tables "
+        "where table_schema = any(%s) order by 1, 2",
+        (list(SCHEMAS),),
+    ).fetchall()
+    out = []
+    for schema, name in rels:
+        (n,) = conn.execute(f'select count(*) from "{schema}"."{name}"').fetchone()
+        out.append((schema, name, int(n)))
+    return out
+
+
+def model_lines() -> list[str]:
+    from mlflow.exceptions import MlflowException
+
+    from models_ml import tracking
+    from models_ml.tasks import TASKS
+
+    client = tracking.configure()
+    lines = []
+    for task in TASKS.values():
+        try:
+            mv = client.get_model_version_by_alias(task.registered_model_name, "champion")
+        except MlflowException:
+            lines.append(f"  {task.name:<14} no champion")
+            continue
+        m = client.get_run(mv.run_id).data.metrics
+
+        def f(key):
+            v = m.get(key, math.nan)
+            return "n/a" if math.isnan(v) else f"{v:.3f}"
+
+        lines.append(
+            f"  {task.name:<14} champion v{mv.version}: test AUC {f('test_roc_auc')} "
+            f"(baseline {f('baseline_test_roc_auc')}), PR AUC {f('test_pr_auc')}, "
+            f"Brier {f('test_brier')}, ECE {f('test_ece')}"
+        )
+    return lines
+
+
+def drift_lines(conn) -> list[str]:
+    if not db.relation_exists(conn, "monitoring", "drift_runs"):
+        return ["  no drift checks yet"]
+    rows = conn.execute(
+        "select distinct on (task) task, as_of_date, drifted_feature_share, score_psi, "
+        "is_drifted, retrain_recommended, report_path from monitoring.drift_runs "
+        "order by task, as_of_date desc"
+    ).fetchall()
+    return [
+        f"  {t:<14} {d}: {share:.0%} of features drifted, score PSI {psi:.3f} -> "
+        f"{'DRIFTED' if drifted else 'no drift'}"
+        f"{', retraining recommended' if retrain else ''}  ({path})"
+        for t, d, share, psi, drifted, retrain, path in rows
+    ]
+
+
+def render(settings: Settings, dsn: str) -> str:
+    with db.connect(dsn) as conn:
+        counts = rows_per_schema(conn)
+        drift = drift_lines(conn)
+    per_schema: dict[str, int] = {}
+    for schema, _, n in counts:
+        per_schema[schema] = per_schema.get(schema, 0) + n
+    lines = ["", "portrait — summary", "", "Rows per schema (tables/views):"]
+    for schema in SCHEMAS:
+        tables = [(t, n) for s, t, n in counts if s == schema]
+        detail = ", ".join(f"{t}={n}" for t, n in tables)
+        lines.append(f"  {schema:<11} {per_schema.get(schema, 0):>9}  {detail}")
+    lines += ["", "Models (MLflow registry):", *model_lines(), "", "Drift:", *drift]
+    lines += [
+        "",
+        "Where to look next:",
+        "  make ui        Airflow UI (DAG runs, one task per dbt model), MLflow UI, dbt docs",
+        f"  warehouse      psql \"{dsn}\"  (analysts read schema marts)",
+        f"  reports        {settings.reports_dir}",
+        f"  logs           {settings.local_dir / 'logs'}",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,50 @@
+"""`portrait simulate` and `portrait load`: the source side without Airflow."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import typer
+
+
+def simulate(
+    out: Path = typer.Option(None, help="Output folder (landing/ and truth/ go inside); default .local/data"),
+    scale: float = typer.Option(None, help="Scale factor: 1 ≈ 100 companies; default PORTRAIT_SCALE"),
+    seed: int = typer.Option(None, help="Random seed; same seed, same bytes"),
+    identity_noise: float = typer.Option(0.15, help="Share of messy identity variants (0 = clean)"),
+    months: int = typer.Option(36, help="Months of history"),
+    start: str = typer.Option("2023-07-01", help="First day of history (YYYY-MM-DD)"),
+    source: list[str] = typer.Option(None, help="Only these sources (repeatable), e.g. --source erp"),
+) -> None:
+    """Simulate an advanced-materials company's source exports, with the ground truth."""
+    from portrait.settings import get_settings
+    from sources.simulator import simulate as run_simulation
+
+    settings = get_settings()
+    summary = run_simulation(
+        out or settings.data_dir,
+        scale=settings.scale if scale is None else scale,
+        seed=settings.seed if seed is None else seed,
+        identity_noise=identity_noise,
+        months=months,
+        start=dt.date.fromisoformat(start),
+        sources=source or None,
+    )
+    typer.echo(summary)
+
+
+def load(
+    landing: Path = typer.Option(None, help="Landing root; default .local/data/landing"),
+    source: list[str] = typer.Option(None, help="Only these sources (repeatable)"),
+    batch: list[str] = typer.Option(None, help="Only these batch ids (repeatable)"),
+) -> None:
+    """Load landing batches into raw.* (one transaction per batch; bad rows quarantined)."""
+    from portrait.services import ensure_warehouse
+    from portrait.settings import get_settings
+    from sources.loader import load_landing
+
+    settings = get_settings()
+    dsn = ensure_warehouse(settings)
+    report = load_landing(dsn, landing or settings.landing_dir, sources=source or None, batches=batch or None)
+    typer.echo(report.summary())
