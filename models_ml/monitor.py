@@ -232,8 +232,10 @@ def check_drift(
         db.copy_frame(conn, "monitoring", "drift_runs", pd.DataFrame([run]), list(run))
 
     tracking.configure()
-    mlflow.set_experiment(experiment_id=tracking.experiment_id("portrait/monitoring"))
-    with mlflow.start_run(run_name=f"drift-{champ.task.name}-{as_of_date}"):
+    with mlflow.start_run(
+        experiment_id=tracking.experiment_id("portrait/monitoring"),
+        run_name=f"drift-{champ.task.name}-{as_of_date}",
+    ):
         mlflow.set_tags({"task": champ.task.name, "as_of_date": str(as_of_date),
                          "model_version": champ.version})
         mlflow.log_metrics({"drifted_feature_share": share,

@@ -6,7 +6,6 @@ import json
 import math
 from dataclasses import dataclass, field
 
-import mlflow
 from mlflow.exceptions import MlflowException
 
 from models_ml import tracking
@@ -95,9 +94,10 @@ def promote(task_name: str, policy: GatePolicy | None = None) -> GateDecision:
     decision = GateDecision(
         task.name, challenger.version, champion.version if champion else None, promoted, reasons
     )
-    with mlflow.start_run(run_id=challenger.run_id):
-        mlflow.log_dict(decision.to_dict(), "promotion_decision.json")
-        mlflow.set_tag("promotion", "promoted" if promoted else "rejected")
+    # The client API, not mlflow.start_run: the challenger's run belongs to another
+    # experiment than whatever a previous task in the same process left active.
+    client.log_dict(challenger.run_id, decision.to_dict(), "promotion_decision.json")
+    client.set_tag(challenger.run_id, "promotion", "promoted" if promoted else "rejected")
     client.set_model_version_tag(name, challenger.version, "gate", json.dumps(reasons, ensure_ascii=False))
     return decision
 

@@ -34,7 +34,7 @@ class SplitError(ValueError):
 
 
 def time_split(
-    dates: list[dt.date], horizon_days: int, n_test: int = 1, n_valid: int = 2
+    dates: list[dt.date], horizon_days: int, n_test: int = 3, n_valid: int = 3
 ) -> TimeSplit:
     dates = sorted(set(dates))
     if len(dates) < n_test + n_valid + 1:

@@ -101,7 +101,8 @@ def fit_lightgbm(
     model.fit(
         x_train,
         y_train,
-        eval_set=[(x_valid, y_valid)],
+        eval_X=(x_valid,),
+        eval_y=(y_valid,),
         eval_metric="auc",
         callbacks=[lgb.early_stopping(50, verbose=False)],
     )
@@ -142,8 +143,10 @@ def train_task(
                 f"({int(ys[name].sum())} positives of {len(ys[name])}): cannot train."
             )
 
-    mlflow.set_experiment(experiment_id=tracking.experiment_id(task.experiment_name))
-    with mlflow.start_run(run_name=f"{task.name}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}") as run:
+    with mlflow.start_run(
+        experiment_id=tracking.experiment_id(task.experiment_name),
+        run_name=f"{task.name}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}",
+    ) as run:
         model = fit_lightgbm(xs["train"], ys["train"], xs["valid"], ys["valid"], seed)
         baseline = fit_baseline(xs["train"], ys["train"], seed)
         p_test = model.predict_proba(xs["test"])[:, 1]
@@ -191,6 +194,7 @@ def train_task(
             mlflow.log_artifact(str(tmp_path / REFERENCE_ARTIFACT), artifact_path="reference")
             for fig_name, fig in plots.model_plots(model, xs["test"], ys["test"], p_test, p_base).items():
                 mlflow.log_figure(fig, f"plots/{fig_name}.png")
+            plots.close_all()
             (tmp_path / "metrics.json").write_text(
                 json.dumps({"model": metrics, "baseline": base_metrics}, indent=2, default=str)
             )

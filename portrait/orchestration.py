@@ -25,11 +25,18 @@ DRIFT_ALERT = Asset(name="monitoring.drift_alert", uri="portrait://warehouse/mon
 # extraction of day D lands at midnight, so a run on D+1 sees all of D).
 AS_OF_DATE_TEMPLATE = "{{ macros.ds_add(ds, -1) }}"
 
-DEFAULT_ARGS = {
-    "owner": "data-team",
-    "retries": 2,
-    "retry_delay": dt.timedelta(minutes=2),
-}
+def _default_args() -> dict:
+    from portrait.settings import get_settings
+
+    settings = get_settings()
+    return {
+        "owner": "data-team",
+        "retries": settings.task_retries,
+        "retry_delay": dt.timedelta(seconds=settings.task_retry_delay_seconds),
+    }
+
+
+DEFAULT_ARGS = _default_args()
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_DIR / "dbt_project"
@@ -80,7 +87,14 @@ def load_landing_task() -> dict:
 
     report = load_landing(warehouse_dsn(), get_settings().landing_dir, progress=False)
     print(report.summary())
-    return report.totals()
+    # XCom carries counts, not the per-file detail (that is in raw._batch_files).
+    return {
+        "batches": len(report.batches),
+        "records": report.records,
+        "loaded": report.loaded,
+        "quarantined": report.quarantined,
+        "reconciled": report.reconciled,
+    }
 
 
 def train_task(task_name: str) -> dict:

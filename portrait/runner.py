@@ -69,3 +69,25 @@ def dags_test(dag_id: str, run_date: dt.date, settings: Settings) -> None:
     log = settings.local_dir / "logs" / f"{dag_id}_{run_date}.log"
     print(f"- airflow dags test {dag_id} {run_date}  (log: {log})")
     run([str(BIN / "airflow"), "dags", "test", dag_id, run_date.isoformat()], log=log, quiet=True)
+
+
+def dag_test(dag_id: str, run_date: dt.date) -> str:
+    """Run one DAG in-process with dag.test() (no scheduler); return the run's final state."""
+    import pendulum
+    from airflow.dag_processing.dagbag import DagBag
+
+    settings = get_settings()
+    bag = DagBag(dag_folder=str(settings.project_dir / "dags"))
+    if bag.import_errors:
+        raise SystemExit(f"DAG import errors: {bag.import_errors}")
+    dag = bag.get_dag(dag_id)
+    logical = pendulum.datetime(run_date.year, run_date.month, run_date.day, tz="Asia/Shanghai")
+    run = dag.test(logical_date=logical)
+    return str(run.state)
+
+
+if __name__ == "__main__":
+    # python -m portrait.runner <dag_id> <YYYY-MM-DD>: used by the e2e tests.
+    state = dag_test(sys.argv[1], dt.date.fromisoformat(sys.argv[2]))
+    print(f"{sys.argv[1]} finished: {state}")
+    sys.exit(0 if state == "success" else 1)

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     mlflow_tracking_uri: str | None = None
     mlflow_artifact_root: Path | None = None
     airflow_parallelism: int = 4
+    # Airflow task retries (default_args); the test suite sets 0 so a failure shows at once.
+    task_retries: int = 2
+    task_retry_delay_seconds: int = 120
 
     @model_validator(mode="after")
     def _fill_paths(self) -> Settings:
@@ -117,7 +120,6 @@ class Settings(BaseSettings):
         return {
             "PORTRAIT_PROJECT_DIR": str(self.project_dir),
             "PORTRAIT_LOCAL_DIR": str(self.local_dir),
-            "PORTRAIT_WAREHOUSE_URL": dsn,
             # dbt reads the warehouse through env_var() in dbt_project/profiles.yml
             "DBT_PROFILES_DIR": str(self.dbt_project_dir),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",

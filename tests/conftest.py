@@ -42,3 +42,21 @@ def fresh_db(pg_cluster, request) -> str:
     name = f"t{next(_db_counter)}_{request.node.name[:40]}".lower()
     name = "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in name)
     return create_database(pg_cluster, name)
+
+
+@pytest.fixture(scope="session")
+def tiny_world(tmp_path_factory) -> Path:
+    """A small simulated company (landing/ and truth/), shared by the whole session."""
+    from sources.simulator import simulate
+
+    out = tmp_path_factory.mktemp("world")
+    simulate(out, scale=0.4, seed=7, months=36, progress=False)
+    return out
+
+
+def service_env_for(dsn: str, local_dir: Path) -> dict[str, str]:
+    """The environment the demo would use, pointed at a test database and a temp home."""
+    from portrait.settings import Settings
+
+    env = Settings(local_dir=local_dir, warehouse_url=dsn).service_env()
+    return {**os.environ, **env, "PORTRAIT_TASK_RETRIES": "0"}

@@ -3,7 +3,7 @@
 {% macro relation_or_empty(source_name, table_name, columns) -%}
     {%- set rel = source(source_name, table_name) -%}
     {%- if execute and adapter.get_relation(rel.database, rel.schema, rel.identifier) is none -%}
-        (select {% for name, type in columns.items() %}null::{{ type }} as {{ name }}{{ ", " if not loop.last }}{% endfor %} where false)
+        (select {% for name, type in columns.items() %}null::{{ type }} as {{ name }}{{ ", " if not loop.last }}{% endfor %} where false) as empty_{{ table_name }}
     {%- else -%}
         {{ rel }}
     {%- endif -%}

@@ -1,6 +1,9 @@
 """Every DAG file imports without a database or network, and is documented and owned."""
 
+import os
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -8,6 +11,21 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 DAG_FILES = sorted((REPO / "dags").glob("*.py"))
+
+
+@pytest.fixture(scope="session")
+def dag_env(tmp_path_factory):
+    """Service env pointing at a throwaway home; the dbt manifest Cosmos renders from."""
+    from portrait.settings import Settings
+
+    local = tmp_path_factory.mktemp("local")
+    env = Settings(local_dir=local).service_env()
+    os.environ.update(env)
+    subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), "parse", "--quiet"],
+        cwd=REPO / "dbt_project", check=True, env={**os.environ, **env},
+    )
+    return env
 
 
 @pytest.fixture(scope="module")

@@ -29,27 +29,32 @@ windows as (
     cross join horizon as h
 ),
 
+next_orders as (
+    select
+        w.cid,
+        w.as_of_date,
+        min(o.ordered_at) as next_order_at
+    from windows as w
+    left join orders as o
+        on w.cid = o.cid and o.ordered_at >= w.cutoff_at
+    group by w.cid, w.as_of_date
+),
+
 final as (
     select
         w.cid,
         w.as_of_date,
         case
             when w.orders_365d = 0 or w.cutoff_at + interval '180 days' > w.known_until then null
-            else not exists (
-                select 1 from orders as o
-                where o.cid = w.cid and o.ordered_at >= w.cutoff_at
-                    and o.ordered_at < w.cutoff_at + interval '180 days'
-            )
+            else coalesce(n.next_order_at >= w.cutoff_at + interval '180 days', true)
         end as churn_180d,
         case
             when w.cutoff_at + interval '30 days' > w.known_until then null
-            else exists (
-                select 1 from orders as o
-                where o.cid = w.cid and o.ordered_at >= w.cutoff_at
-                    and o.ordered_at < w.cutoff_at + interval '30 days'
-            )
+            else coalesce(n.next_order_at < w.cutoff_at + interval '30 days', false)
         end as purchase_30d
     from windows as w
+    inner join next_orders as n
+        on w.cid = n.cid and w.as_of_date = n.as_of_date
 )
 
 select * from final
