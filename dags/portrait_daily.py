@@ -13,8 +13,8 @@ check **drift** against the champion's test window, and build the **marts** anal
 """
 
 import pendulum
-from airflow.sdk.exceptions import AirflowSkipException
 from airflow.sdk import TriggerRule, dag, task
+from airflow.sdk.exceptions import AirflowSkipException
 
 from models_ml.tasks import TASKS
 from portrait import orchestration as orc
@@ -35,7 +35,9 @@ def portrait_daily():
     def load() -> dict:
         return orc.load_landing_task()
 
-    transform = orc.dbt_task_group("transform", select=["path:models"], exclude=["path:models/marts"])
+    transform = orc.dbt_task_group(
+        "transform", select=["path:models"], exclude=["path:models/marts"]
+    )
 
     @task(outlets=[orc.SCORES])
     def score(task_name: str, as_of_date: str) -> dict:

@@ -7,7 +7,9 @@ import json
 
 import typer
 
-app = typer.Typer(help="Train, promote, roll back, score and watch the customer models.", no_args_is_help=True)
+app = typer.Typer(
+    help="Train, promote, roll back, score and watch the customer models.", no_args_is_help=True
+)
 
 
 def _echo(obj) -> None:
@@ -43,7 +45,9 @@ def rollback(task: str) -> None:
 
 
 @app.command()
-def score(task: str, as_of_date: str = typer.Option(None, help="YYYY-MM-DD; default: latest snapshot")) -> None:
+def score(
+    task: str, as_of_date: str = typer.Option(None, help="YYYY-MM-DD; default: latest snapshot")
+) -> None:
     """Score every customer of a snapshot with TASK's champion."""
     from models_ml.score import score_task
 
@@ -51,7 +55,9 @@ def score(task: str, as_of_date: str = typer.Option(None, help="YYYY-MM-DD; defa
 
 
 @app.command()
-def drift(task: str, as_of_date: str = typer.Option(None, help="YYYY-MM-DD; default: latest snapshot")) -> None:
+def drift(
+    task: str, as_of_date: str = typer.Option(None, help="YYYY-MM-DD; default: latest snapshot")
+) -> None:
     """Check feature and score drift of a snapshot against TASK's champion test window."""
     from models_ml.monitor import check_drift
 

@@ -34,7 +34,7 @@ def lift_at(y: np.ndarray, p: np.ndarray, share: float = 0.1) -> tuple[float, fl
     p = np.asarray(p, dtype=float)
     if len(y) == 0 or y.sum() == 0:
         return math.nan, math.nan
-    n_top = max(1, int(round(len(y) * share)))
+    n_top = max(1, round(len(y) * share))
     top = np.argsort(-p, kind="stable")[:n_top]
     lift = y[top].mean() / y.mean()
     capture = y[top].sum() / y.sum()

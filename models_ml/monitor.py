@@ -74,7 +74,9 @@ def psi(reference: np.ndarray, current: np.ndarray, bins: int = 10) -> float:
     ref_f, cur_f = ref[np.isfinite(ref)], cur[np.isfinite(cur)]
     if len(ref) == 0 or len(cur) == 0:
         return math.nan
-    edges = np.unique(np.quantile(ref_f, np.linspace(0, 1, bins + 1))) if len(ref_f) else np.array([])
+    edges = (
+        np.unique(np.quantile(ref_f, np.linspace(0, 1, bins + 1))) if len(ref_f) else np.array([])
+    )
     edges = edges[1:-1] if len(edges) > 2 else edges[:0]
 
     def dist(values, finite):
@@ -93,7 +95,9 @@ def psi_band(value: float) -> str:
 
 
 def evidently_drift(reference: pd.DataFrame, current: pd.DataFrame, html_path: Path | None):
-    """Per-column drift from Evidently's DataDriftPreset: {column: (method, stat, threshold, drifted)}."""
+    """Per-column drift from Evidently's DataDriftPreset.
+
+    Returns {column: (method, statistic, threshold, drifted)}."""
     from evidently import Report
     from evidently.presets import DataDriftPreset
 
@@ -205,7 +209,9 @@ def check_drift(
         is_drifted = share >= policy.drifted_share or (
             not math.isnan(score_psi) and score_psi >= policy.score_psi_alert
         )
-        streaks = apply_policy(policy, is_drifted, *_previous_streaks(conn, champ.task.name, as_of_date))
+        streaks = apply_policy(
+            policy, is_drifted, *_previous_streaks(conn, champ.task.name, as_of_date)
+        )
         conn.execute(
             "delete from monitoring.drift_metrics where task = %s and as_of_date = %s",
             (champ.task.name, as_of_date),
@@ -236,9 +242,14 @@ def check_drift(
         experiment_id=tracking.experiment_id("portrait/monitoring"),
         run_name=f"drift-{champ.task.name}-{as_of_date}",
     ):
-        mlflow.set_tags({"task": champ.task.name, "as_of_date": str(as_of_date),
-                         "model_version": champ.version})
-        mlflow.log_metrics({"drifted_feature_share": share,
-                            "score_psi": 0.0 if math.isnan(score_psi) else score_psi})
+        mlflow.set_tags(
+            {"task": champ.task.name, "as_of_date": str(as_of_date), "model_version": champ.version}
+        )
+        mlflow.log_metrics(
+            {
+                "drifted_feature_share": share,
+                "score_psi": 0.0 if math.isnan(score_psi) else score_psi,
+            }
+        )
         mlflow.log_artifact(str(html), artifact_path="drift")
     return {k: (str(v) if isinstance(v, dt.date) else v) for k, v in run.items()}

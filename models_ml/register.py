@@ -57,7 +57,11 @@ def gate(challenger: dict[str, float], champion: dict[str, float], policy: GateP
             f"by more than {policy.auc_tolerance}"
         )
     c_brier, k_brier = challenger.get("test_brier", math.nan), champion.get("test_brier", math.nan)
-    if not math.isnan(c_brier) and not math.isnan(k_brier) and c_brier > k_brier + policy.brier_tolerance:
+    if (
+        not math.isnan(c_brier)
+        and not math.isnan(k_brier)
+        and c_brier > k_brier + policy.brier_tolerance
+    ):
         reasons.append(
             f"calibration: Brier {c_brier:.4f} is worse than the champion's {k_brier:.4f} "
             f"by more than {policy.brier_tolerance}"
@@ -74,11 +78,21 @@ def promote(task_name: str, policy: GatePolicy | None = None) -> GateDecision:
     challenger = _version_by_alias(client, name, CHALLENGER)
     champion = _version_by_alias(client, name, CHAMPION)
     if challenger is None:
-        return GateDecision(task.name, None, champion.version if champion else None, False,
-                            ["no challenger version to promote"])
+        return GateDecision(
+            task.name,
+            None,
+            champion.version if champion else None,
+            False,
+            ["no challenger version to promote"],
+        )
     if champion is not None and champion.version == challenger.version:
-        return GateDecision(task.name, challenger.version, champion.version, False,
-                            ["challenger is already champion"])
+        return GateDecision(
+            task.name,
+            challenger.version,
+            champion.version,
+            False,
+            ["challenger is already champion"],
+        )
     reasons: list[str] = []
     if champion is not None:
         reasons = gate(
@@ -98,7 +112,9 @@ def promote(task_name: str, policy: GatePolicy | None = None) -> GateDecision:
     # experiment than whatever a previous task in the same process left active.
     client.log_dict(challenger.run_id, decision.to_dict(), "promotion_decision.json")
     client.set_tag(challenger.run_id, "promotion", "promoted" if promoted else "rejected")
-    client.set_model_version_tag(name, challenger.version, "gate", json.dumps(reasons, ensure_ascii=False))
+    client.set_model_version_tag(
+        name, challenger.version, "gate", json.dumps(reasons, ensure_ascii=False)
+    )
     return decision
 
 
@@ -114,5 +130,10 @@ def rollback(task_name: str) -> GateDecision:
     client.set_registered_model_alias(name, CHAMPION, previous.version)
     if champion is not None:
         client.set_registered_model_alias(name, PREVIOUS, champion.version)
-    return GateDecision(task.name, None, previous.version, True,
-                        [f"rolled back from v{champion.version if champion else '-'} to v{previous.version}"])
+    return GateDecision(
+        task.name,
+        None,
+        previous.version,
+        True,
+        [f"rolled back from v{champion.version if champion else '-'} to v{previous.version}"],
+    )

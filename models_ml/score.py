@@ -21,8 +21,18 @@ from models_ml.tasks import FEATURE_WORDS, Task, get_task
 from portrait import db
 
 SCORE_COLUMNS = [
-    "cid", "as_of_date", "task", "score", "band", "reason_1", "reason_2", "reason_3",
-    "model_name", "model_version", "model_alias", "run_id",
+    "cid",
+    "as_of_date",
+    "task",
+    "score",
+    "band",
+    "reason_1",
+    "reason_2",
+    "reason_3",
+    "model_name",
+    "model_version",
+    "model_alias",
+    "run_id",
 ]
 
 

@@ -9,7 +9,9 @@ import mlflow
 from mlflow.tracking import MlflowClient
 
 
-def configure(tracking_uri: str | None = None, artifact_root: str | Path | None = None) -> MlflowClient:
+def configure(
+    tracking_uri: str | None = None, artifact_root: str | Path | None = None
+) -> MlflowClient:
     """Point MLflow at portrait's tracking store; called at the start of every ML step."""
     from portrait.settings import get_settings
 

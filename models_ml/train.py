@@ -24,7 +24,7 @@ from sklearn.preprocessing import StandardScaler
 
 from models_ml import data, evaluate, plots, tracking
 from models_ml.split import TimeSplit, time_split
-from models_ml.tasks import Task, get_task
+from models_ml.tasks import get_task
 from portrait import db
 
 REFERENCE_ARTIFACT = "reference/test_window.parquet"
@@ -79,7 +79,11 @@ def split_frame(frame: pd.DataFrame, split: TimeSplit) -> dict[str, pd.DataFrame
 
 
 def fit_lightgbm(
-    x_train: pd.DataFrame, y_train: np.ndarray, x_valid: pd.DataFrame, y_valid: np.ndarray, seed: int
+    x_train: pd.DataFrame,
+    y_train: np.ndarray,
+    x_valid: pd.DataFrame,
+    y_valid: np.ndarray,
+    seed: int,
 ) -> lgb.LGBMClassifier:
     pos = max(float(y_train.sum()), 1.0)
     neg = max(float(len(y_train) - y_train.sum()), 1.0)
@@ -168,8 +172,17 @@ def train_task(
             {
                 k: v
                 for k, v in model.get_params().items()
-                if k in {"n_estimators", "learning_rate", "num_leaves", "min_child_samples",
-                         "subsample", "colsample_bytree", "reg_lambda", "scale_pos_weight"}
+                if k
+                in {
+                    "n_estimators",
+                    "learning_rate",
+                    "num_leaves",
+                    "min_child_samples",
+                    "subsample",
+                    "colsample_bytree",
+                    "reg_lambda",
+                    "scale_pos_weight",
+                }
             }
             | {"best_iteration": model.best_iteration_, "seed": seed, "features": len(features)}
         )
@@ -192,7 +205,9 @@ def train_task(
             (tmp_path / "reference").mkdir()
             reference.to_parquet(tmp_path / REFERENCE_ARTIFACT, index=False)
             mlflow.log_artifact(str(tmp_path / REFERENCE_ARTIFACT), artifact_path="reference")
-            for fig_name, fig in plots.model_plots(model, xs["test"], ys["test"], p_test, p_base).items():
+            for fig_name, fig in plots.model_plots(
+                model, xs["test"], ys["test"], p_test, p_base
+            ).items():
                 mlflow.log_figure(fig, f"plots/{fig_name}.png")
             plots.close_all()
             (tmp_path / "metrics.json").write_text(
@@ -201,10 +216,14 @@ def train_task(
             mlflow.log_artifact(str(tmp_path / "metrics.json"))
 
         beats_baseline = _beats(metrics, base_metrics)
-        reasons = [] if beats_baseline else [
-            f"LightGBM test AUC {metrics['roc_auc']:.4f} does not beat the baseline "
-            f"{base_metrics['roc_auc']:.4f}: not registered."
-        ]
+        reasons = (
+            []
+            if beats_baseline
+            else [
+                f"LightGBM test AUC {metrics['roc_auc']:.4f} does not beat the baseline "
+                f"{base_metrics['roc_auc']:.4f}: not registered."
+            ]
+        )
         version = None
         registered = False
         if register and beats_baseline:
@@ -219,7 +238,9 @@ def train_task(
             client.set_registered_model_alias(task.registered_model_name, "challenger", version)
             client.set_model_version_tag(task.registered_model_name, version, "task", task.name)
         mlflow.set_tag("registered", str(registered))
-        return TrainResult(task.name, run.info.run_id, version, metrics, base_metrics, registered, reasons)
+        return TrainResult(
+            task.name, run.info.run_id, version, metrics, base_metrics, registered, reasons
+        )
 
 
 def _beats(metrics: dict[str, float], baseline: dict[str, float]) -> bool:

@@ -10,13 +10,16 @@ import typer
 from models_ml.cli import app as models_app
 from sources.cli import load, simulate
 
-app = typer.Typer(help="portrait — customer portraits for B2B advanced-materials companies.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="portrait — customer portraits for B2B advanced-materials companies.", no_args_is_help=True
+)
 app.command()(simulate)
 app.command()(load)
 app.add_typer(models_app, name="models")
 
-warehouse_app = typer.Typer(help="The local PostgreSQL warehouse (.local/pg).", no_args_is_help=True)
+warehouse_app = typer.Typer(
+    help="The local PostgreSQL warehouse (.local/pg).", no_args_is_help=True
+)
 ui_app = typer.Typer(help="Airflow UI, MLflow UI and dbt docs on localhost.", no_args_is_help=True)
 app.add_typer(warehouse_app, name="warehouse")
 app.add_typer(ui_app, name="ui")
@@ -90,7 +93,9 @@ def summary() -> None:
 
 @app.command()
 def demo(
-    scale: float = typer.Option(None, help="World scale (default PORTRAIT_SCALE, 1 ≈ 100 companies)"),
+    scale: float = typer.Option(
+        None, help="World scale (default PORTRAIT_SCALE, 1 ≈ 100 companies)"
+    ),
     seed: int = typer.Option(None, help="World seed (default PORTRAIT_SEED)"),
 ) -> None:
     """Start the warehouse, simulate a company, run portrait_train then portrait_daily with

@@ -14,16 +14,23 @@ from portrait.settings import AIRFLOW_CONN_ID
 # Schema boundaries as Airflow Assets (DESIGN.md: each boundary is an asset).
 RAW = Asset(name="warehouse.raw", uri="portrait://warehouse/raw", group="portrait")
 FEATURES = Asset(name="warehouse.features", uri="portrait://warehouse/features", group="portrait")
-SCORES = Asset(name="warehouse.ml.customer_scores", uri="portrait://warehouse/ml/customer_scores",
-               group="portrait")
+SCORES = Asset(
+    name="warehouse.ml.customer_scores",
+    uri="portrait://warehouse/ml/customer_scores",
+    group="portrait",
+)
 MARTS = Asset(name="warehouse.marts", uri="portrait://warehouse/marts", group="portrait")
 # Emitted only when the drift policy recommends retraining; portrait_train listens to it.
-DRIFT_ALERT = Asset(name="monitoring.drift_alert", uri="portrait://warehouse/monitoring/drift_alert",
-                    group="portrait")
+DRIFT_ALERT = Asset(
+    name="monitoring.drift_alert",
+    uri="portrait://warehouse/monitoring/drift_alert",
+    group="portrait",
+)
 
 # The day a run computes features for: the day before the run's logical date (the nightly
 # extraction of day D lands at midnight, so a run on D+1 sees all of D).
 AS_OF_DATE_TEMPLATE = "{{ macros.ds_add(ds, -1) }}"
+
 
 def _default_args() -> dict:
     from portrait.settings import get_settings

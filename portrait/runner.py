@@ -22,7 +22,9 @@ def apply_env(settings: Settings | None = None) -> dict[str, str]:
     return env
 
 
-def run(cmd: list[str], *, cwd: Path | None = None, log: Path | None = None, quiet: bool = False) -> None:
+def run(
+    cmd: list[str], *, cwd: Path | None = None, log: Path | None = None, quiet: bool = False
+) -> None:
     """Run a command; on failure show its tail and the full log's path."""
     started = time.monotonic()
     if log is not None:
@@ -38,19 +40,28 @@ def run(cmd: list[str], *, cwd: Path | None = None, log: Path | None = None, qui
             + (f"Full log: {log}" if log else "")
         )
     if not quiet:
-        print(f"  done in {time.monotonic() - started:.0f}s: {' '.join(Path(cmd[0]).name.split()) } {' '.join(cmd[1:4])}")
+        print(
+            f"  done in {time.monotonic() - started:.0f}s: {Path(cmd[0]).name} {' '.join(cmd[1:4])}"
+        )
 
 
 def dbt_parse(settings: Settings) -> None:
     """Write dbt_project/target/manifest.json, which Cosmos renders the DAGs from."""
-    run([str(BIN / "dbt"), "parse", "--quiet"], cwd=settings.dbt_project_dir,
-        log=settings.local_dir / "logs" / "dbt_parse.log", quiet=True)
+    run(
+        [str(BIN / "dbt"), "parse", "--quiet"],
+        cwd=settings.dbt_project_dir,
+        log=settings.local_dir / "logs" / "dbt_parse.log",
+        quiet=True,
+    )
 
 
 def airflow_migrate(settings: Settings) -> None:
     settings.airflow_home.mkdir(parents=True, exist_ok=True)
-    run([str(BIN / "airflow"), "db", "migrate"], log=settings.local_dir / "logs" / "airflow_migrate.log",
-        quiet=True)
+    run(
+        [str(BIN / "airflow"), "db", "migrate"],
+        log=settings.local_dir / "logs" / "airflow_migrate.log",
+        quiet=True,
+    )
 
 
 def world_run_date(landing_dir: Path) -> dt.date:

@@ -165,7 +165,11 @@ class PgCluster:
                 check=False,
             )
             if result.returncode != 0:
-                tail = self.log_file.read_text(errors="replace")[-2000:] if self.log_file.exists() else ""
+                tail = (
+                    self.log_file.read_text(errors="replace")[-2000:]
+                    if self.log_file.exists()
+                    else ""
+                )
                 raise ServiceError(
                     f"PostgreSQL did not start (data {self.data_dir}, port {self.port}):\n"
                     f"{result.stderr.strip()}\n{tail}"

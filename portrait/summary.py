@@ -37,10 +37,10 @@ def model_lines() -> list[str]:
         except MlflowException:
             lines.append(f"  {task.name:<14} no champion")
             continue
-        m = client.get_run(mv.run_id).data.metrics
+        metrics = client.get_run(mv.run_id).data.metrics
 
-        def f(key):
-            v = m.get(key, math.nan)
+        def f(key, metrics=metrics):
+            v = metrics.get(key, math.nan)
             return "n/a" if math.isnan(v) else f"{v:.3f}"
 
         lines.append(
@@ -84,7 +84,7 @@ def render(settings: Settings, dsn: str) -> str:
         "",
         "Where to look next:",
         "  make ui        Airflow UI (DAG runs, one task per dbt model), MLflow UI, dbt docs",
-        f"  warehouse      psql \"{dsn}\"  (analysts read schema marts)",
+        f'  warehouse      psql "{dsn}"  (analysts read schema marts)',
         f"  reports        {settings.reports_dir}",
         f"  logs           {settings.local_dir / 'logs'}",
         "",

@@ -41,8 +41,9 @@ def _wait_port(port: int, timeout: float) -> bool:
     return False
 
 
-def _start(settings: Settings, name: str, cmd: list[str], cwd: Path | None = None,
-           env: dict | None = None) -> None:
+def _start(
+    settings: Settings, name: str, cmd: list[str], cwd: Path | None = None, env: dict | None = None
+) -> None:
     pid_file = _pid_file(settings, name)
     if pid_file.exists() and _alive(int(pid_file.read_text())):
         return
@@ -50,24 +51,63 @@ def _start(settings: Settings, name: str, cmd: list[str], cwd: Path | None = Non
     log = settings.local_dir / "logs" / f"{name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("a") as fh:
-        proc = subprocess.Popen(cmd, cwd=cwd, stdout=fh, stderr=subprocess.STDOUT,
-                                env={**os.environ, **(env or {})}, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+            start_new_session=True,
+        )
     pid_file.write_text(str(proc.pid))
+
+
+def _starting(ready: bool) -> str:
+    return "" if ready else "  (still starting)"
 
 
 def up(settings: Settings) -> str:
     port_af, port_ml, port_docs = PORTS["airflow"], PORTS["mlflow"], PORTS["dbt-docs"]
-    path_env = {"PATH": f"{BIN}:{os.environ.get('PATH', '')}",
-                "AIRFLOW__API__BASE_URL": f"http://localhost:{port_af}",
-                "AIRFLOW__API__PORT": str(port_af)}
+    path_env = {
+        "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
+        "AIRFLOW__API__BASE_URL": f"http://localhost:{port_af}",
+        "AIRFLOW__API__PORT": str(port_af),
+    }
     _start(settings, "airflow", [str(BIN / "airflow"), "standalone"], env=path_env)
-    _start(settings, "mlflow", [str(BIN / "mlflow"), "ui", "--backend-store-uri",
-                                settings.mlflow_tracking_uri, "--host", "127.0.0.1",
-                                "--port", str(port_ml), "--workers", "1"])
-    subprocess.run([str(BIN / "dbt"), "docs", "generate", "--quiet"], cwd=settings.dbt_project_dir,
-                   check=True)
-    _start(settings, "dbt-docs", [str(BIN / "dbt"), "docs", "serve", "--port", str(port_docs),
-                                  "--host", "127.0.0.1", "--no-browser"], cwd=settings.dbt_project_dir)
+    _start(
+        settings,
+        "mlflow",
+        [
+            str(BIN / "mlflow"),
+            "ui",
+            "--backend-store-uri",
+            settings.mlflow_tracking_uri,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port_ml),
+            "--workers",
+            "1",
+        ],
+    )
+    subprocess.run(
+        [str(BIN / "dbt"), "docs", "generate", "--quiet"], cwd=settings.dbt_project_dir, check=True
+    )
+    _start(
+        settings,
+        "dbt-docs",
+        [
+            str(BIN / "dbt"),
+            "docs",
+            "serve",
+            "--port",
+            str(port_docs),
+            "--host",
+            "127.0.0.1",
+            "--no-browser",
+        ],
+        cwd=settings.dbt_project_dir,
+    )
     ready = {name: _wait_port(port, 90) for name, port in PORTS.items()}
     pw_file = settings.airflow_home / "simple_auth_manager_passwords.json.generated"
     password = "(not yet written: see .local/logs/airflow.log)"
@@ -76,13 +116,15 @@ def up(settings: Settings) -> str:
             password = json.loads(pw_file.read_text()).get("admin", password)
             break
         time.sleep(1)
-    return "\n".join([
-        f"Airflow UI   http://localhost:{port_af}   user admin, password {password}"
-        f"{'' if ready['airflow'] else '  (still starting)'}",
-        f"MLflow UI    http://localhost:{port_ml}{'' if ready['mlflow'] else '  (still starting)'}",
-        f"dbt docs     http://localhost:{port_docs}{'' if ready['dbt-docs'] else '  (still starting)'}",
-        f"logs         {settings.local_dir / 'logs'}      stop with: make stop",
-    ])
+    return "\n".join(
+        [
+            f"Airflow UI   http://localhost:{port_af}   user admin, password {password}"
+            f"{'' if ready['airflow'] else '  (still starting)'}",
+            f"MLflow UI    http://localhost:{port_ml}{_starting(ready['mlflow'])}",
+            f"dbt docs     http://localhost:{port_docs}{_starting(ready['dbt-docs'])}",
+            f"logs         {settings.local_dir / 'logs'}      stop with: make stop",
+        ]
+    )
 
 
 def down(settings: Settings) -> list[str]:

@@ -23,7 +23,9 @@ def dag_env(tmp_path_factory):
     os.environ.update(env)
     subprocess.run(
         [str(Path(sys.executable).parent / "dbt"), "parse", "--quiet"],
-        cwd=REPO / "dbt_project", check=True, env={**os.environ, **env},
+        cwd=REPO / "dbt_project",
+        check=True,
+        env={**os.environ, **env},
     )
     return env
 
@@ -34,7 +36,9 @@ def dagbag(dag_env, monkeypatch_module):
         raise AssertionError("a DAG file opened a network connection at parse time")
 
     monkeypatch_module.setattr(socket.socket, "connect", no_network)
-    monkeypatch_module.setenv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "sqlite:////nonexistent/airflow.db")
+    monkeypatch_module.setenv(
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "sqlite:////nonexistent/airflow.db"
+    )
     from airflow.dag_processing.dagbag import DagBag
 
     started = time.perf_counter()

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
-
 from conftest import create_database, service_env_for
+
 from portrait.runner import world_run_date
 
 REPO = Path(__file__).resolve().parents[2]
@@ -20,9 +20,9 @@ pytestmark = pytest.mark.e2e
 def run(cmd, env, log: Path):
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
     log.write_text(proc.stdout + proc.stderr)
-    assert proc.returncode == 0, f"{' '.join(map(str, cmd))} failed; log {log}:\n" + (
-        proc.stdout + proc.stderr
-    )[-6000:]
+    assert proc.returncode == 0, (
+        f"{' '.join(map(str, cmd))} failed; log {log}:\n" + (proc.stdout + proc.stderr)[-6000:]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -37,13 +37,16 @@ def pipeline(pg_cluster, tiny_world, tmp_path_factory):
     run([BIN / "airflow", "db", "migrate"], env, logs / "migrate.log")
     run_date = world_run_date(local / "data" / "landing")
     for dag_id in ("portrait_train", "portrait_daily"):
-        run([sys.executable, "-m", "portrait.runner", dag_id, run_date.isoformat()], env,
-            logs / f"{dag_id}.log")
+        run(
+            [sys.executable, "-m", "portrait.runner", dag_id, run_date.isoformat()],
+            env,
+            logs / f"{dag_id}.log",
+        )
     return dsn, run_date, env, logs
 
 
 def test_every_customer_of_the_snapshot_is_scored_once_per_task(pipeline):
-    dsn, run_date, _, _ = pipeline
+    dsn, *_ = pipeline
     with psycopg.connect(dsn) as conn:
         (as_of,) = conn.execute("select max(as_of_date) from ml.customer_scores").fetchone()
         (customers,) = conn.execute(
@@ -59,7 +62,9 @@ def test_every_customer_of_the_snapshot_is_scored_once_per_task(pipeline):
             "select count(*) from (select 1 from ml.customer_scores "
             "group by cid, as_of_date, task having count(*) > 1) as d"
         ).fetchone()
-        aliases = {r[0] for r in conn.execute("select distinct model_alias from ml.customer_scores")}
+        aliases = {
+            r[0] for r in conn.execute("select distinct model_alias from ml.customer_scores")
+        }
     assert customers > 0
     assert per_task == {"churn_180d": customers, "purchase_30d": customers}
     assert dupes == 0
@@ -92,9 +97,16 @@ def test_marts_show_the_scores(pipeline):
 def test_rerunning_the_day_replaces_rather_than_duplicates(pipeline):
     dsn, run_date, env, logs = pipeline
     with psycopg.connect(dsn) as conn:
-        before = conn.execute("select task, count(*) from ml.customer_scores group by 1 order by 1").fetchall()
-    run([sys.executable, "-m", "portrait.runner", "portrait_daily", run_date.isoformat()], env,
-        logs / "portrait_daily_rerun.log")
+        before = conn.execute(
+            "select task, count(*) from ml.customer_scores group by 1 order by 1"
+        ).fetchall()
+    run(
+        [sys.executable, "-m", "portrait.runner", "portrait_daily", run_date.isoformat()],
+        env,
+        logs / "portrait_daily_rerun.log",
+    )
     with psycopg.connect(dsn) as conn:
-        after = conn.execute("select task, count(*) from ml.customer_scores group by 1 order by 1").fetchall()
+        after = conn.execute(
+            "select task, count(*) from ml.customer_scores group by 1 order by 1"
+        ).fetchall()
     assert after == before

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
-
 from conftest import service_env_for
+
 from sources.loader import load_landing
 
 REPO = Path(__file__).resolve().parents[2]
@@ -17,7 +17,9 @@ pytestmark = pytest.mark.integration
 
 
 def dbt(args, env):
-    proc = subprocess.run([DBT, *args], cwd=REPO / "dbt_project", env=env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [DBT, *args], cwd=REPO / "dbt_project", env=env, capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     return proc.stdout
 
@@ -26,8 +28,12 @@ def counts(dsn):
     with psycopg.connect(dsn) as conn:
         return {
             name: conn.execute(f"select count(*) from {name}").fetchone()[0]
-            for name in ("identity.customer_ids", "features.customer_features",
-                         "features.customer_labels", "marts.mart_customer_profile")
+            for name in (
+                "identity.customer_ids",
+                "features.customer_features",
+                "features.customer_labels",
+                "marts.mart_customer_profile",
+            )
         }
 
 
@@ -52,7 +58,8 @@ def test_features_are_point_in_time(fresh_db, tiny_world, tmp_path):
     dbt(["build", "--select", "+customer_features"], env)
     with psycopg.connect(fresh_db) as conn:
         as_of = conn.execute(
-            "select as_of_date from features.customer_features group by 1 order by 1 limit 1 offset 10"
+            "select as_of_date from features.customer_features "
+            "group by 1 order by 1 limit 1 offset 10"
         ).fetchone()[0]
         before = conn.execute(
             "select * from features.customer_features where as_of_date = %s order by cid", (as_of,)

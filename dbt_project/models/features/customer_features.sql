@@ -31,7 +31,7 @@ month_ends as (
         generate_series(
             (select date_trunc('month', min(ordered_at) at time zone '{{ var("business_timezone") }}') from orders),
             {%- if var('as_of_date') %}
-            '{{ var("as_of_date") }}'::date,
+                '{{ var("as_of_date") }}'::date,
             {%- else %}
             (known_until at time zone '{{ var("business_timezone") }}'),
             {%- endif %}
@@ -40,11 +40,13 @@ month_ends as (
 ),
 
 requested_dates as (
-    select as_of_date
-    from month_ends, horizon
-    where {{ as_of_cutoff('as_of_date') }} <= horizon.known_until
+    select month_ends.as_of_date
+    from month_ends
+    cross join horizon
+    where
+        {{ as_of_cutoff('month_ends.as_of_date') }} <= horizon.known_until
     {%- if var('as_of_date') %}
-        and as_of_date <= '{{ var("as_of_date") }}'::date
+        and month_ends.as_of_date <= '{{ var("as_of_date") }}'::date
     union
     select '{{ var("as_of_date") }}'::date as as_of_date
     {%- endif %}
@@ -56,11 +58,11 @@ as_of_dates as (
         {{ as_of_cutoff('as_of_date') }} as cutoff_at
     from requested_dates
     {%- if is_incremental() %}
-    where
-        as_of_date > (select coalesce(max(as_of_date), '1900-01-01'::date) from {{ this }})
-        {%- if var('as_of_date') %}
-        or as_of_date = '{{ var("as_of_date") }}'::date
-        {%- endif %}
+        where
+            as_of_date > (select coalesce(max(existing.as_of_date), '1900-01-01'::date) from {{ this }} as existing)
+            {%- if var('as_of_date') %}
+                or as_of_date = '{{ var("as_of_date") }}'::date
+            {%- endif %}
     {%- endif %}
 ),
 
@@ -75,7 +77,7 @@ orders_known as (
     from as_of_dates as d
     inner join orders as o
         on
-            o.ordered_at < d.cutoff_at
+            d.cutoff_at > o.ordered_at
             and {{ known_at_instant('d.cutoff_at', 'o') }}
     inner join customer_ids as ids
         on o.customer_code = ids.source_record_id

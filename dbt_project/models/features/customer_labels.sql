@@ -36,7 +36,7 @@ next_orders as (
         min(o.ordered_at) as next_order_at
     from windows as w
     left join orders as o
-        on w.cid = o.cid and o.ordered_at >= w.cutoff_at
+        on w.cid = o.cid and w.cutoff_at <= o.ordered_at
     group by w.cid, w.as_of_date
 ),
 

@@ -28,14 +28,14 @@ customers as (
 latest_features as (
     select distinct on (cid) *
     from features
-    order by cid, as_of_date desc
+    order by cid asc, as_of_date desc
 ),
 
 latest_churn as (
     select distinct on (cid) *
     from scores
     where task = 'churn_180d'
-    order by cid, as_of_date desc
+    order by cid asc, as_of_date desc
 ),
 
 final as (

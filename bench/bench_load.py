@@ -1,0 +1,203 @@
+"""Loader throughput against a plain ``psql \\copy`` of the same files, measured in one run.
+
+``run(work, dsn)`` writes a deterministic landing set of about 300k rows (every contract
+table, two batches per source, erp in GB18030), creates a fresh database next to ``dsn``,
+times ``load_landing`` into ``raw`` and one ``psql`` session that ``\\copy``s each file into
+text-column tables of schema ``raw_plain``, then drops that database.
+Goal: ``ratio`` (ours / psql rows per second) >= 0.8.
+
+    .venv/bin/python bench/bench_load.py <dsn> [work_dir]
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+from psycopg import conninfo, sql
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from sources.contract import Contract, load_contract, pg_encoding, raw_table_name  # noqa: E402
+from sources.loader import load_landing  # noqa: E402
+
+TOTAL_ROWS = 300_000
+BATCHES = ("20240301", "20240401")
+# Relative volume of each table (orders and their lines dominate, as in a real ERP export).
+WEIGHTS = {
+    ("erp", "order_lines"): 30,
+    ("erp", "orders"): 12,
+    ("erp", "invoices"): 10,
+    ("erp", "payments"): 9,
+    ("crm", "interactions"): 12,
+    ("service", "tickets"): 6,
+    ("lab", "sample_requests"): 4,
+    ("lab", "test_feedback"): 3,
+    ("crm", "contacts"): 4,
+    ("erp", "customers"): 3,
+    ("crm", "accounts"): 2,
+    ("registry", "companies"): 2,
+    ("projects", "projects"): 2,
+    ("catalog", "materials"): 1,
+}
+CITIES = ["杭州", "上海", "北京", "深圳", "苏州", "宁波", "西安", "成都"]
+WORDS = ["煜涵", "华信", "中材", "碳谷", "新锐", "恒力", "金石", "远航"]
+TEXTS = ["visit", "phone", "wechat", "email", "confirmed", "delivered", "pass", "fail"]
+
+
+def _value(rng: random.Random, name: str, ctype: str, i: int, key: bool) -> str:
+    if key:
+        return f"{name[:3].upper()}{i:08d}" if ctype == "text" else str(i)
+    if ctype == "integer":
+        return str(rng.randint(0, 90))
+    if ctype == "numeric":
+        return f"{rng.uniform(1, 100000):.2f}"
+    if ctype == "boolean":
+        return rng.choice(("true", "false"))
+    base = dt.datetime(2023, 7, 1, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    moment = base + dt.timedelta(minutes=rng.randint(0, 900_000))
+    if ctype == "date":
+        return moment.date().isoformat()
+    if ctype == "timestamptz":
+        return moment.isoformat()
+    if name.endswith(("_name", "_org", "address")):
+        return f"{rng.choice(CITIES)}{rng.choice(WORDS)}新材料有限公司"
+    if name in ("city", "province"):
+        return rng.choice(CITIES)
+    if name.endswith("_id") or name.endswith("_code"):
+        return f"{name[:3].upper()}{rng.randint(0, 99999):06d}"
+    return rng.choice(TEXTS)
+
+
+def write_landing(root: Path, contract: Contract, total_rows: int = TOTAL_ROWS) -> int:
+    """A deterministic landing set following the contract; returns the number of data rows."""
+    rng = random.Random(1)
+    weight_sum = sum(WEIGHTS.values())
+    written = 0
+    for (source, table), weight in WEIGHTS.items():
+        spec = contract.source(source)
+        tab = spec.table(table)
+        per_batch = max(1, total_rows * weight // weight_sum // len(BATCHES))
+        for b, batch_id in enumerate(BATCHES):
+            folder = root / source / batch_id
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "_batch.json").write_text(
+                json.dumps(
+                    {
+                        "batch_id": batch_id,
+                        "source": source,
+                        "extracted_at": f"{batch_id}T00:00:00+08:00",
+                    }
+                )
+            )
+            with (folder / f"{table}.csv").open("w", encoding=spec.encoding, newline="") as fh:
+                out = csv.writer(fh, lineterminator="\n")
+                out.writerow(tab.column_names)
+                for n in range(per_batch):
+                    i = b * per_batch + n
+                    out.writerow(
+                        [_value(rng, c.name, c.type, i, c.name in tab.key) for c in tab.columns]
+                    )
+                written += per_batch
+    return written
+
+
+def _psql_copy(dsn: str, root: Path, contract: Contract) -> tuple[int, float]:
+    """Create text tables in raw_plain, then time one psql session \\copy-ing every file."""
+    commands: list[str] = []
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("create schema raw_plain")
+        for path in sorted(root.glob("*/*/*.csv")):
+            source, batch_id, table = path.parent.parent.name, path.parent.name, path.stem
+            spec = contract.source(source)
+            name = f"{raw_table_name(source, table)}__{batch_id}"
+            conn.execute(
+                sql.SQL("create table {} ({})").format(
+                    sql.Identifier("raw_plain", name),
+                    sql.SQL(", ").join(
+                        sql.SQL("{} text").format(sql.Identifier(c))
+                        for c in spec.table(table).column_names
+                    ),
+                )
+            )
+            commands += [
+                "-c",
+                f"\\copy raw_plain.{name} from '{path}' with "
+                f"(format csv, header true, encoding '{pg_encoding(spec.encoding)}')",
+            ]
+    started = time.perf_counter()
+    subprocess.run(
+        ["psql", dsn, "-X", "-q", "-v", "ON_ERROR_STOP=1", *commands],
+        check=True,
+        capture_output=True,
+    )
+    seconds = time.perf_counter() - started
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            "select sum((xpath('/row/c/text()', query_to_xml("
+            "format('select count(*) as c from raw_plain.%I', table_name), false, true, '')))"
+            "[1]::text::bigint) from information_schema.tables where table_schema = 'raw_plain'"
+        ).fetchone()[0]
+    return int(rows), seconds
+
+
+def run(work: Path, dsn: str) -> dict:
+    """Write the landing set under ``work``, load it both ways, return the measured ratio."""
+    work = Path(work)
+    contract = load_contract()
+    root = work / "landing"
+    if root.exists():
+        shutil.rmtree(root)
+    rows = write_landing(root, contract)
+
+    bench_db = f"portrait_bench_load_{os.getpid()}"
+    admin = conninfo.make_conninfo(dsn, dbname="postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {}").format(sql.Identifier(bench_db)))
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(bench_db)))
+    bench_dsn = conninfo.make_conninfo(dsn, dbname=bench_db)
+    try:
+        started = time.perf_counter()
+        report = load_landing(bench_dsn, root, progress=False, contract=contract)
+        seconds = time.perf_counter() - started
+        if not report.reconciled or report.records != rows or report.loaded != rows:
+            raise RuntimeError(f"bench load is wrong: {report.to_dict()}")
+        psql_rows, psql_seconds = _psql_copy(bench_dsn, root, contract)
+        if psql_rows != rows:
+            raise RuntimeError(f"psql copied {psql_rows} rows, expected {rows}")
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(bench_db))
+            )
+    ours = rows / seconds
+    theirs = rows / psql_seconds
+    return {
+        "rows": rows,
+        "seconds": round(seconds, 3),
+        "rows_per_s": round(ours),
+        "psql_copy_seconds": round(psql_seconds, 3),
+        "psql_copy_rows_per_s": round(theirs),
+        "ratio": round(ours / theirs, 3),
+    }
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    work_dir = (
+        Path(sys.argv[2]) if len(sys.argv) > 2 else Path(tempfile.mkdtemp(prefix="bench-load-"))
+    )
+    print(json.dumps(run(work_dir, sys.argv[1]), indent=2))

@@ -1,0 +1,244 @@
+"""The landing contract (``sources/contract.yml``) as small frozen dataclasses.
+
+The loader reads it to create and type the ``raw`` tables, the documentation renders its
+column tables from it, and code generating dbt source YAML reads it through the same API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+CONTRACT_PATH = Path(__file__).resolve().parent / "contract.yml"
+DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "landing-contract.md"
+
+RAW_SCHEMA = "raw"
+
+# Contract type -> PostgreSQL column type of the raw table.
+PG_TYPES: dict[str, str] = {
+    "text": "text",
+    "integer": "bigint",
+    "numeric": "numeric",
+    "date": "date",
+    "timestamptz": "timestamptz",
+    "boolean": "boolean",
+}
+
+# Python codec name -> PostgreSQL encoding name (for COPY ... ENCODING).
+_PG_ENCODINGS: dict[str, str] = {
+    "utf-8": "UTF8",
+    "utf8": "UTF8",
+    "gb18030": "GB18030",
+    "gbk": "GBK",
+    "latin-1": "LATIN1",
+    "latin1": "LATIN1",
+    "iso-8859-1": "LATIN1",
+    "big5": "BIG5",
+}
+
+GENERATED_BEGIN = "<!-- BEGIN GENERATED: contract tables (python -m sources.contract) -->"
+GENERATED_END = "<!-- END GENERATED: contract tables -->"
+
+
+class ContractError(ValueError):
+    """contract.yml is malformed (unknown type, key column not declared, ...)."""
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    name: str
+    type: str
+    required: bool = False
+    description: str = ""
+
+    @property
+    def pg_type(self) -> str:
+        return PG_TYPES[self.type]
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    columns: tuple[ColumnSpec, ...]
+    key: tuple[str, ...] = ()
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.required)
+
+    def column(self, name: str) -> ColumnSpec:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(f"table {self.name!r} has no column {name!r}")
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    name: str
+    encoding: str
+    tables: tuple[TableSpec, ...]
+    description: str = ""
+
+    @property
+    def table_names(self) -> tuple[str, ...]:
+        return tuple(t.name for t in self.tables)
+
+    @property
+    def pg_encoding(self) -> str:
+        return pg_encoding(self.encoding)
+
+    def table(self, name: str) -> TableSpec:
+        for tab in self.tables:
+            if tab.name == name:
+                return tab
+        raise KeyError(f"source {self.name!r} has no table {name!r}")
+
+    def has_table(self, name: str) -> bool:
+        return name in self.table_names
+
+
+@dataclass(frozen=True)
+class Contract:
+    version: int
+    sources: tuple[SourceSpec, ...]
+
+    @property
+    def source_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.sources)
+
+    def source(self, name: str) -> SourceSpec:
+        for src in self.sources:
+            if src.name == name:
+                return src
+        raise KeyError(f"the contract has no source {name!r}")
+
+    def has_source(self, name: str) -> bool:
+        return name in self.source_names
+
+
+def raw_table_name(source: str, table: str) -> str:
+    """Name of the raw table (in schema ``raw``) a source table lands in."""
+    return f"{source}__{table}"
+
+
+def pg_encoding(codec: str) -> str:
+    """PostgreSQL's name for a Python codec name (``gb18030`` -> ``GB18030``)."""
+    key = codec.strip().lower()
+    return _PG_ENCODINGS.get(key, key.upper().replace("-", "").replace("_", ""))
+
+
+def parse_contract(data: dict) -> Contract:
+    """Build a Contract from the parsed YAML, checking types and keys."""
+    sources = []
+    for sname, sdata in (data.get("sources") or {}).items():
+        tables = []
+        for tname, tdata in (sdata.get("tables") or {}).items():
+            columns = []
+            for cname, cdata in (tdata.get("columns") or {}).items():
+                cdata = cdata or {}
+                ctype = cdata.get("type", "text")
+                if ctype not in PG_TYPES:
+                    raise ContractError(
+                        f"{sname}.{tname}.{cname}: unknown type {ctype!r} "
+                        f"(one of {', '.join(PG_TYPES)})"
+                    )
+                columns.append(
+                    ColumnSpec(
+                        name=cname,
+                        type=ctype,
+                        required=bool(cdata.get("required", False)),
+                        description=str(cdata.get("description", "") or ""),
+                    )
+                )
+            key = tuple(tdata.get("key") or ())
+            names = {c.name for c in columns}
+            missing = [k for k in key if k not in names]
+            if missing:
+                raise ContractError(f"{sname}.{tname}: key column(s) {missing} are not declared")
+            tables.append(TableSpec(name=tname, columns=tuple(columns), key=key))
+        sources.append(
+            SourceSpec(
+                name=sname,
+                encoding=str(sdata.get("encoding", "utf-8")),
+                tables=tuple(tables),
+                description=str(sdata.get("description", "") or ""),
+            )
+        )
+    return Contract(version=int(data.get("version", 1)), sources=tuple(sources))
+
+
+def load_contract(path: Path | str | None = None) -> Contract:
+    """The contract in ``path`` (default: the repository's ``sources/contract.yml``)."""
+    if path is None:
+        return _default_contract()
+    return parse_contract(yaml.safe_load(Path(path).read_text(encoding="utf-8")))
+
+
+@lru_cache(maxsize=1)
+def _default_contract() -> Contract:
+    return parse_contract(yaml.safe_load(CONTRACT_PATH.read_text(encoding="utf-8")))
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(contract: Contract | None = None) -> str:
+    """The per-source column tables of the landing contract, as Markdown."""
+    contract = contract or load_contract()
+    out: list[str] = []
+    for src in contract.sources:
+        out.append(f"### `{src.name}` — encoding `{src.encoding}`")
+        out.append("")
+        if src.description:
+            out.append(_md_cell(src.description))
+            out.append("")
+        for tab in src.tables:
+            key = ", ".join(f"`{k}`" for k in tab.key) or "—"
+            out.append(
+                f"#### `{src.name}/<batch_id>/{tab.name}.csv` → "
+                f"`{RAW_SCHEMA}.{raw_table_name(src.name, tab.name)}` (key: {key})"
+            )
+            out.append("")
+            out.append("| column | type | required | description |")
+            out.append("|---|---|---|---|")
+            for col in tab.columns:
+                req = "yes" if col.required else ""
+                out.append(f"| `{col.name}` | {col.type} | {req} | {_md_cell(col.description)} |")
+            out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def render_doc(doc_text: str, contract: Contract | None = None) -> str:
+    """``doc_text`` with the generated section replaced by the current contract tables."""
+    start = doc_text.find(GENERATED_BEGIN)
+    end = doc_text.find(GENERATED_END)
+    if start < 0 or end < start:
+        raise ContractError(
+            f"the document has no {GENERATED_BEGIN!r} ... {GENERATED_END!r} section"
+        )
+    head = doc_text[: start + len(GENERATED_BEGIN)]
+    return f"{head}\n\n{render_markdown(contract)}\n{doc_text[end:]}"
+
+
+def write_doc(path: Path = DOC_PATH) -> bool:
+    """Regenerate the contract tables in the landing-contract document; True if it changed."""
+    text = path.read_text(encoding="utf-8")
+    new = render_doc(text)
+    if new != text:
+        path.write_text(new, encoding="utf-8")
+        return True
+    return False
+
+
+if __name__ == "__main__":
+    changed = write_doc()
+    print(f"{DOC_PATH}: {'updated' if changed else 'already in sync'}")
