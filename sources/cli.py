@@ -9,13 +9,19 @@ import typer
 
 
 def simulate(
-    out: Path = typer.Option(None, help="Output folder (landing/ and truth/ go inside); default .local/data"),
-    scale: float = typer.Option(None, help="Scale factor: 1 ≈ 100 companies; default PORTRAIT_SCALE"),
+    out: Path = typer.Option(
+        None, help="Output folder (landing/ and truth/ go inside); default .local/data"
+    ),
+    scale: float = typer.Option(
+        None, help="Scale factor: 1 ≈ 100 companies; default PORTRAIT_SCALE"
+    ),
     seed: int = typer.Option(None, help="Random seed; same seed, same bytes"),
     identity_noise: float = typer.Option(0.15, help="Share of messy identity variants (0 = clean)"),
     months: int = typer.Option(36, help="Months of history"),
     start: str = typer.Option("2023-07-01", help="First day of history (YYYY-MM-DD)"),
-    source: list[str] = typer.Option(None, help="Only these sources (repeatable), e.g. --source erp"),
+    source: list[str] = typer.Option(
+        None, help="Only these sources (repeatable), e.g. --source erp"
+    ),
 ) -> None:
     """Simulate an advanced-materials company's source exports, with the ground truth."""
     from portrait.settings import get_settings
@@ -46,5 +52,7 @@ def load(
 
     settings = get_settings()
     dsn = ensure_warehouse(settings)
-    report = load_landing(dsn, landing or settings.landing_dir, sources=source or None, batches=batch or None)
+    report = load_landing(
+        dsn, landing or settings.landing_dir, sources=source or None, batches=batch or None
+    )
     typer.echo(report.summary())

@@ -27,7 +27,13 @@ def test_an_external_warehouse_url_wins_over_the_private_cluster(monkeypatch):
     s = Settings()
     assert not s.uses_private_cluster
     parts = s.warehouse_parts()
-    assert parts == {"host": "db.example", "port": "5433", "user": "ana", "password": "s@cret", "dbname": "wh"}
+    assert parts == {
+        "host": "db.example",
+        "port": "5433",
+        "user": "ana",
+        "password": "s@cret",
+        "dbname": "wh",
+    }
     assert s.service_env()["PORTRAIT_DBT_HOST"] == "db.example"
 
 
@@ -41,13 +47,27 @@ def test_missing_postgres_binaries_name_the_package(tmp_path):
 def test_requirements_txt_is_exported_from_the_lock(tmp_path):
     out = tmp_path / "requirements.txt"
     subprocess.run(
-        [sys.executable, "-m", "uv", "export", "--frozen", "--no-hashes", "--no-dev",
-         "--no-emit-project", "-o", str(out)],
-        cwd=REPO, check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "uv",
+            "export",
+            "--frozen",
+            "--no-hashes",
+            "--no-dev",
+            "--no-emit-project",
+            "-o",
+            str(out),
+        ],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
     )
 
     def pins(text):
-        return sorted(line for line in text.splitlines() if line and not line.lstrip().startswith("#"))
+        return sorted(
+            line for line in text.splitlines() if line and not line.lstrip().startswith("#")
+        )
 
     assert pins(out.read_text()) == pins((REPO / "requirements.txt").read_text()), (
         "requirements.txt is out of date with uv.lock: run `make requirements`"

@@ -1,0 +1,1 @@
+"""Benchmarks that measure portrait side by side with a reference in one run (`make bench`)."""

@@ -1,0 +1,158 @@
+"""The oracle: true outcome probabilities given the latent state at a month-end, and the
+realised labels.
+
+Probabilities come from replaying the latent process K times from the exact state at the
+month-end (`dynamics.transition`), with the same rules the simulation uses. For churn and
+purchase the order count given a replayed state path is Poisson, so each replica contributes
+its exact no-order probability (lower variance than counting); for default each replica
+draws future orders, invoices and recovery days and checks every invoice.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sources.simulator import dynamics as dyn
+from sources.simulator.writer import Calendar
+
+HORIZON = 6  # months after as_of that can hold a day of (as_of, as_of + 180 days]
+CHUNK = 1024  # companies per Monte Carlo block
+
+
+def probabilities(
+    st: dyn.State,
+    tr: dyn.Traits,
+    inv: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    m: int,
+    cal: Calendar,
+    rng: np.random.Generator,
+    k: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(p_churn_180d, p_default_90dpd_180d, p_purchase_30d) for the rows of `st` at the end of
+    month `m`. `inv` = (row, due_day, scheduled_pay_day, frozen) of the unpaid invoices."""
+    n = st.r.shape[0]
+    out = [np.zeros(n), np.zeros(n), np.zeros(n)]
+    inv_row = inv[0]
+    for lo in range(0, n, CHUNK):
+        hi = min(n, lo + CHUNK)
+        sel = (inv_row >= lo) & (inv_row < hi)
+        sub_inv = (inv_row[sel] - lo, inv[1][sel], inv[2][sel], inv[3][sel])
+        idx = np.arange(lo, hi)
+        res = _block(st.take(idx), tr.take(idx), sub_inv, m, cal, rng, k)
+        for o, r in zip(out, res, strict=True):
+            o[lo:hi] = r
+    return out[0], out[1], out[2]
+
+
+def _block(st, tr, inv, m, cal, rng, k):
+    n = st.r.shape[0]
+    rep = np.repeat(np.arange(n), k)
+    s = st.take(rep)
+    t = tr.take(rep)
+    rows = n * k
+    d_end = cal.month_start[m + 1] - 1  # as_of: the last day of month m
+    starts = np.array([cal.month_start[m + h] for h in range(1, HORIZON + 2)])
+    days = np.array([cal.month_days[m + h] for h in range(1, HORIZON + 1)])
+    w180 = np.clip(d_end + 180 - starts[:HORIZON] + 1, 0, days)
+    w30 = np.clip(d_end + 30 - starts[:HORIZON] + 1, 0, days)
+
+    log_churn = np.zeros(rows)
+    log_purchase = np.zeros(rows)
+    can_pay = np.zeros((rows, HORIZON), dtype=bool)
+    future = []  # (replica row, due day, scheduled pay day, month index h of the order)
+    for h in range(1, HORIZON + 1):
+        s = dyn.transition(s, t, rng)
+        lam, cancel = dyn.order_rate(s, t, cal.month_of_year(m + h))
+        eff = lam * (1 - cancel)
+        log_churn -= eff * w180[h - 1] / days[h - 1]
+        log_purchase -= eff * w30[h - 1] / days[h - 1]
+        can_pay[:, h - 1] = (s.f != dyn.DISTRESSED) & ~s.closed
+        if h <= 2:  # later orders cannot reach 90 dpd inside the window
+            cnt = rng.poisson(eff)
+            r_ord = np.repeat(np.arange(rows), cnt)
+            day = starts[h - 1] + rng.integers(0, days[h - 1], size=r_ord.size)
+            lead = rng.integers(3, 21, size=r_ord.size)
+            f = s.f[r_ord]
+            delay = rng.integers(dyn.DELAY_LOW[f], dyn.DELAY_HIGH[f] + 1)
+            due = day + lead + t.terms[r_ord]
+            future.append((r_ord, due, due + delay))
+    recovery = rng.integers(0, 10, size=(rows, HORIZON))
+
+    # existing invoices, one copy per replica
+    e_row = (inv[0][:, None] * k + np.arange(k)[None, :]).ravel()
+    e_due = np.repeat(inv[1], k)
+    e_s = np.repeat(inv[2], k)
+    e_frozen = np.repeat(inv[3], k)
+    rows_all = np.concatenate([e_row] + [f[0] for f in future])
+    due_all = np.concatenate([e_due] + [f[1] for f in future])
+    s_all = np.concatenate([e_s] + [f[2] for f in future])
+    frozen_all = np.concatenate([e_frozen] + [np.zeros(f[0].size, dtype=bool) for f in future])
+
+    default_day = due_all + 90
+    in_window = (default_day > d_end) & (default_day <= d_end + 180)
+    rows_all, s_all, frozen_all, default_day = (
+        rows_all[in_window],
+        s_all[in_window],
+        frozen_all[in_window],
+        default_day[in_window],
+    )
+    # month index (1..HORIZON) in which the scheduled payment falls
+    h_s = np.searchsorted(starts, s_all, side="right")
+    h_s = np.clip(h_s, 1, HORIZON)
+    pays_on_time = ~frozen_all & can_pay[rows_all, h_s - 1]
+    frozen_from = np.where(frozen_all, 0, h_s)
+    hs = np.arange(1, HORIZON + 1)[None, :]
+    ok = can_pay[rows_all] & (hs > frozen_from[:, None])
+    has = ok.any(axis=1)
+    first = ok.argmax(axis=1)
+    pay_day = np.where(has, starts[first] + recovery[rows_all, first], np.iinfo(np.int64).max)
+    defaults = ~pays_on_time & (pay_day > default_day)
+    hit = np.bincount(rows_all[defaults], minlength=rows) > 0
+
+    p_churn = np.exp(log_churn).reshape(n, k).mean(axis=1)
+    p_purchase = 1 - np.exp(log_purchase).reshape(n, k).mean(axis=1)
+    p_default = hit.reshape(n, k).mean(axis=1)
+    return p_churn, p_default, p_purchase
+
+
+def labels(
+    n: int,
+    cal: Calendar,
+    entry_day: np.ndarray,
+    closed_day: np.ndarray,
+    order_company: np.ndarray,
+    order_day: np.ndarray,
+    inv_company: np.ndarray,
+    inv_issue: np.ndarray,
+    inv_default: np.ndarray,
+) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Realised (churn, default, purchase) per month index as float arrays, NaN = no label."""
+    span = 1 << 20
+    o_key = np.sort(order_company.astype(np.int64) * span + order_day + (span // 2))
+    i_key = np.sort(inv_company.astype(np.int64) * span + inv_issue + (span // 2))
+    dflt = inv_default >= 0
+    d_key = np.sort(inv_company[dflt].astype(np.int64) * span + inv_default[dflt] + (span // 2))
+    base = np.arange(n, dtype=np.int64) * span + (span // 2)
+    last_day = cal.end_day - 1
+
+    def count(keys, lo, hi):  # events with day in (lo, hi]
+        return np.searchsorted(keys, base + hi, side="right") - np.searchsorted(
+            keys, base + lo, side="right"
+        )
+
+    out = {}
+    for m in range(cal.months):
+        d = cal.month_start[m + 1] - 1
+        churn = np.full(n, np.nan)
+        default = np.full(n, np.nan)
+        purchase = np.full(n, np.nan)
+        if d + 180 <= last_day:
+            elig = count(o_key, d - 365, d) > 0
+            churn[elig] = (count(o_key, d, d + 180) == 0)[elig]
+            elig = count(i_key, d - 365, d) > 0
+            default[elig] = (count(d_key, d, d + 180) > 0)[elig]
+        if d + 30 <= last_day:
+            elig = (entry_day <= d) & (closed_day > d)
+            purchase[elig] = (count(o_key, d, d + 30) > 0)[elig]
+        out[m] = (churn, default, purchase)
+    return out

@@ -1,0 +1,135 @@
+"""Landing files per the contract, monthly batches, and the streamed record truth."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from pathlib import Path
+
+import yaml
+
+CONTRACT_PATH = Path(__file__).resolve().parent.parent / "contract.yml"
+CST = dt.timezone(dt.timedelta(hours=8))
+
+
+def load_contract(path: Path = CONTRACT_PATH) -> dict:
+    with open(path, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+class Calendar:
+    """Day numbers relative to `start` (day 0), month boundaries and timestamp formatting."""
+
+    def __init__(self, start: dt.date, months: int, horizon: int = 8):
+        self.start = start
+        self.months = months
+        self.epoch = dt.datetime(start.year, start.month, start.day, tzinfo=CST)
+        firsts = []
+        y, m = start.year, start.month
+        for _ in range(months + horizon + 1):
+            firsts.append(dt.date(y, m, 1))
+            y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+        self.firsts = firsts
+        self.month_start = [(d - start).days for d in firsts]
+        self.month_days = [
+            b - a for a, b in zip(self.month_start[:-1], self.month_start[1:], strict=True)
+        ]
+        self.end_day = self.month_start[months]  # first day after the history
+
+    def month_of_year(self, m: int) -> int:
+        return self.firsts[m].month
+
+    def month_of_day(self, day: int) -> int:
+        """Month index of a day number (may be negative or beyond the history)."""
+        if day < 0:
+            return -1
+        lo, hi = 0, len(self.month_start) - 1
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self.month_start[mid] <= day:
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo
+
+    def ts(self, seconds: float) -> str:
+        return (self.epoch + dt.timedelta(seconds=int(seconds))).isoformat()
+
+    def date(self, day: int) -> str:
+        return (self.start + dt.timedelta(days=int(day))).isoformat()
+
+    def batch_id(self, m: int) -> str:
+        return self.firsts[m + 1].strftime("%Y%m%d")
+
+
+class Landing:
+    """Writes one batch per month and source; rows dated in a later month wait for it."""
+
+    def __init__(self, out: Path, contract: dict, sources: list[str], cal: Calendar):
+        self.root = out / "landing"
+        self.cal = cal
+        self.sources = [s for s in contract["sources"] if s in sources]
+        self.tables: dict[tuple[str, str], tuple[list[str], list[int]]] = {}
+        self.encoding: dict[str, str] = {}
+        for src in self.sources:
+            spec = contract["sources"][src]
+            self.encoding[src] = spec["encoding"]
+            for table, tspec in spec["tables"].items():
+                cols = list(tspec["columns"])
+                self.tables[(src, table)] = (cols, [cols.index(k) for k in tspec["key"]])
+        self.pending: dict[int, list[tuple[str, str, list[str], str | None]]] = {}
+        self.month = -1
+        self.files: dict[tuple[str, str], tuple] = {}
+        self.counts: dict[str, int] = {f"{s}.{t}": 0 for s, t in self.tables}
+        truth_dir = out / "truth"
+        truth_dir.mkdir(parents=True, exist_ok=True)
+        self._truth_fh = open(truth_dir / "records.csv", "w", encoding="utf-8", newline="")  # noqa: SIM115 (closed in close())
+        self.truth = csv.writer(self._truth_fh)
+        self.truth.writerow(["source", "table", "record_key", "company_id"])
+
+    def open_month(self, m: int) -> None:
+        self.month = m
+        batch = self.cal.batch_id(m)
+        extracted = dt.datetime.combine(self.cal.firsts[m + 1], dt.time(2, 0), tzinfo=CST)
+        for src in self.sources:
+            d = self.root / src / batch
+            d.mkdir(parents=True, exist_ok=True)
+            manifest = {"batch_id": batch, "source": src, "extracted_at": extracted.isoformat()}
+            (d / "_batch.json").write_text(json.dumps(manifest) + "\n", encoding="utf-8")
+        for (src, table), (cols, _) in self.tables.items():
+            path = self.root / src / batch / f"{table}.csv"
+            fh = open(path, "w", encoding=self.encoding[src], newline="")  # noqa: SIM115 (closed in close_month())
+            w = csv.writer(fh, lineterminator="\r\n")
+            w.writerow(cols)
+            self.files[(src, table)] = (fh, w)
+        for src, table, values, company in self.pending.pop(m, []):
+            self._write(src, table, values, company)
+
+    def close_month(self) -> None:
+        for fh, _ in self.files.values():
+            fh.close()
+        self.files = {}
+
+    def close(self) -> None:
+        self.close_month()
+        self._truth_fh.close()
+
+    def row(self, month: int, src: str, table: str, row: dict, company: str | None) -> None:
+        """Queue `row` for the batch of `month`. `company` is given for a record's first
+        version only (it goes to the truth); later versions pass None."""
+        spec = self.tables.get((src, table))
+        if spec is None or month >= self.cal.months:
+            return
+        values = [row.get(c, "") for c in spec[0]]
+        if month <= self.month:
+            self._write(src, table, values, company)
+        else:
+            self.pending.setdefault(month, []).append((src, table, values, company))
+
+    def _write(self, src: str, table: str, values: list[str], company: str | None) -> None:
+        self.files[(src, table)][1].writerow(values)
+        self.counts[f"{src}.{table}"] += 1
+        if company is not None:
+            key = "|".join(values[i] for i in self.tables[(src, table)][1])
+            self.truth.writerow([src, table, key, company])

@@ -1,0 +1,278 @@
+"""The source simulator: contract conformance, determinism, truth coverage, identity mess,
+and an oracle whose probabilities match what happens."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from sources.simulator import simulate
+from sources.simulator.uscc import CHARSET, check_digit, is_valid, mistype, normalize
+from sources.simulator.writer import load_contract
+
+CONTRACT = load_contract()
+SMALL = {"scale": 0.3, "months": 14, "progress": False}
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("small")
+    simulate(out, seed=3, **SMALL)
+    return out
+
+
+@pytest.fixture(scope="module")
+def noisy(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("noisy")
+    simulate(out, scale=2, months=14, seed=5, identity_noise=0.3, progress=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("clean")
+    simulate(out, scale=1, months=14, seed=5, identity_noise=0.0, progress=False)
+    return out
+
+
+def files_of(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+def read_table(root: Path, source: str, table: str) -> list[dict]:
+    enc = CONTRACT["sources"][source]["encoding"]
+    rows: list[dict] = []
+    for path in sorted((root / "landing" / source).glob(f"*/{table}.csv")):
+        with open(path, encoding=enc, newline="") as fh:
+            rows.extend(csv.DictReader(fh))
+    return rows
+
+
+def read_truth(root: Path, name: str) -> list[dict]:
+    with open(root / "truth" / name, encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_uscc_check_digit_matches_gb32100():
+    # a real, published code (华为技术有限公司) and single-character corruptions of it
+    assert check_digit("91440300708461136") == "T"
+    assert is_valid("91440300708461136T")
+    assert not is_valid("91440300708461136U")
+    assert not is_valid("91440300708461163T")
+    assert all(ch not in CHARSET for ch in "IOSVZ")
+
+
+def test_mistyped_codes_always_fail_the_check():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    code = "91350100M000100Y43"
+    assert all(not is_valid(mistype(code, rng)) for _ in range(200))
+
+
+def test_same_seed_same_bytes_other_seed_differs(small, tmp_path):
+    again = tmp_path / "again"
+    simulate(again, seed=3, **SMALL)
+    assert files_of(small) == files_of(again)
+    other = tmp_path / "other"
+    simulate(other, seed=4, **SMALL)
+    a, b = files_of(small), files_of(other)
+    assert a.keys() == b.keys()
+    assert a["landing/erp/20230801/orders.csv"] != b["landing/erp/20230801/orders.csv"]
+
+
+def _parse(value: str, kind: str) -> None:
+    if kind == "integer":
+        int(value)
+    elif kind == "numeric":
+        float(value)
+    elif kind == "date":
+        dt.date.fromisoformat(value)
+    elif kind == "timestamptz":
+        assert dt.datetime.fromisoformat(value).tzinfo is not None, value
+    elif kind == "boolean":
+        assert value.lower() in {"true", "false", "1", "0"}
+
+
+def test_every_file_conforms_to_the_contract(small):
+    batches = sorted(p.name for p in (small / "landing" / "erp").iterdir())
+    assert len(batches) == 14
+    assert batches[0] == "20230801" and batches[-1] == "20240901"
+    for source, spec in CONTRACT["sources"].items():
+        for batch_dir in sorted((small / "landing" / source).iterdir()):
+            manifest = json.loads((batch_dir / "_batch.json").read_text(encoding="utf-8"))
+            assert manifest["batch_id"] == batch_dir.name and manifest["source"] == source
+            extracted = dt.datetime.fromisoformat(manifest["extracted_at"])
+            assert extracted.strftime("%Y%m%d") == batch_dir.name and extracted.hour == 2
+            for table, tspec in spec["tables"].items():
+                cols = tspec["columns"]
+                raw = (batch_dir / f"{table}.csv").read_bytes()
+                text = raw.decode(spec["encoding"])  # decodes in the source's encoding
+                rows = list(csv.reader(text.splitlines()))
+                assert rows[0] == list(cols), (source, table)
+                for row in rows[1:]:
+                    assert len(row) == len(cols)
+                    for value, (name, col) in zip(row, cols.items(), strict=True):
+                        if col.get("required"):
+                            assert value != "", (source, table, name)
+                        if value:
+                            _parse(value, col["type"])
+                        if value and col["type"] == "timestamptz" and name != "due_at":
+                            # nothing in a batch happens after its extraction
+                            assert dt.datetime.fromisoformat(value) < extracted, (table, name)
+
+
+def test_erp_is_gb18030_and_not_utf8(small):
+    raw = b"".join(p.read_bytes() for p in (small / "landing" / "erp").glob("*/customers.csv"))
+    raw.decode("gb18030")
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")
+
+
+def test_event_batches_hold_that_months_events(small):
+    """A record first appears in the batch of the month it happened; later batches may
+    repeat it with what became known since (a response, a closing, a delivery)."""
+    for source, table, key, col in [
+        ("erp", "orders", "order_id", "ordered_at"),
+        ("crm", "interactions", "interaction_id", "occurred_at"),
+        ("erp", "payments", "payment_id", "paid_at"),
+        ("service", "tickets", "ticket_id", "opened_at"),
+    ]:
+        enc = CONTRACT["sources"][source]["encoding"]
+        seen: set[str] = set()
+        for path in sorted((small / "landing" / source).glob(f"*/{table}.csv")):
+            batch = dt.datetime.strptime(path.parent.name, "%Y%m%d").date()
+            month = (batch - dt.timedelta(days=1)).replace(day=1)
+            with open(path, encoding=enc, newline="") as fh:
+                for row in csv.DictReader(fh):
+                    ts = dt.datetime.fromisoformat(row[col]).date()
+                    if row[key] not in seen:
+                        assert month <= ts < batch, (table, row)
+                        seen.add(row[key])
+                    else:
+                        assert ts < month
+
+
+def test_truth_covers_every_record_exactly_once(small):
+    truth = Counter(
+        (r["source"], r["table"], r["record_key"]) for r in read_truth(small, "records.csv")
+    )
+    assert max(truth.values()) == 1
+    seen = set()
+    for source, spec in CONTRACT["sources"].items():
+        for table, tspec in spec["tables"].items():
+            for row in read_table(small, source, table):
+                seen.add((source, table, "|".join(row[k] for k in tspec["key"])))
+    assert seen == set(truth)
+    companies = {r["company_id"] for r in read_truth(small, "companies.csv")}
+    for r in read_truth(small, "records.csv"):
+        assert r["company_id"] in companies or r["table"] == "materials"
+
+
+def test_registry_and_truth_codes_are_valid(small):
+    assert all(is_valid(r["credit_code"]) for r in read_table(small, "registry", "companies"))
+    assert all(is_valid(r["credit_code"]) for r in read_truth(small, "companies.csv"))
+
+
+def test_noise_zero_gives_clean_identities(clean):
+    truth = {r["company_id"]: r for r in read_truth(clean, "companies.csv")}
+    owner = {
+        (r["table"], r["record_key"]): r["company_id"] for r in read_truth(clean, "records.csv")
+    }
+    accounts = {r["account_id"] for r in read_table(clean, "crm", "accounts")}
+    per_company = Counter(owner[("accounts", a)] for a in accounts)
+    assert set(per_company.values()) == {1}
+    for r in read_table(clean, "crm", "accounts"):
+        t = truth[owner[("accounts", r["account_id"])]]
+        assert r["account_name"] == t["legal_name"] and r["credit_code"] == t["credit_code"]
+    customers = {r["customer_code"] for r in read_table(clean, "erp", "customers")}
+    codes = Counter(owner[("customers", c)] for c in customers)
+    assert set(codes.values()) == {1}
+    for r in read_table(clean, "erp", "customers"):
+        t = truth[owner[("customers", r["customer_code"])]]
+        assert r["customer_name"] == t["legal_name"] and r["tax_id"] == t["credit_code"]
+    assert not any("@qq.com" in r["email"] for r in read_table(clean, "crm", "contacts"))
+
+
+def test_messiness_follows_the_knob(noisy):
+    noise = 0.3
+    truth = {r["company_id"]: r for r in read_truth(noisy, "companies.csv")}
+    owner = {
+        (r["table"], r["record_key"]): r["company_id"] for r in read_truth(noisy, "records.csv")
+    }
+    accounts = read_table(noisy, "crm", "accounts")
+    first: dict[str, dict] = {}
+    for r in accounts:
+        first.setdefault(r["account_id"], r)
+    per_company = Counter(owner[("accounts", a)] for a in first)
+    # companies known long before the history had time to get their duplicates
+    old = [c for c, t in truth.items() if t["entry_date"] < "2022-06-01"]
+    share = sum(per_company[c] > 1 for c in old) / len(old)
+    expected = 1 - (1 - noise) * (1 - noise / 3)
+    assert abs(share - expected) < 0.15, share
+
+    primary = [r for r in first.values() if r["owner_sales"]]
+    missing = sum(r["credit_code"] == "" for r in primary) / len(primary)
+    assert abs(missing - 2 * noise) < 0.12, missing
+
+    tax_ids = [normalize(r["tax_id"]) for r in read_table(noisy, "erp", "customers")]
+    present = [t for t in tax_ids if t]
+    bad = sum(not is_valid(t) for t in present) / len(present)
+    assert 0.02 < bad < 0.25, bad
+    names = [r["customer_name"] for r in read_table(noisy, "erp", "customers")]
+    legal = {t["legal_name"] for t in truth.values()}
+    assert 0.1 < sum(n not in legal for n in names) / len(names) < 0.6
+    emails = [r["email"] for r in read_table(noisy, "crm", "contacts")]
+    assert any(
+        e.strip()
+        .lower()
+        .endswith(("@qq.com", "@163.com", "@126.com", "@gmail.com", "@sina.com", "@outlook.com"))
+        for e in emails
+    )
+    # hard negatives exist: same brand in another city, group members sharing a domain
+    assert any(t["twin_of"] for t in truth.values())
+    assert any(t["group_id"] for t in truth.values())
+
+
+def test_sources_subset_writes_the_same_world(small, tmp_path):
+    only = tmp_path / "erp_only"
+    simulate(only, seed=3, sources=["erp"], **SMALL)
+    assert sorted(p.name for p in (only / "landing").iterdir()) == ["erp"]
+    full, part = files_of(small / "landing" / "erp"), files_of(only / "landing" / "erp")
+    assert full == part
+    assert (only / "truth" / "oracle.csv").read_bytes() == (
+        small / "truth" / "oracle.csv"
+    ).read_bytes()
+    assert {r["source"] for r in read_truth(only, "records.csv")} == {"erp"}
+
+
+@pytest.fixture(scope="module")
+def oracle_rows(tmp_path_factory) -> list[dict]:
+    out = tmp_path_factory.mktemp("oracle")
+    simulate(out, scale=3, months=24, seed=11, progress=False)
+    return read_truth(out, "oracle.csv")
+
+
+@pytest.mark.parametrize(
+    ("label", "prob", "tolerance"),
+    [
+        ("churn_180d", "p_churn_180d", 0.04),
+        ("default_90dpd_180d", "p_default_90dpd_180d", 0.025),
+        ("purchase_30d", "p_purchase_30d", 0.04),
+    ],
+)
+def test_oracle_is_calibrated_and_informative(oracle_rows, label, prob, tolerance):
+    rows = [r for r in oracle_rows if r[label] != ""]
+    y = [int(r[label]) for r in rows]
+    p = [float(r[prob]) for r in rows]
+    assert 0 < sum(y) < len(y)
+    assert abs(sum(p) / len(p) - sum(y) / len(y)) < tolerance
+    assert roc_auc_score(y, p) > 0.8
