@@ -6,7 +6,7 @@ warehouse with **dbt** (staging → identity → features; one Airflow task per 
 and unit tests run with each), **score** every customer with each task's `champion` model,
 check **drift** against the champion's test window, and build the **marts** analysts read.
 
-* As-of date: the day before the run's logical date (`{{ macros.ds_add(ds, -1) }}`).
+* As-of date: the business-time (Asia/Shanghai) day before the run.
 * Re-running a day replaces that day's rows everywhere (loads by batch, scores by date).
 * When the drift policy recommends retraining, `retrain_signal` emits the
   `portrait://monitoring/drift_alert` asset, which schedules `portrait_train`.
@@ -27,6 +27,7 @@ from portrait import orchestration as orc
     catchup=False,
     max_active_runs=1,
     default_args=orc.DEFAULT_ARGS,
+    user_defined_macros=orc.USER_MACROS,
     tags=["portrait", "daily", "dbt", "ml"],
     doc_md=__doc__,
 )

@@ -24,6 +24,7 @@ from portrait import orchestration as orc
     catchup=False,
     max_active_runs=1,
     default_args=orc.DEFAULT_ARGS,
+    user_defined_macros=orc.USER_MACROS,
     tags=["portrait", "training", "ml"],
     doc_md=__doc__,
 )

@@ -8,15 +8,31 @@ from dataclasses import dataclass, field
 # reason code shows (what a high value of the feature means).
 FEATURE_WORDS: dict[str, str] = {
     "days_since_last_order": "days since the last order",
-    "customer_tenure_days": "days as a customer",
     "orders_90d": "orders in the last 90 days",
     "orders_180d": "orders in the last 180 days",
     "orders_365d": "orders in the last 365 days",
+    "orders_prev_365d": "orders in the year before last",
     "revenue_cny_90d": "order value in the last 90 days (CNY)",
     "revenue_cny_180d": "order value in the last 180 days (CNY)",
     "revenue_cny_365d": "order value in the last 365 days (CNY)",
     "revenue_cny_prev_90d": "order value 91-180 days ago (CNY)",
     "revenue_trend_90d": "order value trend (last 90 days vs the 90 before)",
+    "avg_order_changes_365d": "changes per order",
+    "cancelled_order_share_365d": "share of orders cancelled",
+    "avg_order_gap_days_365d": "days between orders",
+    "order_gap_cv_365d": "irregularity of the order rhythm",
+    "material_families_365d": "material families bought",
+    "top_family_share_365d": "dependence on one material family",
+    "avg_price_to_list_365d": "price paid against list price",
+    "invoices_365d": "invoices in the last 365 days",
+    "avg_days_late_365d": "average days paid late (365 days)",
+    "max_days_late_365d": "worst days paid late (365 days)",
+    "avg_days_late_90d": "average days paid late (90 days)",
+    "late_invoice_share_365d": "share of invoices paid late",
+    "overdue_balance_cny": "overdue balance (CNY)",
+    "open_balance_cny": "open balance (CNY)",
+    "oldest_open_days_late": "days past due of the oldest open invoice",
+    "credit_limit_use": "use of the credit limit",
 }
 
 

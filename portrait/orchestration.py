@@ -27,9 +27,22 @@ DRIFT_ALERT = Asset(
     group="portrait",
 )
 
-# The day a run computes features for: the day before the run's logical date (the nightly
-# extraction of day D lands at midnight, so a run on D+1 sees all of D).
-AS_OF_DATE_TEMPLATE = "{{ macros.ds_add(ds, -1) }}"
+BUSINESS_TIMEZONE = "Asia/Shanghai"
+
+
+def as_of_date_for(run_after) -> str:
+    """The day a run computes features for: the business-time day before the run. The
+    nightly extraction of day D lands at midnight, so a run on D+1 sees all of D. Takes the
+    run's logical date, or run_after for asset-triggered runs, which have none in Airflow 3."""
+    import pendulum
+
+    local = pendulum.instance(run_after).in_timezone(BUSINESS_TIMEZONE)
+    return local.subtract(days=1).to_date_string()
+
+
+# DAGs register as_of_date_for under this name (user_defined_macros).
+USER_MACROS = {"portrait_as_of_date": as_of_date_for}
+AS_OF_DATE_TEMPLATE = "{{ portrait_as_of_date(dag_run.logical_date or dag_run.run_after) }}"
 
 
 def _default_args() -> dict:

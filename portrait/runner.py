@@ -92,7 +92,7 @@ def dag_test(dag_id: str, run_date: dt.date) -> str:
     if bag.import_errors:
         raise SystemExit(f"DAG import errors: {bag.import_errors}")
     dag = bag.get_dag(dag_id)
-    logical = pendulum.datetime(run_date.year, run_date.month, run_date.day, tz="Asia/Shanghai")
+    logical = pendulum.datetime(run_date.year, run_date.month, run_date.day, tz="UTC")
     run = dag.test(logical_date=logical)
     return str(run.state)
 

@@ -120,6 +120,7 @@ class Settings(BaseSettings):
         return {
             "PORTRAIT_PROJECT_DIR": str(self.project_dir),
             "PORTRAIT_LOCAL_DIR": str(self.local_dir),
+            "PORTRAIT_REPORTS_DIR": str(self.reports_dir),
             # dbt reads the warehouse through env_var() in dbt_project/profiles.yml
             "DBT_PROFILES_DIR": str(self.dbt_project_dir),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",

@@ -54,6 +54,16 @@ def tiny_world(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def default_world(tmp_path_factory) -> Path:
+    """The world `make demo` uses (scale 1, seed 42): big enough for every model to train."""
+    from sources.simulator import simulate
+
+    out = tmp_path_factory.mktemp("default_world")
+    simulate(out, scale=1.0, seed=42, months=36, progress=False)
+    return out
+
+
 def service_env_for(dsn: str, local_dir: Path) -> dict[str, str]:
     """The environment the demo would use, pointed at a test database and a temp home."""
     from portrait.settings import Settings

@@ -6,13 +6,34 @@
     )
 }}
 {#- Point-in-time customer snapshots: one row per (cid, as_of_date) for every month-end with
-    loaded data, plus var('as_of_date') when it is not a month-end. A row uses only order
-    versions known at its cutoff (midnight after as_of_date, business time) and placed
-    before it. Incremental: new dates are added; existing dates are only recomputed when
-    they are the requested as_of_date. -#}
+    loaded data, plus var('as_of_date') when it is not a month-end. A row uses only record
+    versions known at its cutoff (midnight after as_of_date, business time) describing events
+    before it. Incremental: new dates are added; an existing date is only recomputed when it
+    is the requested as_of_date. -#}
 
 with orders as (
     select * from {{ ref('stg_erp__orders') }}
+),
+
+order_lines as (
+    select * from {{ ref('stg_erp__order_lines') }}
+),
+
+invoices as (
+    select * from {{ ref('stg_erp__invoices') }}
+),
+
+payments as (
+    select * from {{ ref('stg_erp__payments') }}
+),
+
+erp_customers as (
+    select * from {{ ref('stg_erp__customers') }}
+),
+
+materials as (
+    select * from {{ ref('stg_catalog__materials') }}
+    where superseded_at is null
 ),
 
 customer_ids as (
@@ -66,6 +87,7 @@ as_of_dates as (
     {%- endif %}
 ),
 
+-- every order version known at each cutoff, placed in the 730 days before it
 orders_known as (
     select
         d.as_of_date,
@@ -73,46 +95,257 @@ orders_known as (
         ids.cid,
         o.order_id,
         o.ordered_at,
+        o.order_status,
+        o.change_count,
         o.order_amount_cny
     from as_of_dates as d
     inner join orders as o
         on
             d.cutoff_at > o.ordered_at
+            and o.ordered_at >= d.cutoff_at - interval '730 days'
             and {{ known_at_instant('d.cutoff_at', 'o') }}
     inner join customer_ids as ids
         on o.customer_code = ids.source_record_id
-    where o.order_status <> 'cancelled'
 ),
 
-final as (
+-- value and rhythm: recency, frequency, monetary, trend, order changes
+order_features as (
     select
         cid,
         as_of_date,
-        extract(day from max(cutoff_at) - max(ordered_at))::integer as days_since_last_order,
-        extract(day from max(cutoff_at) - min(ordered_at))::integer as customer_tenure_days,
-        count(*) filter (where ordered_at >= cutoff_at - interval '90 days') as orders_90d,
-        count(*) filter (where ordered_at >= cutoff_at - interval '180 days') as orders_180d,
-        count(*) filter (where ordered_at >= cutoff_at - interval '365 days') as orders_365d,
+        extract(day from max(cutoff_at) - max(ordered_at) filter (where order_status <> 'cancelled'))::integer
+            as days_since_last_order,
+        count(*) filter (where order_status <> 'cancelled' and ordered_at >= cutoff_at - interval '90 days')
+            as orders_90d,
+        count(*) filter (where order_status <> 'cancelled' and ordered_at >= cutoff_at - interval '180 days')
+            as orders_180d,
+        count(*) filter (where order_status <> 'cancelled' and ordered_at >= cutoff_at - interval '365 days')
+            as orders_365d,
+        count(*) filter (where order_status <> 'cancelled' and ordered_at < cutoff_at - interval '365 days')
+            as orders_prev_365d,
         coalesce(sum(order_amount_cny) filter (
-            where ordered_at >= cutoff_at - interval '90 days'
+            where order_status <> 'cancelled' and ordered_at >= cutoff_at - interval '90 days'
         ), 0)::numeric(18, 2) as revenue_cny_90d,
         coalesce(sum(order_amount_cny) filter (
-            where ordered_at >= cutoff_at - interval '180 days'
+            where order_status <> 'cancelled' and ordered_at >= cutoff_at - interval '180 days'
         ), 0)::numeric(18, 2) as revenue_cny_180d,
         coalesce(sum(order_amount_cny) filter (
-            where ordered_at >= cutoff_at - interval '365 days'
+            where order_status <> 'cancelled' and ordered_at >= cutoff_at - interval '365 days'
         ), 0)::numeric(18, 2) as revenue_cny_365d,
         coalesce(sum(order_amount_cny) filter (
-            where ordered_at >= cutoff_at - interval '180 days'
-            and ordered_at < cutoff_at - interval '90 days'
-        ), 0)::numeric(18, 2) as revenue_cny_prev_90d
+            where
+                order_status <> 'cancelled'
+                and ordered_at >= cutoff_at - interval '180 days'
+                and ordered_at < cutoff_at - interval '90 days'
+        ), 0)::numeric(18, 2) as revenue_cny_prev_90d,
+        avg(change_count::numeric) filter (where ordered_at >= cutoff_at - interval '365 days')
+            as avg_order_changes_365d,
+        avg((order_status = 'cancelled')::integer::numeric) filter (
+            where ordered_at >= cutoff_at - interval '365 days'
+        ) as cancelled_order_share_365d
     from orders_known
     group by cid, as_of_date
+),
+
+order_gaps as (
+    select
+        cid,
+        as_of_date,
+        extract(epoch from ordered_at - lag(ordered_at) over (
+            partition by cid, as_of_date order by ordered_at
+        )) / 86400.0 as gap_days
+    from orders_known
+    where order_status <> 'cancelled' and ordered_at >= cutoff_at - interval '365 days'
+),
+
+rhythm_features as (
+    select
+        cid,
+        as_of_date,
+        avg(gap_days) as avg_order_gap_days_365d,
+        stddev_samp(gap_days) / nullif(avg(gap_days), 0) as order_gap_cv_365d
+    from order_gaps
+    where gap_days is not null
+    group by cid, as_of_date
+),
+
+-- mix: material families, concentration, price paid against list
+lines_known as (
+    select
+        ok.cid,
+        ok.as_of_date,
+        m.material_family,
+        l.amount_cny,
+        l.unit_price_cny / nullif(l.list_price_cny, 0) as price_to_list
+    from orders_known as ok
+    inner join order_lines as l
+        on ok.order_id = l.order_id and {{ known_at_instant('ok.cutoff_at', 'l') }}
+    left join materials as m
+        on l.material_id = m.material_id
+    where ok.order_status <> 'cancelled' and ok.ordered_at >= ok.cutoff_at - interval '365 days'
+),
+
+family_amounts as (
+    select
+        cid,
+        as_of_date,
+        material_family,
+        sum(amount_cny) as family_amount_cny
+    from lines_known
+    group by cid, as_of_date, material_family
+),
+
+mix_features as (
+    select
+        fa.cid,
+        fa.as_of_date,
+        count(*) as material_families_365d,
+        max(fa.family_amount_cny) / nullif(sum(fa.family_amount_cny), 0) as top_family_share_365d,
+        max(price.avg_price_to_list) as avg_price_to_list_365d
+    from family_amounts as fa
+    inner join (
+        select
+            cid,
+            as_of_date,
+            avg(price_to_list) as avg_price_to_list
+        from lines_known
+        group by cid, as_of_date
+    ) as price
+        on fa.cid = price.cid and fa.as_of_date = price.as_of_date
+    group by fa.cid, fa.as_of_date
+),
+
+-- payment: lateness, overdue and open balances, credit-limit use
+invoices_known as (
+    select
+        d.as_of_date,
+        d.cutoff_at,
+        ids.cid,
+        i.invoice_id,
+        i.issued_at,
+        i.due_at,
+        i.invoice_amount_cny
+    from as_of_dates as d
+    inner join invoices as i
+        on
+            d.cutoff_at > i.issued_at
+            and i.issued_at >= d.cutoff_at - interval '730 days'
+            and {{ known_at_instant('d.cutoff_at', 'i') }}
+    inner join customer_ids as ids
+        on i.customer_code = ids.source_record_id
+),
+
+paid_by_cutoff as (
+    select
+        ik.as_of_date,
+        ik.invoice_id,
+        sum(p.payment_amount_cny) as paid_cny,
+        max(p.paid_at) as last_paid_at
+    from invoices_known as ik
+    inner join payments as p
+        on
+            ik.invoice_id = p.invoice_id
+            and ik.cutoff_at > p.paid_at
+            and {{ known_at_instant('ik.cutoff_at', 'p') }}
+    group by ik.as_of_date, ik.invoice_id
+),
+
+invoice_status as (
+    select
+        ik.*,
+        coalesce(pb.paid_cny, 0) as paid_cny,
+        greatest(ik.invoice_amount_cny - coalesce(pb.paid_cny, 0), 0) as open_cny,
+        -- days late: until full payment, or until the cutoff while still open
+        greatest(
+            extract(epoch from (
+                case
+                    when coalesce(pb.paid_cny, 0) >= ik.invoice_amount_cny - 0.01 then pb.last_paid_at
+                    else ik.cutoff_at
+                end
+            ) - ik.due_at) / 86400.0,
+            0
+        ) as days_late
+    from invoices_known as ik
+    left join paid_by_cutoff as pb
+        on ik.as_of_date = pb.as_of_date and ik.invoice_id = pb.invoice_id
+),
+
+payment_features as (
+    select
+        cid,
+        as_of_date,
+        count(*) filter (where issued_at >= cutoff_at - interval '365 days') as invoices_365d,
+        avg(days_late) filter (where due_at < cutoff_at and due_at >= cutoff_at - interval '365 days')
+            as avg_days_late_365d,
+        max(days_late) filter (where due_at < cutoff_at and due_at >= cutoff_at - interval '365 days')
+            as max_days_late_365d,
+        avg(days_late) filter (where due_at < cutoff_at and due_at >= cutoff_at - interval '90 days')
+            as avg_days_late_90d,
+        avg((days_late > 0)::integer::numeric) filter (
+            where due_at < cutoff_at and due_at >= cutoff_at - interval '365 days'
+        ) as late_invoice_share_365d,
+        coalesce(sum(open_cny) filter (where due_at < cutoff_at), 0)::numeric(18, 2) as overdue_balance_cny,
+        coalesce(sum(open_cny), 0)::numeric(18, 2) as open_balance_cny,
+        max(days_late) filter (where open_cny > 0) as oldest_open_days_late
+    from invoice_status
+    group by cid, as_of_date
+),
+
+credit_limits as (
+    select distinct on (d.as_of_date, ids.cid)
+        d.as_of_date,
+        ids.cid,
+        c.credit_limit_cny
+    from as_of_dates as d
+    inner join erp_customers as c
+        on {{ known_at_instant('d.cutoff_at', 'c') }}
+    inner join customer_ids as ids
+        on c.customer_code = ids.source_record_id
+    order by d.as_of_date asc, ids.cid asc, c.credit_limit_cny desc nulls last
+),
+
+-- the customers known at each date: anyone with an order known by then
+final as (
+    select
+        o.cid,
+        o.as_of_date,
+        o.days_since_last_order,
+        o.orders_90d,
+        o.orders_180d,
+        o.orders_365d,
+        o.orders_prev_365d,
+        o.revenue_cny_90d,
+        o.revenue_cny_180d,
+        o.revenue_cny_365d,
+        o.revenue_cny_prev_90d,
+        case
+            when o.revenue_cny_prev_90d > 0 then round(o.revenue_cny_90d / o.revenue_cny_prev_90d, 4)
+        end as revenue_trend_90d,
+        round(o.avg_order_changes_365d, 4) as avg_order_changes_365d,
+        round(o.cancelled_order_share_365d, 4) as cancelled_order_share_365d,
+        round(r.avg_order_gap_days_365d::numeric, 2) as avg_order_gap_days_365d,
+        round(r.order_gap_cv_365d::numeric, 4) as order_gap_cv_365d,
+        coalesce(m.material_families_365d, 0) as material_families_365d,
+        round(m.top_family_share_365d, 4) as top_family_share_365d,
+        round(m.avg_price_to_list_365d, 4) as avg_price_to_list_365d,
+        coalesce(p.invoices_365d, 0) as invoices_365d,
+        round(p.avg_days_late_365d::numeric, 2) as avg_days_late_365d,
+        round(p.max_days_late_365d::numeric, 2) as max_days_late_365d,
+        round(p.avg_days_late_90d::numeric, 2) as avg_days_late_90d,
+        round(p.late_invoice_share_365d, 4) as late_invoice_share_365d,
+        coalesce(p.overdue_balance_cny, 0) as overdue_balance_cny,
+        coalesce(p.open_balance_cny, 0) as open_balance_cny,
+        round(p.oldest_open_days_late::numeric, 2) as oldest_open_days_late,
+        round(coalesce(p.open_balance_cny, 0) / nullif(cl.credit_limit_cny, 0), 4) as credit_limit_use
+    from order_features as o
+    left join rhythm_features as r
+        on o.cid = r.cid and o.as_of_date = r.as_of_date
+    left join mix_features as m
+        on o.cid = m.cid and o.as_of_date = m.as_of_date
+    left join payment_features as p
+        on o.cid = p.cid and o.as_of_date = p.as_of_date
+    left join credit_limits as cl
+        on o.cid = cl.cid and o.as_of_date = cl.as_of_date
 )
 
-select
-    *,
-    case
-        when revenue_cny_prev_90d > 0 then round(revenue_cny_90d / revenue_cny_prev_90d, 4)
-    end as revenue_trend_90d
-from final
+select * from final
