@@ -1,10 +1,11 @@
 """Loader throughput against a plain ``psql \\copy`` of the same files, measured in one run.
 
 ``run(work, dsn)`` writes a deterministic landing set of about 300k rows (every contract
-table, two batches per source, erp in GB18030), creates a fresh database next to ``dsn``,
-times ``load_landing`` into ``raw`` and one ``psql`` session that ``\\copy``s each file into
-text-column tables of schema ``raw_plain``, then drops that database.
-Goal: ``ratio`` (ours / psql rows per second) >= 0.8.
+table, two batches per source, erp in GB18030), then, ``REPEAT`` times and interleaved, times
+``load_landing`` into ``raw`` of a fresh database next to ``dsn`` and one ``psql`` session
+that ``\\copy``s each file into text-column tables of schema ``raw_plain`` of another fresh
+database; the databases are dropped afterwards. ``ratio`` is the median of the per-round
+ratios (ours / psql rows per second); goal >= 0.8.
 
     .venv/bin/python bench/bench_load.py <dsn> [work_dir]
 """
@@ -17,6 +18,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,6 +36,7 @@ from sources.contract import Contract, load_contract, pg_encoding, raw_table_nam
 from sources.loader import load_landing  # noqa: E402
 
 TOTAL_ROWS = 300_000
+REPEAT = 3
 BATCHES = ("20240301", "20240401")
 # Relative volume of each table (orders and their lines dominate, as in a real ERP export).
 WEIGHTS = {
@@ -114,6 +117,14 @@ def write_landing(root: Path, contract: Contract, total_rows: int = TOTAL_ROWS) 
     return written
 
 
+def _fresh_db(admin: str, name: str) -> None:
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
+        )
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+
+
 def _psql_copy(dsn: str, root: Path, contract: Contract) -> tuple[int, float]:
     """Create text tables in raw_plain, then time one psql session \\copy-ing every file."""
     commands: list[str] = []
@@ -162,35 +173,48 @@ def run(work: Path, dsn: str) -> dict:
         shutil.rmtree(root)
     rows = write_landing(root, contract)
 
-    bench_db = f"portrait_bench_load_{os.getpid()}"
     admin = conninfo.make_conninfo(dsn, dbname="postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database if exists {}").format(sql.Identifier(bench_db)))
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(bench_db)))
-    bench_dsn = conninfo.make_conninfo(dsn, dbname=bench_db)
+    ours_db = f"portrait_bench_load_{os.getpid()}"
+    psql_db = f"portrait_bench_psql_{os.getpid()}"
+    ours_s: list[float] = []
+    psql_s: list[float] = []
     try:
-        started = time.perf_counter()
-        report = load_landing(bench_dsn, root, progress=False, contract=contract)
-        seconds = time.perf_counter() - started
-        if not report.reconciled or report.records != rows or report.loaded != rows:
-            raise RuntimeError(f"bench load is wrong: {report.to_dict()}")
-        psql_rows, psql_seconds = _psql_copy(bench_dsn, root, contract)
-        if psql_rows != rows:
-            raise RuntimeError(f"psql copied {psql_rows} rows, expected {rows}")
+        for _ in range(REPEAT):
+            _fresh_db(admin, ours_db)
+            started = time.perf_counter()
+            report = load_landing(
+                conninfo.make_conninfo(dsn, dbname=ours_db),
+                root,
+                progress=False,
+                contract=contract,
+            )
+            ours_s.append(time.perf_counter() - started)
+            if not report.reconciled or report.records != rows or report.loaded != rows:
+                raise RuntimeError(f"bench load is wrong: {report.to_dict()}")
+            _fresh_db(admin, psql_db)
+            psql_rows, seconds = _psql_copy(
+                conninfo.make_conninfo(dsn, dbname=psql_db), root, contract
+            )
+            psql_s.append(seconds)
+            if psql_rows != rows:
+                raise RuntimeError(f"psql copied {psql_rows} rows, expected {rows}")
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(bench_db))
-            )
-    ours = rows / seconds
-    theirs = rows / psql_seconds
+            for name in (ours_db, psql_db):
+                conn.execute(
+                    sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
+                )
+    ratios = [p / o for o, p in zip(ours_s, psql_s, strict=True)]
+    seconds = statistics.median(ours_s)
+    psql_seconds = statistics.median(psql_s)
     return {
         "rows": rows,
         "seconds": round(seconds, 3),
-        "rows_per_s": round(ours),
+        "rows_per_s": round(rows / seconds),
         "psql_copy_seconds": round(psql_seconds, 3),
-        "psql_copy_rows_per_s": round(theirs),
-        "ratio": round(ours / theirs, 3),
+        "psql_copy_rows_per_s": round(rows / psql_seconds),
+        "ratio": round(statistics.median(ratios), 3),
+        "ratios": [round(r, 3) for r in ratios],
     }
 
 

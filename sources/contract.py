@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -16,6 +17,10 @@ CONTRACT_PATH = Path(__file__).resolve().parent / "contract.yml"
 DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "landing-contract.md"
 
 RAW_SCHEMA = "raw"
+
+# Time zone in which a source's timestamps without a UTC offset are read (contract key
+# ``timezone`` per source; an IANA name).
+DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 # Contract type -> PostgreSQL column type of the raw table.
 PG_TYPES: dict[str, str] = {
@@ -86,6 +91,7 @@ class SourceSpec:
     encoding: str
     tables: tuple[TableSpec, ...]
     description: str = ""
+    timezone: str = DEFAULT_TIMEZONE
 
     @property
     def table_names(self) -> tuple[str, ...]:
@@ -164,12 +170,21 @@ def parse_contract(data: dict) -> Contract:
             if missing:
                 raise ContractError(f"{sname}.{tname}: key column(s) {missing} are not declared")
             tables.append(TableSpec(name=tname, columns=tuple(columns), key=key))
+        timezone = str(sdata.get("timezone") or DEFAULT_TIMEZONE)
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ContractError(
+                f"{sname}: unknown timezone {timezone!r} (use an IANA name such as "
+                f"{DEFAULT_TIMEZONE} or UTC)"
+            ) from exc
         sources.append(
             SourceSpec(
                 name=sname,
                 encoding=str(sdata.get("encoding", "utf-8")),
                 tables=tuple(tables),
                 description=str(sdata.get("description", "") or ""),
+                timezone=timezone,
             )
         )
     return Contract(version=int(data.get("version", 1)), sources=tuple(sources))
@@ -196,7 +211,7 @@ def render_markdown(contract: Contract | None = None) -> str:
     contract = contract or load_contract()
     out: list[str] = []
     for src in contract.sources:
-        out.append(f"### `{src.name}` — encoding `{src.encoding}`")
+        out.append(f"### `{src.name}` — encoding `{src.encoding}`, time zone `{src.timezone}`")
         out.append("")
         if src.description:
             out.append(_md_cell(src.description))

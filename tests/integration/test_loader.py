@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import psycopg
@@ -241,7 +242,7 @@ def test_values_that_do_not_fit_their_type_are_quarantined(fresh_db, tmp_path):
             good_order(1),
             f"O2,C2,{TS},confirmed,two,5,",  # integer
             f'O3,C3,{TS},confirmed,0,"1,234.5",',  # numeric with a thousands separator
-            "O4,C4,2024-03-01 09:30:00,confirmed,0,5,",  # timestamp without offset
+            "O4,C4,01/03/2024 09:30,confirmed,0,5,",  # day/month order: ambiguous
             f"O5,C5,{TS},confirmed,0,NaN,",  # NaN
             f"O6,,{TS},confirmed,0,5,",  # required value empty
             "O7,C7,2024-02-30T10:00:00+08:00,confirmed,0,5,",  # impossible timestamp
@@ -253,7 +254,7 @@ def test_values_that_do_not_fit_their_type_are_quarantined(fresh_db, tmp_path):
         "registry",
         "b1",
         "companies.csv",
-        "credit_code,legal_name,founded_date\nX1,A,2015-06-01\nX2,B,2015-02-30\nX3,C,2015/06/01\n",
+        "credit_code,legal_name,founded_date\nX1,A,2015-06-01\nX2,B,2015-02-30\nX3,C,01/06/2015\n",
     )
     report = load_landing(fresh_db, tmp_path, progress=False)
     assert_reconciled(report)
@@ -269,7 +270,7 @@ def test_values_that_do_not_fit_their_type_are_quarantined(fresh_db, tmp_path):
     )
     assert (
         q[("orders.csv", 4)][0] == "ordered_at"
-        and "'2024-03-01 09:30:00' has no UTC offset" in q[("orders.csv", 4)][1]
+        and "'01/03/2024 09:30' is not a valid timestamp" in q[("orders.csv", 4)][1]
     )
     assert q[("orders.csv", 5)][0] == "total_amount_cny"
     assert q[("orders.csv", 6)] == ("customer_code", "required column customer_code is empty")
@@ -286,19 +287,148 @@ def test_values_that_do_not_fit_their_type_are_quarantined(fresh_db, tmp_path):
     assert query(fresh_db, "select credit_code from raw.registry__companies") == [("X1",)]
 
 
-def test_offset_free_timestamp_alone_is_caught_without_the_careful_pass(fresh_db, tmp_path):
+def test_timestamp_without_offset_is_read_in_the_source_time_zone(fresh_db, tmp_path):
     put(
         tmp_path,
         "erp",
         "b1",
         "orders.csv",
-        orders(good_order(1), "O2,C2,2024-03-01T09:30,confirmed,0,5,"),
+        orders(
+            "O1,C1,2024-03-01 09:30:00,confirmed,0,5,2024-03-01T09:30",
+            "O2,C2,2024-03-01T09:30:00Z,confirmed,0,5,",
+        ),
         "gb18030",
     )
     report = load_landing(fresh_db, tmp_path, progress=False)
     f = file_report(report, "orders.csv")
-    assert (f.loaded, f.quarantined, f.typing) == (1, 1, "cast")
-    assert "has no UTC offset" in quarantine(fresh_db)[0][3]
+    assert (f.loaded, f.quarantined, f.parser) == (2, 0, "direct")
+    rows = query(
+        fresh_db,
+        "select order_id, to_char(ordered_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI'), "
+        "to_char(updated_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI') "
+        "from raw.erp__orders order by 1",
+    )
+    # Asia/Shanghai (the default) is UTC+8; a value with an offset keeps its instant
+    assert rows == [
+        ("O1", "2024-03-01 01:30", "2024-03-01 01:30"),
+        ("O2", "2024-03-01 09:30", None),
+    ]
+
+
+def test_time_zone_is_per_source_and_used_on_the_careful_path_too(fresh_db, tmp_path):
+    import yaml
+
+    from sources.contract import CONTRACT_PATH
+
+    data = yaml.safe_load(CONTRACT_PATH.read_text(encoding="utf-8"))
+    data["sources"]["crm"]["timezone"] = "Europe/Berlin"
+    contract = parse_contract(data)
+    put(tmp_path, "crm", "b1", "accounts.csv", f"{ACCOUNTS_HEADER}\nA1,Acme,2024-03-01 09:30\n")
+    body = f"{ACCOUNTS_HEADER}\nA1,Acme,2024-03-01 09:30\nA2,Bad,2024-02-30 09:30\n"
+    put(tmp_path, "crm", "b2", "accounts.csv", body)
+    report = load_landing(fresh_db, tmp_path, progress=False, contract=contract)
+    assert [f.parser for _, f in report.files] == ["direct", "copy"]
+    assert query(
+        fresh_db,
+        "select _batch_id, to_char(created_at at time zone 'UTC', 'HH24:MI') "
+        "from raw.crm__accounts order by 1",
+    ) == [("b1", "08:30"), ("b2", "08:30")]  # Berlin is UTC+1 in March
+
+
+def test_clean_file_takes_the_direct_path_and_a_bad_value_the_careful_one(fresh_db, tmp_path):
+    good = [good_order(i) for i in range(1, 6)] + ['O6,C6,2024-03-01 09:30,"",,"7",']
+    put(tmp_path, "erp", "b1", "orders.csv", orders(*good), "gb18030")
+    put(
+        tmp_path,
+        "erp",
+        "b2",
+        "orders.csv",
+        orders(*good[:3], f"O9,C9,{TS},confirmed,x,5,", *good[3:]),
+        "gb18030",
+    )
+    put(tmp_path, "erp", "b2", "_batch.json", json.dumps({"extracted_at": TS}))
+    report = load_landing(fresh_db, tmp_path, progress=False)
+    assert_reconciled(report)
+    b1, b2 = (f for _, f in report.files)
+    assert (b1.parser, b1.typing, b1.records, b1.loaded, b1.quarantined) == (
+        "direct",
+        "direct",
+        6,
+        6,
+        0,
+    )
+    assert (b2.parser, b2.typing, b2.records, b2.loaded, b2.quarantined) == (
+        "copy",
+        "careful",
+        7,
+        6,
+        1,
+    )
+    assert query(fresh_db, "select file, parser from raw._batch_files order by 1") == [
+        ("erp/b1/orders.csv", "direct"),
+        ("erp/b2/orders.csv", "copy"),
+    ]
+    cols = (
+        "order_id, customer_code, ordered_at, status, change_count, total_amount_cny, "
+        "updated_at, _file, _row_number, _extracted_at, _extra, _loaded_at is not null"
+    )
+    rows = {
+        batch: query(
+            fresh_db,
+            f"select {cols} from raw.erp__orders where _batch_id = %s order by order_id",
+            (batch,),
+        )
+        for batch in ("b1", "b2")
+    }
+    strip = [(r[:7], r[10:]) for r in rows["b1"]]
+    assert strip == [(r[:7], r[10:]) for r in rows["b2"]]
+    assert rows["b1"][5][:7] == ("O6", "C6", rows["b1"][5][2], None, None, 7, None)
+    assert [r[7:9] for r in rows["b1"]] == [("erp/b1/orders.csv", i) for i in range(1, 7)]
+    # the careful file's row numbers count the quarantined record too
+    assert [r[8] for r in rows["b2"]] == [1, 2, 3, 5, 6, 7]
+    assert {r[9] for r in rows["b1"]} == {None}
+    assert {r[9] for r in rows["b2"]} == {datetime.fromisoformat(TS)}
+    # the bookkeeping defaults do not leak outside a load
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute("insert into raw.erp__orders (order_id) values ('X')")
+        assert conn.execute(
+            "select _batch_id, _file, _extracted_at from raw.erp__orders where order_id = 'X'"
+        ).fetchone() == (None, None, None)
+        conn.rollback()
+
+
+def test_rows_the_careful_path_would_quarantine_send_the_file_there(fresh_db, tmp_path):
+    put(
+        tmp_path,
+        "crm",
+        "b1",
+        "accounts.csv",
+        f"{ACCOUNTS_HEADER}\nA1,Acme,{TS}\nA2,   ,{TS}\n",  # blank required text
+    )
+    put(tmp_path, "crm", "b1", "contacts.csv", f"contact_id,account_id,created_at\nP1,A1,{TS}\n")
+    put(
+        tmp_path,
+        "crm",
+        "b1",
+        "interactions.csv",
+        f"interaction_id,account_id,occurred_at\nI1,A1,{TS}\nI2,A1,infinity\n",
+    )
+    put(tmp_path, "erp", "b1", "orders.csv", orders(f"O1,C1,{TS},confirmed,0,NaN,"), "gb18030")
+    report = load_landing(fresh_db, tmp_path, progress=False)
+    assert_reconciled(report)
+    got = {Path(f.file).name: (f.parser, f.loaded, f.quarantined) for _, f in report.files}
+    assert got == {
+        "accounts.csv": ("copy", 1, 1),
+        "contacts.csv": ("direct", 1, 0),
+        "interactions.csv": ("copy", 1, 1),
+        "orders.csv": ("copy", 0, 1),
+    }
+    reasons = {(Path(f).name, c) for f, _, c, _, _ in quarantine(fresh_db)}
+    assert reasons == {
+        ("accounts.csv", "account_name"),
+        ("interactions.csv", "occurred_at"),
+        ("orders.csv", "total_amount_cny"),
+    }
 
 
 def test_duplicate_key_keeps_the_first_row(fresh_db, tmp_path):
@@ -314,6 +444,7 @@ def test_duplicate_key_keeps_the_first_row(fresh_db, tmp_path):
     report = load_landing(fresh_db, tmp_path, progress=False)
     assert_reconciled(report)
     assert (report.loaded, report.quarantined) == (2, 1)
+    assert file_report(report, "order_lines.csv").parser == "copy"  # the check sent it there
     [(_, row, column, reason, _)] = quarantine(fresh_db)
     assert row == 3 and column == "order_id"
     assert "duplicate key (order_id=O1, line_no=1)" in reason and "row 1 was kept" in reason

@@ -64,3 +64,15 @@ def test_markdown_lists_every_table_and_column():
 def test_landing_contract_doc_is_in_sync_with_contract_yml():
     text = DOC_PATH.read_text(encoding="utf-8")
     assert render_doc(text) == text, "run `python -m sources.contract` to regenerate the doc"
+
+
+def test_timezone_defaults_to_shanghai_and_is_checked():
+    contract = load_contract()
+    assert {s.timezone for s in contract.sources} == {"Asia/Shanghai"}
+    one = {"tables": {"t": {"columns": {"c": {}}}}}
+    assert parse_contract({"sources": {"x": one}}).source("x").timezone == "Asia/Shanghai"
+    utc = parse_contract({"sources": {"x": {**one, "timezone": "UTC"}}})
+    assert utc.source("x").timezone == "UTC"
+    assert "time zone `UTC`" in render_markdown(utc)
+    with pytest.raises(ContractError, match=r"x: unknown timezone 'Mars/Olympus'"):
+        parse_contract({"sources": {"x": {**one, "timezone": "Mars/Olympus"}}})
