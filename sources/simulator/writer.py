@@ -91,7 +91,9 @@ class Landing:
     def open_month(self, m: int) -> None:
         self.month = m
         batch = self.cal.batch_id(m)
-        extracted = dt.datetime.combine(self.cal.firsts[m + 1], dt.time(2, 0), tzinfo=CST)
+        # Extracted at the midnight that closes the month: a month-end snapshot (cutoff =
+        # midnight after as_of_date) knows the whole month, and nothing after it.
+        extracted = dt.datetime.combine(self.cal.firsts[m + 1], dt.time(0, 0), tzinfo=CST)
         for src in self.sources:
             d = self.root / src / batch
             d.mkdir(parents=True, exist_ok=True)
@@ -102,12 +104,15 @@ class Landing:
             fh = open(path, "w", encoding=self.encoding[src], newline="")  # noqa: SIM115 (closed in close_month())
             w = csv.writer(fh, lineterminator="\r\n")
             w.writerow(cols)
-            self.files[(src, table)] = (fh, w)
+            # Rows wait here until the month closes: a record changed twice in one month is
+            # exported once, in its latest version (an export has one row per key).
+            self.files[(src, table)] = (fh, w, {})
         for src, table, values, company in self.pending.pop(m, []):
             self._write(src, table, values, company)
 
     def close_month(self) -> None:
-        for fh, _ in self.files.values():
+        for fh, w, rows in self.files.values():
+            w.writerows(rows.values())
             fh.close()
         self.files = {}
 
@@ -128,8 +133,10 @@ class Landing:
             self.pending.setdefault(month, []).append((src, table, values, company))
 
     def _write(self, src: str, table: str, values: list[str], company: str | None) -> None:
-        self.files[(src, table)][1].writerow(values)
-        self.counts[f"{src}.{table}"] += 1
+        key = "|".join(values[i] for i in self.tables[(src, table)][1])
+        rows = self.files[(src, table)][2]
+        if key not in rows:
+            self.counts[f"{src}.{table}"] += 1
+        rows[key] = values
         if company is not None:
-            key = "|".join(values[i] for i in self.tables[(src, table)][1])
             self.truth.writerow([src, table, key, company])

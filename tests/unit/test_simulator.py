@@ -111,7 +111,7 @@ def test_every_file_conforms_to_the_contract(small):
             manifest = json.loads((batch_dir / "_batch.json").read_text(encoding="utf-8"))
             assert manifest["batch_id"] == batch_dir.name and manifest["source"] == source
             extracted = dt.datetime.fromisoformat(manifest["extracted_at"])
-            assert extracted.strftime("%Y%m%d") == batch_dir.name and extracted.hour == 2
+            assert extracted.strftime("%Y%m%d") == batch_dir.name and extracted.hour == 0
             for table, tspec in spec["tables"].items():
                 cols = tspec["columns"]
                 raw = (batch_dir / f"{table}.csv").read_bytes()
