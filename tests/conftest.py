@@ -68,5 +68,7 @@ def service_env_for(dsn: str, local_dir: Path) -> dict[str, str]:
     """The environment the demo would use, pointed at a test database and a temp home."""
     from portrait.settings import Settings
 
-    env = Settings(local_dir=local_dir, warehouse_url=dsn).service_env()
+    env = Settings(
+        local_dir=local_dir, reports_dir=local_dir / "reports", warehouse_url=dsn
+    ).service_env()
     return {**os.environ, **env, "PORTRAIT_TASK_RETRIES": "0"}

@@ -13,14 +13,15 @@ REPO = Path(__file__).resolve().parents[2]
 DAG_FILES = sorted((REPO / "dags").glob("*.py"))
 
 
-@pytest.fixture(scope="session")
-def dag_env(tmp_path_factory):
+@pytest.fixture(scope="module")
+def dag_env(tmp_path_factory, monkeypatch_module):
     """Service env pointing at a throwaway home; the dbt manifest Cosmos renders from."""
     from portrait.settings import Settings
 
     local = tmp_path_factory.mktemp("local")
     env = Settings(local_dir=local).service_env()
-    os.environ.update(env)
+    for key, value in env.items():
+        monkeypatch_module.setenv(key, value)
     subprocess.run(
         [str(Path(sys.executable).parent / "dbt"), "parse", "--quiet"],
         cwd=REPO / "dbt_project",

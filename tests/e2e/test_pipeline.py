@@ -74,7 +74,7 @@ def test_every_customer_of_the_snapshot_is_scored_once_per_task(pipeline):
 
 
 def test_drift_figures_are_stored_with_a_report(pipeline):
-    dsn, *_ = pipeline
+    dsn, _, env, _ = pipeline
     with psycopg.connect(dsn) as conn:
         runs = conn.execute(
             "select task, drifted_feature_share, report_path from monitoring.drift_runs"
@@ -84,7 +84,9 @@ def test_drift_figures_are_stored_with_a_report(pipeline):
     assert metrics > 0
     for _, share, path in runs:
         assert 0.0 <= share <= 1.0
-        assert Path(path).exists() and "evidently" in Path(path).read_text().lower()
+        html = Path(path).read_text()
+        assert path.startswith(env["PORTRAIT_REPORTS_DIR"]), "reports go to the configured folder"
+        assert "days_since_last_order" in html and "drift" in html.lower()
 
 
 def test_marts_show_the_scores(pipeline):

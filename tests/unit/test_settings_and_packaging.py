@@ -1,5 +1,6 @@
 """Settings feed every service; the pinned requirements.txt matches uv.lock."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,12 @@ from portrait.services import POSTGRES_PACKAGE_HINT, ServiceError, find_pg_bin_d
 from portrait.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def no_portrait_env(monkeypatch):
+    for key in [k for k in os.environ if k.startswith("PORTRAIT_")]:
+        monkeypatch.delenv(key)
 
 
 def test_service_env_derives_everything_from_the_settings(tmp_path):
