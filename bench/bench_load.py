@@ -1,13 +1,15 @@
 """Loader throughput against a plain ``psql \\copy`` of the same files, measured in one run.
 
 ``run(work, dsn)`` writes a deterministic landing set of about 300k rows (every contract
-table, two batches per source, erp in GB18030), then, ``REPEAT`` times and interleaved, times
-``load_landing`` into ``raw`` of a fresh database next to ``dsn`` and one ``psql`` session
-that ``\\copy``s each file into text-column tables of schema ``raw_plain`` of another fresh
-database; the databases are dropped afterwards. ``ratio`` is the median of the per-round
-ratios (ours / psql rows per second); goal >= 0.8.
+table, two batches per source, erp in GB18030, ~26 MB), then, ``REPEAT`` times and
+interleaved, times ``load_landing`` (``workers`` connections) into ``raw`` of a fresh
+database next to ``dsn``, and two ``psql`` sessions that ``\\copy`` each file, one after
+the other, into tables of a fresh database: one into text columns (``raw_plain``), one into
+columns of the contract's types (``raw_typed``). The databases are dropped afterwards.
+``ratio`` is the median of the per-round ratios ours / psql text rows per second (goal
+>= 0.8), ``ratio_vs_typed`` the same against the typed \\copy.
 
-    .venv/bin/python bench/bench_load.py <dsn> [work_dir]
+    .venv/bin/python bench/bench_load.py <dsn> [work_dir] [workers]
 """
 
 from __future__ import annotations
@@ -125,8 +127,9 @@ def _fresh_db(admin: str, name: str) -> None:
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
 
 
-def _psql_copy(dsn: str, root: Path, contract: Contract) -> tuple[int, float]:
-    """Create text tables in raw_plain, then time one psql session \\copy-ing every file."""
+def _psql_copy(dsn: str, root: Path, contract: Contract, typed: bool) -> tuple[int, float]:
+    """Create tables (text columns, or the contract's types if ``typed``) in schema
+    raw_plain, then time one psql session \\copy-ing every file."""
     commands: list[str] = []
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("create schema raw_plain")
@@ -138,8 +141,10 @@ def _psql_copy(dsn: str, root: Path, contract: Contract) -> tuple[int, float]:
                 sql.SQL("create table {} ({})").format(
                     sql.Identifier("raw_plain", name),
                     sql.SQL(", ").join(
-                        sql.SQL("{} text").format(sql.Identifier(c))
-                        for c in spec.table(table).column_names
+                        sql.SQL("{} {}").format(
+                            sql.Identifier(c.name), sql.SQL(c.pg_type if typed else "text")
+                        )
+                        for c in spec.table(table).columns
                     ),
                 )
             )
@@ -148,9 +153,11 @@ def _psql_copy(dsn: str, root: Path, contract: Contract) -> tuple[int, float]:
                 f"\\copy raw_plain.{name} from '{path}' with "
                 f"(format csv, header true, encoding '{pg_encoding(spec.encoding)}')",
             ]
+    env = {**os.environ, "PGTZ": "Asia/Shanghai", "PGDATESTYLE": "ISO, YMD"}
     started = time.perf_counter()
     subprocess.run(
         ["psql", dsn, "-X", "-q", "-v", "ON_ERROR_STOP=1", *commands],
+        env=env,
         check=True,
         capture_output=True,
     )
@@ -164,8 +171,8 @@ def _psql_copy(dsn: str, root: Path, contract: Contract) -> tuple[int, float]:
     return int(rows), seconds
 
 
-def run(work: Path, dsn: str) -> dict:
-    """Write the landing set under ``work``, load it both ways, return the measured ratio."""
+def run(work: Path, dsn: str, workers: int = 2) -> dict:
+    """Write the landing set under ``work``, load it three ways, return the measured ratios."""
     work = Path(work)
     contract = load_contract()
     root = work / "landing"
@@ -178,6 +185,7 @@ def run(work: Path, dsn: str) -> dict:
     psql_db = f"portrait_bench_psql_{os.getpid()}"
     ours_s: list[float] = []
     psql_s: list[float] = []
+    typed_s: list[float] = []
     try:
         for _ in range(REPEAT):
             _fresh_db(admin, ours_db)
@@ -187,17 +195,19 @@ def run(work: Path, dsn: str) -> dict:
                 root,
                 progress=False,
                 contract=contract,
+                workers=workers,
             )
             ours_s.append(time.perf_counter() - started)
             if not report.reconciled or report.records != rows or report.loaded != rows:
                 raise RuntimeError(f"bench load is wrong: {report.to_dict()}")
-            _fresh_db(admin, psql_db)
-            psql_rows, seconds = _psql_copy(
-                conninfo.make_conninfo(dsn, dbname=psql_db), root, contract
-            )
-            psql_s.append(seconds)
-            if psql_rows != rows:
-                raise RuntimeError(f"psql copied {psql_rows} rows, expected {rows}")
+            for typed, times in ((False, psql_s), (True, typed_s)):
+                _fresh_db(admin, psql_db)
+                psql_rows, seconds = _psql_copy(
+                    conninfo.make_conninfo(dsn, dbname=psql_db), root, contract, typed
+                )
+                times.append(seconds)
+                if psql_rows != rows:
+                    raise RuntimeError(f"psql copied {psql_rows} rows, expected {rows}")
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             for name in (ours_db, psql_db):
@@ -205,16 +215,23 @@ def run(work: Path, dsn: str) -> dict:
                     sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
                 )
     ratios = [p / o for o, p in zip(ours_s, psql_s, strict=True)]
+    ratios_typed = [p / o for o, p in zip(ours_s, typed_s, strict=True)]
     seconds = statistics.median(ours_s)
     psql_seconds = statistics.median(psql_s)
+    typed_seconds = statistics.median(typed_s)
     return {
         "rows": rows,
+        "workers": workers,
         "seconds": round(seconds, 3),
         "rows_per_s": round(rows / seconds),
         "psql_copy_seconds": round(psql_seconds, 3),
         "psql_copy_rows_per_s": round(rows / psql_seconds),
+        "psql_copy_typed_seconds": round(typed_seconds, 3),
+        "psql_copy_typed_rows_per_s": round(rows / typed_seconds),
         "ratio": round(statistics.median(ratios), 3),
         "ratios": [round(r, 3) for r in ratios],
+        "ratio_vs_typed": round(statistics.median(ratios_typed), 3),
+        "ratios_vs_typed": [round(r, 3) for r in ratios_typed],
     }
 
 
@@ -224,4 +241,5 @@ if __name__ == "__main__":
     work_dir = (
         Path(sys.argv[2]) if len(sys.argv) > 2 else Path(tempfile.mkdtemp(prefix="bench-load-"))
     )
-    print(json.dumps(run(work_dir, sys.argv[1]), indent=2))
+    n_workers = int(sys.argv[3]) if len(sys.argv) > 3 else 2
+    print(json.dumps(run(work_dir, sys.argv[1], n_workers), indent=2))

@@ -22,7 +22,9 @@ import io
 import json
 import re
 import sys
+import threading
 import time
+import zlib
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -61,8 +63,10 @@ META_COLUMNS: tuple[tuple[str, str], ...] = (
 
 # Defaults of the bookkeeping columns, which the direct COPY leaves to the table. They read
 # transaction-local settings the loader sets per batch and per file (set_config(..., true));
-# _row_number comes from a per-table sequence reset to 1 before each file (safe: the batches
-# of one source are serialised by an advisory lock).
+# _row_number comes from a per-table sequence reset to 1 before each file. Batches may load
+# concurrently (also batches of one source, into the same tables), so each table has
+# ROW_SLOTS sequences: a batch claims a free slot with an advisory lock for its transaction
+# and its direct COPYs number their rows from that slot's sequence (see _row_number_default).
 META_DEFAULTS: dict[str, str] = {
     "_batch_id": "raw._setting('portrait.batch_id')",
     "_file": "raw._setting('portrait.file')",
@@ -71,11 +75,29 @@ META_DEFAULTS: dict[str, str] = {
 }
 DIRECT_TRIGGER = "_portrait_check_direct_load"
 DATESTYLE = "ISO, YMD"  # day-month-year and month-day-year forms are rejected, not guessed
+ROW_SLOTS = 4  # batches that can COPY into one raw table at the same time
+ROW_SLOT_LOCK = "portrait.raw.row_slot"  # advisory lock (hashtext(this), slot) of a batch
 
 
-def _row_seq(table: str) -> str:
-    """Name (in schema raw) of the sequence numbering a raw table's rows within a file."""
-    return f"{table}__row_number_seq"
+def _row_seq(table: str, slot: int = 0) -> str:
+    """Name (in schema raw) of the sequence numbering a raw table's rows within a file, for
+    the batches holding row slot ``slot``."""
+    return f"{table}__row_number_seq" + (f"_{slot}" if slot else "")
+
+
+def _row_number_default(table: str) -> sql.Composable:
+    """The _row_number default: nextval of the sequence of the batch's row slot. The setting
+    is read by an immutable function, so the CASE folds to one nextval when COPY plans its
+    defaults; outside a load (no setting) it is slot 0's sequence."""
+    arms = sql.SQL(" ").join(
+        sql.SQL("when {} then nextval({})").format(
+            sql.Literal(str(slot)), sql.Literal(f"{RAW_SCHEMA}.{_row_seq(table, slot)}")
+        )
+        for slot in range(1, ROW_SLOTS)
+    )
+    return sql.SQL("case raw._setting('portrait.row_slot') {} else nextval({}) end").format(
+        arms, sql.Literal(f"{RAW_SCHEMA}.{_row_seq(table)}")
+    )
 
 
 class LoadError(RuntimeError):
@@ -502,7 +524,14 @@ def ensure_raw_schema(conn: psycopg.Connection, contract: Contract | None = None
         "portrait raw schema "
         + hashlib.sha256(
             repr(
-                (_BOOKKEEPING_DDL, META_COLUMNS, META_DEFAULTS, DIRECT_TRIGGER, contract.sources)
+                (
+                    _BOOKKEEPING_DDL,
+                    META_COLUMNS,
+                    META_DEFAULTS,
+                    DIRECT_TRIGGER,
+                    ROW_SLOTS,
+                    contract.sources,
+                )
             ).encode()
         ).hexdigest()[:16]
     )
@@ -573,16 +602,17 @@ def _ensure_raw_table(
             conn.execute(
                 SQL("alter table {} alter column {} set default {}").format(ident, Id(c), SQL(expr))
             )
-    if have.get("_row_number") is None:
-        seq = Id(RAW_SCHEMA, _row_seq(name))
-        conn.execute(
-            SQL("create sequence if not exists {} cache 1000 owned by {}.{}").format(
-                seq, ident, Id("_row_number")
+    if "portrait.row_slot" not in (have.get("_row_number") or ""):
+        # New table, or one from before row slots (its slot 0 sequence is kept).
+        for slot in range(ROW_SLOTS):
+            conn.execute(
+                SQL("create sequence if not exists {} cache 1000 owned by {}.{}").format(
+                    Id(RAW_SCHEMA, _row_seq(name, slot)), ident, Id("_row_number")
+                )
             )
-        )
         conn.execute(
-            SQL("alter table {} alter column _row_number set default nextval({})").format(
-                ident, sql.Literal(f"{RAW_SCHEMA}.{_row_seq(name)}")
+            SQL("alter table {} alter column _row_number set default {}").format(
+                ident, _row_number_default(name)
             )
         )
     if name not in triggers:
@@ -723,6 +753,7 @@ def _copy_direct(
     tab: TableSpec,
     layout: _Layout,
     landing: _Landing,
+    slot: int = 0,
 ) -> int | None:
     """COPY the file into raw.<source>__<table> inside a savepoint; the records loaded, or
     None if the COPY failed (bytes, quoting, a value that is not of its type) or the check
@@ -730,7 +761,8 @@ def _copy_direct(
 
     The bookkeeping columns come from the table's defaults (batch settings are set by
     _load_batch), TimeZone and DateStyle are the batch's, so the typed values are exactly
-    what the careful path's casts give.
+    what the careful path's casts give. ``slot`` is the batch's row slot (its sequence numbers
+    the rows).
     """
     Id, SQL = sql.Identifier, sql.SQL
     name = raw_table_name(spec.name, tab.name)
@@ -750,7 +782,7 @@ def _copy_direct(
             cur.execute(
                 "select set_config('portrait.file', %s, true), "
                 "set_config('portrait.check_sql', %s, true), setval(%s::regclass, 1, false)",
-                (landing.rel, check, f"{RAW_SCHEMA}.{_row_seq(name)}"),
+                (landing.rel, check, f"{RAW_SCHEMA}.{_row_seq(name, slot)}"),
             )
             with cur.copy(stmt) as copy, landing.stream() as fh:
                 while chunk := fh.read(COPY_CHUNK):
@@ -1239,8 +1271,9 @@ def _load_file(
     path: Path,
     fmt: str,
     extracted_at: str | None,
+    slot: int = 0,
 ) -> FileReport:
-    """Load one file inside the batch's transaction."""
+    """Load one file inside the batch's transaction (``slot``: the batch's row slot)."""
     started = time.perf_counter()
     rel = f"{ref.source}/{ref.batch_id}/{path.name}"
     landing = _read_landing(path, fmt, spec.encoding, rel)
@@ -1252,7 +1285,7 @@ def _load_file(
     layout = _layout(header, tab, rel)
     report.extra_columns = [name for name, _ in layout.extras]
     if not layout.extras:
-        records = _copy_direct(conn, spec, tab, layout, landing)
+        records = _copy_direct(conn, spec, tab, layout, landing, slot)
         if records is not None:
             report.records = report.loaded = records
             report.status = "empty" if records == 0 else "loaded"
@@ -1333,6 +1366,18 @@ def _load_file(
     return report
 
 
+def _claim_row_slot(conn: psycopg.Connection, ref: BatchRef) -> int:
+    """Lock a free row slot for the batch's transaction (wait for one if all are taken)."""
+    for slot in range(ROW_SLOTS):
+        if conn.execute(
+            "select pg_try_advisory_xact_lock(hashtext(%s), %s)", (ROW_SLOT_LOCK, slot)
+        ).fetchone()[0]:
+            return slot
+    slot = zlib.crc32(f"{ref.source}/{ref.batch_id}".encode()) % ROW_SLOTS
+    conn.execute("select pg_advisory_xact_lock(hashtext(%s), %s)", (ROW_SLOT_LOCK, slot))
+    return slot
+
+
 def _load_batch(conn: psycopg.Connection, ref: BatchRef, contract: Contract) -> BatchReport:
     started = time.perf_counter()
     spec = contract.source(ref.source)
@@ -1340,14 +1385,21 @@ def _load_batch(conn: psycopg.Connection, ref: BatchRef, contract: Contract) -> 
     report.extracted_at = _read_manifest(ref)
     files = _batch_files(ref, spec)
     with conn.transaction():
-        conn.execute("select pg_advisory_xact_lock(hashtext('portrait.raw.' || %s))", (ref.source,))
+        # One load of a batch at a time (re-loading replaces it); other batches, also of the
+        # same source, may load concurrently.
+        conn.execute(
+            "select pg_advisory_xact_lock(hashtext('portrait.raw.batch'), hashtext(%s))",
+            (f"{ref.source}/{ref.batch_id}",),
+        )
+        slot = _claim_row_slot(conn, ref)
         # For the whole batch: how timestamps are read, and the bookkeeping values that the
         # raw tables' defaults pick up on the direct path.
         conn.execute(
             "select set_config('TimeZone', %s, true), set_config('DateStyle', %s, true), "
             "set_config('portrait.batch_id', %s, true), "
-            "set_config('portrait.extracted_at', %s, true)",
-            (spec.timezone, DATESTYLE, ref.batch_id, report.extracted_at or ""),
+            "set_config('portrait.extracted_at', %s, true), "
+            "set_config('portrait.row_slot', %s, true)",
+            (spec.timezone, DATESTYLE, ref.batch_id, report.extracted_at or "", str(slot)),
         )
         previous = conn.execute(
             "select 1 from raw._batches where source = %s and batch_id = %s",
@@ -1371,7 +1423,9 @@ def _load_batch(conn: psycopg.Connection, ref: BatchRef, contract: Contract) -> 
                     (ref.source, ref.batch_id),
                 )
         for tab, path, fmt in files:
-            report.files.append(_load_file(conn, ref, spec, tab, path, fmt, report.extracted_at))
+            report.files.append(
+                _load_file(conn, ref, spec, tab, path, fmt, report.extracted_at, slot)
+            )
         if not report.reconciled:
             raise LoadError(f"{ref.source}/{ref.batch_id}: counts do not reconcile")
         if report.records == 0:
@@ -1430,6 +1484,52 @@ def _connect(dsn: str) -> psycopg.Connection:
     return conn
 
 
+@dataclass
+class _Unit:
+    """Batches one worker loads one after the other, in batch_id order."""
+
+    refs: list[BatchRef]
+    weight: int  # bytes of the batches' files: the biggest units are handed out first
+
+
+def _batch_bytes(ref: BatchRef) -> int:
+    try:
+        return sum(e.stat().st_size for e in ref.path.iterdir() if e.is_file())
+    except OSError:
+        return 0
+
+
+def _has_extracted_at(ref: BatchRef) -> bool:
+    try:
+        return _read_manifest(ref) is not None
+    except LoadError:
+        return False  # the batch fails when it loads; until then, keep its source in order
+
+
+def _plan(refs: list[BatchRef]) -> list[_Unit]:
+    """Split the batches into units that may load concurrently, biggest first.
+
+    A batch without ``extracted_at`` gets ``_loaded_at`` as its versions' ``known_at``
+    (dbt's version_columns), so the batches of a source with such a batch load one after
+    the other, in batch_id order (one unit). When every batch of a source has
+    ``extracted_at``, the order of their commits changes nothing in raw or downstream, and
+    each batch is a unit of its own.
+    """
+    by_source: dict[str, list[BatchRef]] = {}
+    for ref in refs:
+        by_source.setdefault(ref.source, []).append(ref)
+    units: list[_Unit] = []
+    for group in by_source.values():
+        group.sort(key=lambda r: r.batch_id)
+        if len(group) > 1 and all(_has_extracted_at(r) for r in group):
+            units += [_Unit([r], _batch_bytes(r)) for r in group]
+        else:
+            units.append(_Unit(group, sum(_batch_bytes(r) for r in group)))
+    order = {ref: i for i, ref in enumerate(refs)}
+    units.sort(key=lambda u: (-u.weight, order[u.refs[0]]))
+    return units
+
+
 def load_landing(
     dsn: str,
     landing_root: Path,
@@ -1438,35 +1538,138 @@ def load_landing(
     batches: list[str] | None = None,
     progress: bool = True,
     contract: Contract | None = None,
+    workers: int = 2,
 ) -> LoadReport:
     """Load every batch under ``landing_root`` (optionally only some sources / batch ids).
 
-    Batches load in batch_id order, each in its own transaction. The first batch that
-    fails raises LoadError (with ``.report``); batches before it stay committed.
+    Each batch loads in its own transaction. ``workers`` connections load batches
+    concurrently, the biggest first: batches of different sources always, batches of one
+    source too when all of them have ``extracted_at`` in their manifest (otherwise that
+    source's batches load one after the other in batch_id order, see _plan). The report
+    lists the batches in discovery order (batch_id, source), whatever the order of loading.
+
+    A batch that fails with LoadError is rolled back; the batches of its source that have
+    not started are not loaded (status ``skipped``), the other sources are loaded to the
+    end, then one LoadError names every failed batch (``.report`` has all batches). Any
+    other error stops the load: no new batch starts, the running ones finish, the error is
+    raised as is.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     from tqdm import tqdm
 
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, not {workers}")
     contract = contract or load_contract()
     refs = discover_batches(Path(landing_root), contract, sources, batches)
-    report = LoadReport()
-    with _connect(dsn) as conn:
-        ensure_raw_schema(conn, contract)
-        bar = tqdm(refs, desc="loading batches", unit="batch", disable=not progress)
-        for ref in bar:
-            bar.set_postfix_str(f"{ref.source}/{ref.batch_id}")
+    units = deque(_plan(refs))
+    done: dict[BatchRef, BatchReport] = {}
+    failed_sources: set[str] = set()
+    errors: list[tuple[BatchRef, LoadError]] = []
+    crashed: list[BaseException] = []
+    busy: dict[str, int] = {}  # source -> workers loading one of its units
+    lock = threading.Lock()
+    bar = tqdm(total=len(refs), desc="loading batches", unit="batch", disable=not progress)
+
+    def finish(ref: BatchRef, batch: BatchReport) -> None:
+        with lock:
+            done[ref] = batch
+            bar.set_postfix_str(f"{ref.source}/{ref.batch_id}", refresh=False)
+            bar.update()
+
+    def next_ref(unit: _Unit) -> BatchRef | None:
+        """The unit's next batch to load, or None (skipping what a failure stopped)."""
+        while unit.refs:
+            ref = unit.refs.pop(0)
+            with lock:
+                stop = crashed or ref.source in failed_sources
+            if not stop:
+                return ref
+            if not crashed:
+                finish(
+                    ref,
+                    BatchReport(
+                        ref.source,
+                        ref.batch_id,
+                        status="skipped",
+                        error="not loaded: an earlier batch of this source failed",
+                    ),
+                )
+        return None
+
+    def load_unit(unit: _Unit, conns: list[psycopg.Connection]) -> None:
+        while (ref := next_ref(unit)) is not None:
+            if not conns:
+                conns.append(_connect(dsn))
             try:
-                report.batches.append(_load_batch(conn, ref, contract))
+                batch = _load_batch(conns[0], ref, contract)
             except LoadError as exc:
-                report.batches.append(
-                    BatchReport(ref.source, ref.batch_id, status="failed", error=str(exc))
-                )
-                exc.report = report
-                raise
-            except Exception as exc:
-                report.batches.append(
-                    BatchReport(ref.source, ref.batch_id, status="failed", error=str(exc))
-                )
-                raise
+                with lock:
+                    failed_sources.add(ref.source)
+                    errors.append((ref, exc))
+                finish(ref, BatchReport(ref.source, ref.batch_id, status="failed", error=str(exc)))
+                continue
+            except BaseException as exc:  # raised by load_landing once every worker stopped
+                with lock:
+                    crashed.append(exc)
+                finish(ref, BatchReport(ref.source, ref.batch_id, status="failed", error=str(exc)))
+                return
+            finish(ref, batch)
+
+    def work(conn: psycopg.Connection | None) -> None:
+        """One worker: its own connection, units until none are left (or one crashed)."""
+        conns = [conn] if conn is not None else []
+        try:
+            while True:
+                with lock:
+                    if crashed or not units:
+                        return
+                    # The biggest unit of a source no other worker is loading: two batches
+                    # COPYing into the same tables slow each other down (measured: together
+                    # they take about as long as one after the other). Else the biggest.
+                    unit = next((u for u in units if not busy.get(u.refs[0].source)), units[0])
+                    units.remove(unit)
+                    source = unit.refs[0].source
+                    busy[source] = busy.get(source, 0) + 1
+                try:
+                    load_unit(unit, conns)
+                finally:
+                    with lock:
+                        busy[source] -= 1
+        finally:
+            for c in conns:
+                c.close()
+
+    with bar:
+        first = _connect(dsn)
+        try:
+            ensure_raw_schema(first, contract)
+        except BaseException:
+            first.close()
+            raise
+        n = max(1, min(workers, len(units)))
+        if n == 1:
+            work(first)
+        else:
+            with ThreadPoolExecutor(n, thread_name_prefix="portrait-load") as pool:
+                futures = [pool.submit(work, first if i == 0 else None) for i in range(n)]
+            for future in futures:
+                future.result()
+    report = LoadReport([done[ref] for ref in refs if ref in done])
+    if crashed:
+        exc = crashed[0]
+        if isinstance(exc, LoadError):
+            exc.report = report
+        raise exc
+    if errors:
+        errors.sort(key=lambda e: refs.index(e[0]))
+        if len(errors) == 1:
+            message = str(errors[0][1])
+        else:
+            message = f"{len(errors)} batches failed:\n" + "\n".join(
+                f"- {r.source}/{r.batch_id}: {exc}" for r, exc in errors
+            )
+        raise LoadError(message, report) from errors[0][1]
     return report
 
 

@@ -612,3 +612,145 @@ def test_a_column_the_contract_gains_is_added_to_the_raw_table(fresh_db):
         "where table_schema = 'raw' and table_name = 'crm__accounts' and column_name = 'tier'",
     )
     assert cols == [("bigint",)]
+
+
+# ---- parallel loading ----------------------------------------------------------------------
+
+
+def _raw_contents(dsn: str) -> dict[str, list[tuple]]:
+    """Every raw table's rows (all columns but the load times), in a stable order."""
+    with psycopg.connect(dsn) as conn:
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "select tablename from pg_tables where schemaname = 'raw' order by 1"
+            ).fetchall()
+        ]
+        out = {}
+        for table in tables:
+            cols = [
+                r[0]
+                for r in conn.execute(
+                    "select column_name from information_schema.columns where table_schema = "
+                    "'raw' and table_name = %s and column_name not in ('_loaded_at', "
+                    "'loaded_at') order by ordinal_position",
+                    (table,),
+                ).fetchall()
+            ]
+            select = ", ".join(f'"{c}"::text' for c in cols)
+            out[table] = conn.execute(
+                f'select {select} from raw."{table}" order by {select}'
+            ).fetchall()
+        return out
+
+
+def _without_seconds(report) -> dict:
+    data = report.to_dict()
+    for b in data["batches"]:
+        b.pop("seconds")
+        for f in b["files"]:
+            f.pop("seconds")
+    return data
+
+
+def test_parallel_load_gives_the_same_raw_contents_and_report_as_serial(
+    pg_cluster, fresh_db, tiny_world
+):
+    from tests.conftest import create_database
+
+    serial_db = create_database(pg_cluster, "parallel_vs_serial_serial")
+    serial = load_landing(serial_db, tiny_world / "landing", progress=False, workers=1)
+    parallel = load_landing(fresh_db, tiny_world / "landing", progress=False, workers=2)
+    assert _without_seconds(parallel) == _without_seconds(serial)
+    assert [(b.source, b.batch_id) for b in parallel.batches] == sorted(
+        ((b.source, b.batch_id) for b in parallel.batches), key=lambda k: (k[1], k[0])
+    )
+    assert parallel.reconciled and parallel.loaded > 0
+    serial_rows, parallel_rows = _raw_contents(serial_db), _raw_contents(fresh_db)
+    assert serial_rows.keys() == parallel_rows.keys()
+    for table, rows in serial_rows.items():
+        assert parallel_rows[table] == rows, table
+
+
+def test_a_failed_source_does_not_stop_the_others_and_all_failures_are_named(fresh_db, tmp_path):
+    bad_orders = "order_id,customer_code,ordered_at\nO3,C3," + TS + "\n"
+    put(tmp_path, "erp", "b1", "orders.csv", orders(good_order(1)), "gb18030")
+    put(tmp_path, "erp", "b2", "orders.csv", bad_orders, "gb18030")
+    put(tmp_path, "erp", "b3", "orders.csv", orders(good_order(3)), "gb18030")
+    for batch in ("b1", "b2", "b3"):
+        put(tmp_path, "crm", batch, "accounts.csv", f"{ACCOUNTS_HEADER}\nA{batch},Acme,{TS}\n")
+    with pytest.raises(LoadError, match=r"erp/b2/orders\.csv: required column") as err:
+        load_landing(fresh_db, tmp_path, progress=False, workers=2)
+    report = err.value.report
+    assert [(b.source, b.batch_id, b.status) for b in report.batches] == [
+        ("crm", "b1", "loaded"),
+        ("erp", "b1", "loaded"),
+        ("crm", "b2", "loaded"),
+        ("erp", "b2", "failed"),
+        ("crm", "b3", "loaded"),
+        ("erp", "b3", "skipped"),  # no manifests: erp's batches load in order, b2 stops them
+    ]
+    assert query(fresh_db, "select count(*) from raw.crm__accounts") == [(3,)]
+    assert query(fresh_db, "select order_id from raw.erp__orders") == [("O1",)]
+    assert query(fresh_db, "select source, batch_id from raw._batches order by 1, 2") == [
+        ("crm", "b1"),
+        ("crm", "b2"),
+        ("crm", "b3"),
+        ("erp", "b1"),
+    ]
+
+    # two sources failing: one error naming both batches, after everything else loaded
+    put(tmp_path, "crm", "b2", "accounts.csv", "account_name\nAcme\n")
+    with pytest.raises(LoadError, match=r"2 batches failed") as err:
+        load_landing(fresh_db, tmp_path, progress=False, workers=2)
+    message = str(err.value)
+    assert "crm/b2: crm/b2/accounts.csv: required columns 'account_id'" in message
+    assert "erp/b2: erp/b2/orders.csv: required column" in message
+    assert {(b.source, b.batch_id): b.status for b in err.value.report.batches} == {
+        ("crm", "b1"): "loaded",
+        ("crm", "b2"): "failed",
+        ("crm", "b3"): "skipped",
+        ("erp", "b1"): "loaded",
+        ("erp", "b2"): "failed",
+        ("erp", "b3"): "skipped",
+    }
+
+
+def test_batches_without_extracted_at_keep_their_load_order(fresh_db, tmp_path):
+    for i, batch in enumerate(("20240101", "20240201", "20240301", "20240401")):
+        put(tmp_path, "erp", batch, "orders.csv", orders(good_order(i)), "gb18030")
+    load_landing(fresh_db, tmp_path, progress=False, workers=4)
+    loaded = query(fresh_db, "select _batch_id, _loaded_at from raw.erp__orders order by 2, 1")
+    assert [b for b, _ in loaded] == ["20240101", "20240201", "20240301", "20240401"]
+    assert len({t for _, t in loaded}) == 4
+
+
+def test_batches_with_extracted_at_number_rows_right_when_loading_at_the_same_time(
+    fresh_db, tmp_path
+):
+    for batch in ("b1", "b2"):
+        put(tmp_path, "erp", batch, "orders.csv", orders(*map(good_order, range(3))), "gb18030")
+        put(tmp_path, "erp", batch, "_batch.json", json.dumps({"extracted_at": TS}))
+    assert [
+        len(u.refs) for u in loader._plan(loader.discover_batches(tmp_path, load_contract()))
+    ] == [
+        1,
+        1,
+    ]
+    with psycopg.connect(fresh_db) as conn:
+        ensure_raw_schema(conn, load_contract())
+        conn.commit()
+        # another load holds row slot 0 (and a sequence position) for its transaction
+        conn.execute("select setval('raw.erp__orders__row_number_seq', 500)")
+        conn.execute("select pg_advisory_xact_lock(hashtext(%s), 0)", (loader.ROW_SLOT_LOCK,))
+        report = load_landing(fresh_db, tmp_path, progress=False, workers=2)
+        conn.rollback()
+    assert [f.parser for _, f in report.files] == ["direct", "direct"]
+    assert query(fresh_db, "select _batch_id, _row_number from raw.erp__orders order by 1, 2") == [
+        ("b1", 1),
+        ("b1", 2),
+        ("b1", 3),
+        ("b2", 1),
+        ("b2", 2),
+        ("b2", 3),
+    ]
