@@ -133,10 +133,8 @@ order_features as (
             where order_status <> 'cancelled' and ordered_at >= cutoff_at - interval '365 days'
         ), 0)::numeric(18, 2) as revenue_cny_365d,
         coalesce(sum(order_amount_cny) filter (
-            where
-                order_status <> 'cancelled'
-                and ordered_at >= cutoff_at - interval '180 days'
-                and ordered_at < cutoff_at - interval '90 days'
+            where order_status <> 'cancelled' and ordered_at >= cutoff_at - interval '180 days'
+            and ordered_at < cutoff_at - interval '90 days'
         ), 0)::numeric(18, 2) as revenue_cny_prev_90d,
         avg(change_count::numeric) filter (where ordered_at >= cutoff_at - interval '365 days')
             as avg_order_changes_365d,

@@ -98,7 +98,7 @@ next_orders as (
         min(o.ordered_at) as next_order_at
     from windows as w
     left join orders as o
-        on w.cid = o.cid and o.ordered_at >= w.cutoff_at
+        on w.cid = o.cid and w.cutoff_at <= o.ordered_at
     group by w.cid, w.as_of_date
 ),
 
@@ -109,7 +109,7 @@ next_defaults as (
         min(e.dpd90_at) as next_dpd90_at
     from windows as w
     left join dpd90_events as e
-        on w.cid = e.cid and e.dpd90_at >= w.cutoff_at
+        on w.cid = e.cid and w.cutoff_at <= e.dpd90_at
     group by w.cid, w.as_of_date
 ),
 
