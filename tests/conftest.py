@@ -14,6 +14,15 @@ from portrait.services import PgCluster, free_port
 
 REPO = Path(__file__).resolve().parent.parent
 _db_counter = itertools.count()
+# Lines the test session reports in its summary (e.g. DAG parse time).
+SESSION_REPORT: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    if SESSION_REPORT:
+        terminalreporter.section("portrait")
+        for line in SESSION_REPORT:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")

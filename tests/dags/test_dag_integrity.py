@@ -45,7 +45,12 @@ def dagbag(dag_env, monkeypatch_module):
     started = time.perf_counter()
     bag = DagBag(dag_folder=str(REPO / "dags"))
     elapsed = time.perf_counter() - started
-    print(f"\nDAG parse: {len(bag.dags)} DAGs from {len(DAG_FILES)} files in {elapsed:.2f}s")
+    from conftest import SESSION_REPORT
+
+    SESSION_REPORT.append(
+        f"DAG parse: {len(bag.dags)} DAGs from {len(DAG_FILES)} files in {elapsed:.2f}s "
+        f"({sum(len(d.tasks) for d in bag.dags.values())} tasks)"
+    )
     return bag
 
 
