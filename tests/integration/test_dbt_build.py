@@ -84,3 +84,17 @@ def test_features_are_point_in_time(fresh_db, tiny_world, tmp_path):
             "select * from features.customer_features where as_of_date = %s order by cid", (as_of,)
         ).fetchall()
     assert after == before
+
+
+def test_orders_alone_is_a_valid_world(fresh_db, tmp_path):
+    """Only the ERP exports: the warehouse still builds and yields features and labels."""
+    from sources.simulator import simulate
+
+    simulate(tmp_path / "world", scale=0.3, seed=3, months=24, sources=["erp"], progress=False)
+    report = load_landing(fresh_db, tmp_path / "world" / "landing", progress=False)
+    assert {b.source for b in report.batches} == {"erp"}
+    env = service_env_for(fresh_db, tmp_path / "local")
+    dbt(["build"], env)
+    result = counts(fresh_db)
+    assert result["features.customer_features"] > 0
+    assert result["features.customer_labels"] == result["features.customer_features"]
