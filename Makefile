@@ -49,6 +49,9 @@ stop:  ## stop the UIs and the local warehouse
 bench: install  ## run bench/ and write reports/bench.json
 	$(BIN)/python -m bench
 
+quality: install  ## compare the last demo's CIDs (and models) with the simulator's truth: reports/quality.json
+	$(BIN)/python -m portrait.quality --truth .local/data/truth
+
 requirements:  ## re-export requirements.txt from uv.lock
 	$(UV) export --frozen --no-hashes --no-dev --no-emit-project -o requirements.txt >/dev/null
 

@@ -37,7 +37,7 @@ def portrait_daily():
         return orc.load_landing_task()
 
     transform = orc.dbt_task_group(
-        "transform", select=["path:models"], exclude=["path:models/marts"]
+        "transform", select=["path:seeds", "path:models"], exclude=["path:models/marts"]
     )
 
     @task(outlets=[orc.SCORES])

@@ -87,6 +87,9 @@ def test_dbt_models_are_tasks(dagbag):
     assert "transform.customer_features_model_build" in daily
     assert "marts.mart_customer_profile_model_build" in daily
     assert not any(t.startswith("transform.mart_") for t in daily), "marts run after scoring"
+    assert any(t.startswith("transform.") and t.endswith("_seed_build") for t in daily), (
+        "seeds (identity decisions, reference data) load in the daily run"
+    )
     train = {t.task_id for t in dagbag.dags["portrait_train"].tasks}
     assert "features.customer_labels_model_build" in train
 

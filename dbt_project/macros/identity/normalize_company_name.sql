@@ -1,0 +1,54 @@
+{#- Normalised company name for comparison: NFKC (full-width brackets, letters, spaces and
+    punctuation become half-width), lower case, department and legal-form suffixes removed,
+    bracketed parts removed (usually a city: 普科新材料科技（上海）有限公司), the leading
+    province/city removed when city_pattern (see city_prefix_pattern) is given, then every
+    space and punctuation mark removed. Group words such as 集团 are kept. -#}
+{% macro normalize_company_name(column, city_pattern=none) -%}
+    {%- set cfg = identity_config() -%}
+    {%- set depts = cfg.departments | join('|') -%}
+    {%- set forms = [] -%}
+    {%- for form in cfg.legal_forms -%}
+        {%- do forms.append(form | replace('.', ' ') | replace(',', ' ') | trim | replace(' ', '\\s*')) -%}
+    {%- endfor -%}
+    {%- set step_punct -%}
+        regexp_replace(lower(normalize(coalesce({{ column }}, ''), nfkc)), '[,.&''"·]', ' ', 'g')
+    {%- endset -%}
+    {%- set step_dept -%}
+        regexp_replace({{ step_punct }}, '\s*({{ depts }})\s*$', '')
+    {%- endset -%}
+    {%- set step_form -%}
+        regexp_replace({{ step_dept }}, '(\s*({{ forms | join("|") }}))+\s*$', '')
+    {%- endset -%}
+    {%- set step_bracket -%}
+        regexp_replace({{ step_form }}, '\([^)]*\)', '', 'g')
+    {%- endset -%}
+    {%- if city_pattern is not none -%}
+        {%- set step_city -%}
+            regexp_replace({{ step_bracket }}, {{ city_pattern }}, '')
+        {%- endset -%}
+    {%- else -%}
+        {%- set step_city = step_bracket -%}
+    {%- endif -%}
+    nullif(regexp_replace({{ step_city }}, '[[:space:][:punct:]]', '', 'g'), '')
+{%- endmacro %}
+
+{#- 'cjk' when the name holds Chinese characters, else 'latin' (English or pinyin names are
+    not compared with Chinese ones by trigram). -#}
+{% macro company_name_script(normalized_name) -%}
+    case
+        when {{ normalized_name }} is null then null
+        when {{ normalized_name }} ~ '[\u4e00-\u9fff]' then 'cjk'
+        else 'latin'
+    end
+{%- endmacro %}
+
+{#- A regex (as a SQL expression evaluated once per query) matching a leading province and/or
+    city, with or without 省/市, built from the identity_cn_cities seed. -#}
+{% macro city_prefix_pattern() -%}
+    (
+        select
+            '^(' || string_agg(distinct regexp_replace(province, '(省|市|壮族自治区|回族自治区|维吾尔自治区|自治区)$', ''), '|')
+            || ')?(省|市|自治区)?(' || string_agg(distinct regexp_replace(city, '市$', ''), '|') || ')?市?'
+        from {{ ref('identity_cn_cities') }}
+    )
+{%- endmacro %}

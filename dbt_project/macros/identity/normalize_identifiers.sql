@@ -1,0 +1,96 @@
+{#- Unified social credit code as typed, cleaned of formatting only (case, spaces, dashes,
+    full-width characters); null when empty. Validity is a separate question (is_valid_uscc). -#}
+{% macro normalize_credit_code(column) -%}
+    nullif(upper(regexp_replace(normalize(coalesce({{ column }}, ''), nfkc), '[[:space:]-]', '', 'g')), '')
+{%- endmacro %}
+
+{#- True when an already normalised code is a valid GB 32100-2015 unified social credit code:
+    18 characters over 0-9 A-Y without I O S V Z, and the 18th is the check character
+    (31 - sum(value(i) * weight(i)) mod 31) mod 31 over the first 17. -#}
+{% macro is_valid_uscc(code) -%}
+    {%- set charset = '0123456789ABCDEFGHJKLMNPQRTUWXY' -%}
+    {%- set weights = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28] -%}
+    coalesce(
+        {{ code }} ~ '^[0-9A-HJ-NPQRTUWXY]{18}$'
+        and substr('{{ charset }}', (31 - (
+            {%- for w in weights %}
+            (strpos('{{ charset }}', substr({{ code }}, {{ loop.index }}, 1)) - 1) * {{ w }}{{ ' +' if not loop.last }}
+            {%- endfor %}
+        ) % 31) % 31 + 1, 1) = substr({{ code }}, 18, 1),
+        false
+    )
+{%- endmacro %}
+
+{#- The normalised code when it is valid, else null: an invalid code is not an identifier. -#}
+{% macro valid_credit_code(column) -%}
+    case when {{ is_valid_uscc(normalize_credit_code(column)) }} then {{ normalize_credit_code(column) }} end
+{%- endmacro %}
+
+{#- Phone number as digits: mobiles as 11 digits (1xxxxxxxxxx), landlines with their trunk 0
+    and area code (02138721983); +86 / 86- / (+86), spaces, dashes and brackets removed,
+    extensions (转 123, ext. 123, x123, a fourth dash group) dropped. Null if not a phone. -#}
+{% macro normalize_phone(column) -%}
+    {%- set cleaned -%}
+        regexp_replace(
+            regexp_replace(
+                regexp_replace(
+                    lower(normalize(coalesce({{ column }}, ''), nfkc)),
+                    '\s*(转|分机|ext\.?|x|#).*$', ''
+                ),
+                '^[\s(]*(\+|00)?86\)?[\s-]*', ''
+            ),
+            '^(\(?0?\d{2,3}\)?[\s-]?\d{3,4}\s?\d{4})-\d{1,5}$', '\1'
+        )
+    {%- endset -%}
+    {%- set digits = "regexp_replace(" ~ cleaned ~ ", '\\D', '', 'g')" -%}
+    case
+        when {{ digits }} ~ '^1[3-9][0-9]{9}$' then {{ digits }}
+        when {{ digits }} ~ '^0[1-9][0-9]{8,10}$' then {{ digits }}
+        when {{ digits }} ~ '^[2-9][0-9]{8,10}$' or {{ digits }} ~ '^10[0-9]{8}$' then '0' || {{ digits }}
+    end
+{%- endmacro %}
+
+{#- 'mobile' or 'landline' for a normalised phone. -#}
+{% macro phone_kind(normalized_phone) -%}
+    case
+        when {{ normalized_phone }} like '1%' then 'mobile'
+        when {{ normalized_phone }} like '0%' then 'landline'
+    end
+{%- endmacro %}
+
+{#- Area code (with its 0) of a normalised landline: 3 digits for 01x/02x, else 4. -#}
+{% macro phone_area_code(normalized_phone) -%}
+    case
+        when {{ normalized_phone }} ~ '^0[12]' then left({{ normalized_phone }}, 3)
+        when {{ normalized_phone }} like '0%' then left({{ normalized_phone }}, 4)
+    end
+{%- endmacro %}
+
+{#- E-mail address in lower case, full-width @ and stray spaces / separators removed; null
+    when it does not look like an address. -#}
+{% macro normalize_email(column) -%}
+    {%- set cleaned = "regexp_replace(lower(normalize(coalesce(" ~ column ~ ", ''), nfkc)), '[[:space:];,]+', '', 'g')" -%}
+    case when {{ cleaned }} ~ '^[^@]+@[^@]+\.[a-z]{2,}$' then {{ cleaned }} end
+{%- endmacro %}
+
+{#- The domain of a normalised e-mail when it is company evidence: not a free-mail domain. -#}
+{% macro company_email_domain(normalized_email) -%}
+    {%- set free = identity_config().free_mail_domains -%}
+    case
+        when split_part({{ normalized_email }}, '@', 2) not in ('{{ free | join("', '") }}')
+            then nullif(split_part({{ normalized_email }}, '@', 2), '')
+    end
+{%- endmacro %}
+
+{#- Address for comparison: NFKC, traditional 號 as 号, bracketed notes (厂区, 研发楼) and
+    spaces removed, leading province and city dropped. -#}
+{% macro normalize_address(column, city_pattern=none) -%}
+    {%- set base -%}
+        regexp_replace(replace(normalize(coalesce({{ column }}, ''), nfkc), '號', '号'), '\([^)]*\)|[[:space:]]', '', 'g')
+    {%- endset -%}
+    {%- if city_pattern is not none -%}
+        nullif(regexp_replace(regexp_replace({{ base }}, {{ city_pattern }}, ''), '号$', ''), '')
+    {%- else -%}
+        nullif(regexp_replace({{ base }}, '号$', ''), '')
+    {%- endif -%}
+{%- endmacro %}

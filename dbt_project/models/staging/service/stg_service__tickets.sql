@@ -1,0 +1,21 @@
+with source as (
+    select * from {{ source('service', 'service__tickets') }}
+),
+
+final as (
+    select
+        ticket_id,
+        customer_name,
+        erp_customer_code,
+        contact_phone,
+        contact_email,
+        category as ticket_category,
+        severity as ticket_severity,
+        opened_at,
+        closed_at,
+        satisfaction,
+        {{ version_columns(['ticket_id']) }}
+    from source
+)
+
+select * from final
