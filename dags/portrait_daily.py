@@ -2,9 +2,11 @@
 ### portrait_daily — from landing files to scored, tagged customer marts
 
 Every day: **load** the landing batches into `raw` (bad rows quarantined), build the
-warehouse with **dbt** (staging → identity → features; one Airflow task per model, tests
-and unit tests run with each), **score** every customer with each task's `champion` model,
-check **drift** against the champion's test window, and build the **marts** analysts read.
+warehouse with **dbt** (staging → identity → features → tags; one Airflow task per model,
+tests and unit tests run with each), **score** every customer with each task's `champion`
+model (churn, credit grade, purchase intent) and **segment** them, check **drift** against
+the champion's test window, and build the **marts** analysts read (profiles, tags,
+watchlists, history).
 
 * As-of date: the business-time (Asia/Shanghai) day before the run.
 * Re-running a day replaces that day's rows everywhere (loads by batch, scores by date).
@@ -44,6 +46,10 @@ def portrait_daily():
     def score(task_name: str, as_of_date: str) -> dict:
         return orc.score_task(task_name, as_of_date)
 
+    @task(outlets=[orc.SCORES])
+    def segment(as_of_date: str) -> dict:
+        return orc.segment_task(as_of_date)
+
     @task
     def drift(task_name: str, as_of_date: str, _scored: dict) -> dict:
         return orc.drift_task(task_name, as_of_date)
@@ -57,6 +63,8 @@ def portrait_daily():
 
     loaded = load()
     loaded >> transform
+    segmented = segment(orc.AS_OF_DATE_TEMPLATE)
+    transform >> segmented >> marts
     drift_results = []
     for name in TASKS:
         scored = score.override(task_id=f"score_{name}")(name, orc.AS_OF_DATE_TEMPLATE)

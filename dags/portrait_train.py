@@ -1,11 +1,14 @@
 """
 ### portrait_train — train, register and promote the customer models
 
-For each task (churn within 180 days, an order within 30 days): refresh the feature
-snapshots (load → dbt up to `features`), **train** LightGBM on a time-based split beside a
-logistic baseline, **register** the new version as `challenger` in MLflow when it beats the
-baseline, and **promote** it to `champion` only if it passes the gate against the current
-champion (the old champion keeps alias `previous`; `portrait models rollback <task>` undoes).
+For each task (churn within 180 days, 90+ days past due within 180 days — calibrated and
+graded A–E —, an order within 30 days): refresh the feature snapshots (load → dbt up to
+`features`), **train** LightGBM on a time-based split (a bounded search logged as child
+runs) beside a logistic baseline, **register** the new version as `challenger` in MLflow
+unless the baseline beats it, and **promote** it to `champion` only if it passes the gate
+against the current champion on the same test window (AUC, calibration, no segment
+collapsing; the old champion keeps alias `previous`; `portrait models rollback <task>`
+undoes).
 
 Runs when `portrait_daily`'s drift policy emits `portrait://monitoring/drift_alert`, or by hand.
 """

@@ -8,7 +8,8 @@ import json
 import typer
 
 app = typer.Typer(
-    help="Train, promote, roll back, score and watch the customer models.", no_args_is_help=True
+    help="Train, promote, roll back, score, segment and watch the customer models.",
+    no_args_is_help=True,
 )
 
 
@@ -62,3 +63,24 @@ def drift(
     from models_ml.monitor import check_drift
 
     _echo(check_drift(task, _date(as_of_date)))
+
+
+@app.command()
+def segment(
+    as_of_date: str = typer.Option(None, help="YYYY-MM-DD; default: latest snapshot"),
+    seed: int = 42,
+) -> None:
+    """Segment a snapshot's customers by behaviour (K-means) into ml.customer_segments."""
+    from models_ml.segment import segment_customers
+
+    _echo(segment_customers(_date(as_of_date), seed=seed))
+
+
+@app.command()
+def quality(truth_dir: str, dsn: str = typer.Option(None, help="default: the settings")) -> None:
+    """Compare each task's champion with the simulator's oracle probabilities (demo worlds)."""
+    from pathlib import Path
+
+    from models_ml.quality import models_quality
+
+    _echo(models_quality(dsn, Path(truth_dir)))

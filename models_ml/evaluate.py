@@ -69,3 +69,58 @@ def binary_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
         "lift_top10": lift,
         "capture_top10": capture,
     }
+
+
+# Columns that name a customer segment, used for per-segment metrics when the features
+# table carries them (the golden record's type and industry are not features yet).
+SEGMENT_COLUMNS = ("customer_type", "industry")
+ACTIVITY_SEGMENT = "activity"
+
+
+def activity_buckets(orders_365d, n: int = 4) -> np.ndarray:
+    """Quartile buckets of orders in the last year ("q1" fewest .. "q4"), a segment axis that
+    every feature snapshot has."""
+    import pandas as pd
+
+    values = pd.Series(np.asarray(orders_365d, dtype=float)).fillna(0.0)
+    ranks = values.rank(method="first")
+    codes = pd.qcut(ranks, q=min(n, max(len(values), 1)), labels=False, duplicates="drop")
+    return np.array([f"q{int(c) + 1}" for c in codes], dtype=object)
+
+
+def segment_aucs(
+    y: np.ndarray,
+    p: np.ndarray,
+    groups: np.ndarray,
+    min_positives: int = 5,
+    min_negatives: int = 5,
+) -> dict[str, dict[str, float]]:
+    """ROC AUC per segment value, for segments with enough of both classes to rank."""
+    y = np.asarray(y, dtype=int)
+    p = np.asarray(p, dtype=float)
+    groups = np.asarray(groups, dtype=object)
+    out: dict[str, dict[str, float]] = {}
+    for value in sorted({str(g) for g in groups if g is not None and g == g}):
+        mask = groups.astype(str) == value
+        pos = int(y[mask].sum())
+        neg = int(mask.sum() - pos)
+        if pos < min_positives or neg < min_negatives:
+            continue
+        out[value] = {
+            "rows": float(mask.sum()),
+            "positives": float(pos),
+            "roc_auc": float(roc_auc_score(y[mask], p[mask])),
+        }
+    return out
+
+
+def segment_report(frame, y: np.ndarray, p: np.ndarray) -> dict[str, dict[str, dict[str, float]]]:
+    """Per-segment AUC along every segment axis the frame has: customer type and industry if
+    present, and activity quartiles (orders in the last year) always."""
+    report = {}
+    for column in SEGMENT_COLUMNS:
+        if column in frame.columns:
+            report[column] = segment_aucs(y, p, frame[column].to_numpy(dtype=object))
+    if "orders_365d" in frame.columns:
+        report[ACTIVITY_SEGMENT] = segment_aucs(y, p, activity_buckets(frame["orders_365d"]))
+    return report

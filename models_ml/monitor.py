@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pandas as pd
 
 from models_ml import data, tracking
 from models_ml.score import load_champion
-from models_ml.train import REFERENCE_ARTIFACT
+from models_ml.train import reference_frame
 from portrait import db
 
 MONITORING_DDL = """
@@ -117,14 +116,6 @@ def evidently_drift(reference: pd.DataFrame, current: pd.DataFrame, html_path: P
     return out
 
 
-def _reference_frame(run_id: str) -> pd.DataFrame:
-    with tempfile.TemporaryDirectory() as tmp:
-        local = mlflow.artifacts.download_artifacts(
-            run_id=run_id, artifact_path=REFERENCE_ARTIFACT, dst_path=tmp
-        )
-        return pd.read_parquet(local)
-
-
 def _previous_streaks(conn, task: str, as_of_date: dt.date) -> tuple[int, int, bool]:
     row = conn.execute(
         "select consecutive_drifted, consecutive_clean, retrain_recommended "
@@ -162,7 +153,7 @@ def check_drift(
     policy = policy or DriftPolicy()
     reports_dir = Path(reports_dir or get_settings().reports_dir) / "drift"
     champ = load_champion(task_name)
-    reference = _reference_frame(champ.run_id)
+    reference = reference_frame(champ.run_id)
     with db.connect(dsn) as conn:
         conn.execute(MONITORING_DDL)
         if as_of_date is None:

@@ -25,11 +25,14 @@ def _roc(y, p_model, p_base):
     return fig
 
 
-def _calibration(y, p):
+def _calibration(y, p, p_raw=None):
     fig, ax = plt.subplots(figsize=(5, 5))
+    curves = [("LightGBM", p)] if p_raw is None else [("raw", p_raw), ("calibrated", p)]
     if len(np.unique(y)) == 2:
-        frac, mean = calibration_curve(y, p, n_bins=10, strategy="quantile")
-        ax.plot(mean, frac, "o-", label="LightGBM")
+        for label, scores in curves:
+            bins = min(10, max(2, int(np.sum(y)) // 2))
+            frac, mean = calibration_curve(y, scores, n_bins=bins, strategy="quantile")
+            ax.plot(mean, frac, "o-", label=label)
     ax.plot([0, 1], [0, 1], "k:", lw=1, label="perfect")
     ax.set(xlabel="mean predicted", ylabel="observed rate", title="Calibration (test window)")
     ax.legend(loc="upper left")
@@ -81,15 +84,30 @@ def _shap_summary(model, x: pd.DataFrame):
     return fig
 
 
-def model_plots(model, x_test: pd.DataFrame, y_test, p_test, p_base) -> dict:
+def model_plots(model, x_test: pd.DataFrame, y_test, p_test, p_base, p_raw=None) -> dict:
+    """ROC, calibration (raw beside calibrated when a calibrator was fitted), lift,
+    importance and SHAP summary on the test window."""
+    same = p_raw is None or np.allclose(p_raw, p_test)
     figs = {
         "roc": _roc(y_test, p_test, p_base),
-        "calibration": _calibration(y_test, p_test),
+        "calibration": _calibration(y_test, p_test, None if same else p_raw),
         "lift": _lift(y_test, p_test),
         "feature_importance": _importance(model, list(x_test.columns)),
         "shap_summary": _shap_summary(model, x_test),
     }
     return figs
+
+
+def segment_scatter(coords: np.ndarray, labels: np.ndarray, names: dict[int, str]):
+    """Customers on the first two principal components, coloured by segment."""
+    fig, ax = plt.subplots(figsize=(7, 5))
+    for seg in sorted(names):
+        mask = labels == seg
+        ax.scatter(coords[mask, 0], coords[mask, 1], s=12, label=f"{seg}: {names[seg]}")
+    ax.set(xlabel="PC1", ylabel="PC2", title="Customer segments (PCA of behaviour features)")
+    ax.legend(loc="best", fontsize=7)
+    fig.tight_layout()
+    return fig
 
 
 def close_all() -> None:

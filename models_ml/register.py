@@ -1,4 +1,8 @@
-"""Promotion gate and aliases: challenger -> champion (old champion -> previous), rollback."""
+"""Promotion gate and aliases: challenger -> champion (old champion -> previous), rollback.
+
+The gate compares the challenger's test metrics with the champion's, then re-scores the
+challenger's test window with the champion so that per-segment AUCs are compared on the very
+same rows: a challenger that is better on average but collapses on one segment is rejected."""
 
 from __future__ import annotations
 
@@ -21,6 +25,8 @@ class GateDecision:
     champion_version: str | None
     promoted: bool
     reasons: list[str] = field(default_factory=list)
+    # Figures behind the decision (per-segment AUCs of both models, skipped checks).
+    checks: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return self.__dict__.copy()
@@ -32,6 +38,8 @@ class GatePolicy:
 
     auc_tolerance: float = 0.01
     brier_tolerance: float = 0.01
+    # Segments are smaller than the whole window, so their AUCs are noisier: a wider margin.
+    segment_auc_tolerance: float = 0.05
 
 
 def _version_by_alias(client, name: str, alias: str):
@@ -69,6 +77,50 @@ def gate(challenger: dict[str, float], champion: dict[str, float], policy: GateP
     return reasons
 
 
+def segment_gate(
+    challenger: dict[str, dict[str, dict[str, float]]],
+    champion: dict[str, dict[str, dict[str, float]]],
+    policy: GatePolicy,
+) -> list[str]:
+    """Reasons from per-segment AUCs ({axis: {value: {"roc_auc": ...}}}) measured on the same
+    rows: any segment where the challenger falls more than the tolerance below the champion."""
+    reasons = []
+    for axis, by_value in champion.items():
+        for value, theirs in by_value.items():
+            ours = challenger.get(axis, {}).get(value)
+            if ours is None:
+                continue
+            drop = theirs["roc_auc"] - ours["roc_auc"]
+            if drop > policy.segment_auc_tolerance:
+                reasons.append(
+                    f"segment {axis}={value} collapses: AUC {ours['roc_auc']:.4f} against the "
+                    f"champion's {theirs['roc_auc']:.4f} on the same rows (drop {drop:.4f} > "
+                    f"{policy.segment_auc_tolerance})"
+                )
+    return reasons
+
+
+def compare_segments(task_name: str, challenger_run_id: str, policy: GatePolicy):
+    """(reasons, checks): the champion re-scores the challenger's test window and both are
+    compared per segment. A champion that cannot read the window (other features) skips the
+    check, with a note, rather than blocking every future model."""
+    from models_ml import data, evaluate
+    from models_ml.score import load_champion
+    from models_ml.train import reference_frame
+
+    reference = reference_frame(challenger_run_id)
+    champ = load_champion(task_name, CHAMPION)
+    try:
+        x = data.to_model_matrix(reference, champ.features)
+    except data.FeatureError as exc:
+        return [], {"segments_skipped": str(exc)}
+    y = reference["label"].to_numpy(dtype=int)
+    ours = evaluate.segment_report(reference, y, reference["score"].to_numpy(dtype=float))
+    theirs = evaluate.segment_report(reference, y, champ.predict(x))
+    checks = {"segment_auc_challenger": ours, "segment_auc_champion": theirs}
+    return segment_gate(ours, theirs, policy), checks
+
+
 def promote(task_name: str, policy: GatePolicy | None = None) -> GateDecision:
     """Promote the challenger if it passes the gate; log the decision on its run."""
     policy = policy or GatePolicy()
@@ -94,10 +146,13 @@ def promote(task_name: str, policy: GatePolicy | None = None) -> GateDecision:
             ["challenger is already champion"],
         )
     reasons: list[str] = []
+    checks: dict = {}
     if champion is not None:
         reasons = gate(
             _run_metrics(client, challenger.run_id), _run_metrics(client, champion.run_id), policy
         )
+        segment_reasons, checks = compare_segments(task.name, challenger.run_id, policy)
+        reasons += segment_reasons
     promoted = not reasons
     if promoted:
         if champion is not None:
@@ -106,7 +161,12 @@ def promote(task_name: str, policy: GatePolicy | None = None) -> GateDecision:
         client.delete_registered_model_alias(name, CHALLENGER)
         reasons = ["first champion" if champion is None else "passed the gate"]
     decision = GateDecision(
-        task.name, challenger.version, champion.version if champion else None, promoted, reasons
+        task.name,
+        challenger.version,
+        champion.version if champion else None,
+        promoted,
+        reasons,
+        checks,
     )
     # The client API, not mlflow.start_run: the challenger's run belongs to another
     # experiment than whatever a previous task in the same process left active.

@@ -8,7 +8,7 @@ The snapshot is streamed in chunks so memory stays flat as customers grow.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import mlflow
 import numpy as np
@@ -16,6 +16,7 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 
 from models_ml import data, tracking
+from models_ml.calibrate import IDENTITY, Calibrator
 from models_ml.register import CHAMPION
 from models_ml.tasks import FEATURE_WORDS, Task, get_task
 from portrait import db
@@ -48,6 +49,12 @@ class ChampionModel:
     run_id: str
     alias: str
     features: list[str]
+    # Maps the booster's probabilities to the task's calibrated scores (identity if none).
+    calibrator: Calibrator = field(default=IDENTITY)
+
+    def predict(self, x: pd.DataFrame) -> np.ndarray:
+        """Calibrated scores for a model matrix with the champion's columns."""
+        return self.calibrator.apply(self.model.predict_proba(x)[:, 1])
 
 
 def load_champion(task_name: str, alias: str = CHAMPION) -> ChampionModel:
@@ -61,9 +68,14 @@ def load_champion(task_name: str, alias: str = CHAMPION) -> ChampionModel:
             f"portrait_train DAG (or `portrait models train {task.name}` then "
             f"`portrait models promote {task.name}`) first."
         ) from None
-    model = mlflow.lightgbm.load_model(f"models:/{task.registered_model_name}@{alias}")
-    features = list(getattr(model, "feature_name_", None) or task.features)
-    return ChampionModel(task, model, str(mv.version), mv.run_id, alias, features)
+    uri = f"models:/{task.registered_model_name}@{alias}"
+    model = mlflow.lightgbm.load_model(uri)
+    metadata = mlflow.models.get_model_info(uri).metadata or {}
+    features = list(
+        metadata.get("features") or getattr(model, "feature_name_", None) or task.features
+    )
+    calibrator = Calibrator.from_dict(metadata.get("calibration"))
+    return ChampionModel(task, model, str(mv.version), mv.run_id, alias, features, calibrator)
 
 
 def reason_codes(contrib: np.ndarray, features: list[str], top: int = 3) -> list[list[str | None]]:
@@ -84,7 +96,7 @@ def reason_codes(contrib: np.ndarray, features: list[str], top: int = 3) -> list
 
 def score_frame(champ: ChampionModel, frame: pd.DataFrame, as_of_date: dt.date) -> pd.DataFrame:
     x = data.to_model_matrix(frame, champ.features)
-    scores = champ.model.predict_proba(x)[:, 1]
+    scores = champ.predict(x)
     contrib = champ.model.booster_.predict(x, pred_contrib=True)[:, :-1]
     reasons = reason_codes(contrib, champ.features)
     return pd.DataFrame(

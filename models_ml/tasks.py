@@ -45,6 +45,15 @@ class Task:
     band_edges: tuple[float, ...]
     band_names: tuple[str, ...]
     features: tuple[str, ...] = field(default_factory=lambda: tuple(FEATURE_WORDS))
+    # Map raw model scores to probabilities fitted on the validation window: "platt",
+    # "isotonic", "auto" (isotonic once the window holds enough positives) or None.
+    calibration: str | None = None
+    # Rare outcomes: grow the validation and test windows (whole snapshot dates, newest
+    # first) until each holds this many positives, so their metrics mean something.
+    window_positives: int = 0
+    # Weight positives up to balance the classes in training (the calibrator then maps the
+    # inflated scores back to probabilities); otherwise a mild weight keeps scores honest.
+    balance_classes: bool = False
 
     @property
     def registered_model_name(self) -> str:
@@ -75,6 +84,20 @@ TASKS: dict[str, Task] = {
         horizon_days=30,
         band_edges=(0.2, 0.5),
         band_names=("cold", "warm", "hot"),
+    ),
+    "default_90dpd_180d": Task(
+        name="default_90dpd_180d",
+        description=(
+            "Credit risk: an invoice becomes 90 days past due within the 180 days after the "
+            "snapshot (customers invoiced in the last year). The score is a calibrated PD."
+        ),
+        horizon_days=180,
+        # Grades by probability of default: A < 1%, B < 2%, C < 5%, D < 10%, E >= 10%.
+        band_edges=(0.01, 0.02, 0.05, 0.10),
+        band_names=("A", "B", "C", "D", "E"),
+        calibration="auto",
+        window_positives=10,
+        balance_classes=True,
     ),
 }
 

@@ -94,6 +94,9 @@ def dbt_task_group(group_id: str, select: list[str], exclude: list[str] | None =
             test_behavior=TestBehavior.BUILD,
             select=select,
             exclude=exclude or [],
+            # A test over two models (e.g. relationships) runs as its own task after both,
+            # not inside whichever model's build happens to come first.
+            should_detach_multiple_parents_tests=True,
         ),
         operator_args={"vars": {"as_of_date": AS_OF_DATE_TEMPLATE}, "install_deps": False},
         default_args=DEFAULT_ARGS,
@@ -135,6 +138,12 @@ def score_task(task_name: str, as_of_date: str) -> dict:
     from models_ml.score import score_task as score
 
     return score(task_name, dt.date.fromisoformat(as_of_date), dsn=warehouse_dsn())
+
+
+def segment_task(as_of_date: str) -> dict:
+    from models_ml.segment import segment_customers
+
+    return segment_customers(dt.date.fromisoformat(as_of_date), dsn=warehouse_dsn())
 
 
 def drift_task(task_name: str, as_of_date: str) -> dict:

@@ -156,7 +156,13 @@ def _markdown(report: Mapping[str, dict]) -> str:
     for section, figures in report.items():
         lines += [f"## {section}", "", "| figure | value |", "|---|---|"]
         for key, value in figures.items():
-            if isinstance(value, list | dict):
+            if isinstance(value, dict):
+                # e.g. the models section: one dict of figures per task
+                for sub, subvalue in value.items():
+                    if not isinstance(subvalue, list | dict):
+                        lines.append(f"| {key}.{sub} | {subvalue} |")
+                continue
+            if isinstance(value, list):
                 continue
             lines.append(f"| {key} | {value} |")
         for key in ("wrong_merge_examples", "missed_merge_examples"):
@@ -194,6 +200,14 @@ def main(argv: Iterable[str] | None = None) -> int:
     path = write_report("identity", figures, args.reports)
     shown = {k: v for k, v in figures.items() if not isinstance(v, list | dict)}
     print(json.dumps(shown, indent=2, ensure_ascii=False))
+    from models_ml.quality import models_quality
+
+    try:
+        models = models_quality(args.dsn, args.truth)
+    except Exception as exc:  # no champion yet, no features: say so in the report
+        models = {"error": f"{type(exc).__name__}: {exc}"}
+    write_report("models", models, args.reports)
+    print(json.dumps(models, indent=2, ensure_ascii=False, default=str))
     print(f"written to {path}")
     return 0
 

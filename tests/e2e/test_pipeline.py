@@ -10,6 +10,7 @@ import psycopg
 import pytest
 from conftest import create_database, service_env_for
 
+from models_ml.tasks import TASKS
 from portrait.runner import world_run_date
 
 REPO = Path(__file__).resolve().parents[2]
@@ -68,7 +69,7 @@ def test_every_customer_of_the_snapshot_is_scored_once_per_task(pipeline):
             r[0] for r in conn.execute("select distinct model_alias from ml.customer_scores")
         }
     assert customers > 0
-    assert per_task == {"churn_180d": customers, "purchase_30d": customers}
+    assert per_task == dict.fromkeys(TASKS, customers)
     assert dupes == 0
     assert aliases == {"champion"}
 
@@ -80,13 +81,28 @@ def test_drift_figures_are_stored_with_a_report(pipeline):
             "select task, drifted_feature_share, report_path from monitoring.drift_runs"
         ).fetchall()
         (metrics,) = conn.execute("select count(*) from monitoring.drift_metrics").fetchone()
-    assert {r[0] for r in runs} == {"churn_180d", "purchase_30d"}
+    assert {r[0] for r in runs} == set(TASKS)
     assert metrics > 0
     for _, share, path in runs:
         assert 0.0 <= share <= 1.0
         html = Path(path).read_text()
         assert path.startswith(env["PORTRAIT_REPORTS_DIR"]), "reports go to the configured folder"
         assert "days_since_last_order" in html and "drift" in html.lower()
+
+
+def test_customers_are_segmented_for_the_tag_layer(pipeline):
+    dsn, run_date, *_ = pipeline
+    with psycopg.connect(dsn) as conn:
+        (segmented,) = conn.execute(
+            "select count(*) from ml.customer_segments where as_of_date = %s",
+            (run_date - dt.timedelta(days=1),),
+        ).fetchone()
+        (tagged,) = conn.execute(
+            "select count(*) from marts.mart_customer_tags "
+            "where tag_code = 'model_segment' and is_current and tag_value is not null"
+        ).fetchone()
+    assert segmented > 0
+    assert tagged == segmented, "every segmented customer carries its segment as a current tag"
 
 
 def test_marts_show_the_scores(pipeline):

@@ -1,5 +1,6 @@
-{#- One row per customer: who they are, their latest point-in-time features, and the latest
-    score of each model with its reasons and the model version that produced it. -#}
+{#- One row per customer: who they are, their latest point-in-time features, the latest
+    score of each model with its reasons and the model version that produced it, and the
+    customer's current tags (lifecycle stage, RFM segment, value tier and all tag codes). -#}
 
 with customer_ids as (
     select * from {{ ref('customer_ids') }}
@@ -17,12 +18,34 @@ scores as (
     }) }}
 ),
 
+customer_tags as (
+    select * from {{ ref('mart_customer_tags') }}
+    where is_current
+),
+
+tag_catalog as (
+    select * from {{ ref('mart_tag_catalog') }}
+),
+
 customers as (
     select
         cid,
         count(*) filter (where source_system = 'erp') as erp_customer_code_count
     from customer_ids
     group by cid
+),
+
+current_tags as (
+    select
+        t.cid,
+        max(t.tag_value) filter (where t.tag_group = 'lifecycle_stage') as lifecycle_stage,
+        max(t.tag_value) filter (where t.tag_group = 'rfm_segment') as rfm_segment,
+        max(t.tag_value) filter (where t.tag_group = 'value_tier') as value_tier,
+        string_agg(t.tag_code, ',' order by c.catalog_order) as current_tags,
+        string_agg(t.name_cn, '、' order by c.catalog_order) as current_tag_names_cn
+    from customer_tags as t
+    inner join tag_catalog as c on t.tag_code = c.tag_code
+    group by t.cid
 ),
 
 latest_features as (
@@ -51,10 +74,16 @@ final as (
         s.band as churn_band,
         concat_ws('; ', s.reason_1, s.reason_2, s.reason_3) as churn_reasons,
         s.model_name || ' v' || s.model_version || ' @' || s.model_alias as churn_model,
-        s.as_of_date as churn_scored_as_of_date
+        s.as_of_date as churn_scored_as_of_date,
+        ct.lifecycle_stage,
+        ct.rfm_segment,
+        ct.value_tier,
+        ct.current_tags,
+        ct.current_tag_names_cn
     from customers as c
     left join latest_features as f on c.cid = f.cid
     left join latest_churn as s on c.cid = s.cid
+    left join current_tags as ct on c.cid = ct.cid
 )
 
 select * from final

@@ -1,0 +1,129 @@
+"""Model quality against the simulator's oracle: how close each champion gets to the true
+probabilities that generated the world (demo and test worlds only; real data has no oracle).
+
+    python -m models_ml.quality --truth DIR [--dsn DSN]
+
+``models_quality(dsn, truth_dir)`` reads each task's champion run (or trains one without
+registering it when a task has none), re-reads its test window, maps each CID to the
+simulated company behind it (ERP customer codes in ``identity.customer_ids`` ->
+``truth/records.csv``; a CID holding codes of several companies takes the majority), and
+scores the same rows with the oracle's probabilities. The lead merges the result into
+``reports/quality.json`` under ``models``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from mlflow.exceptions import MlflowException
+from sklearn.metrics import roc_auc_score
+
+from models_ml import tracking
+from models_ml.register import CHAMPION
+from models_ml.tasks import TASKS
+from portrait import db
+
+
+def cid_companies(dsn: str | None, truth_dir: Path) -> dict[str, str]:
+    """CID -> the simulated company most of its ERP customer codes belong to."""
+    records = pd.read_csv(Path(truth_dir) / "records.csv", dtype=str)
+    erp = records[(records["source"] == "erp") & (records["table"] == "customers")]
+    company_of = dict(zip(erp["record_key"], erp["company_id"], strict=True))
+    with db.connect(dsn) as conn:
+        rows = conn.execute(
+            "select cid, source_record_id from identity.customer_ids where source_system = 'erp'"
+        ).fetchall()
+    votes: dict[str, Counter] = {}
+    for cid, code in rows:
+        company = company_of.get(code)
+        if isinstance(company, str) and company:
+            votes.setdefault(cid, Counter())[company] += 1
+    # Ties go to the smallest company id, so the mapping is deterministic.
+    return {
+        cid: min(c for c, n in counter.items() if n == max(counter.values()))
+        for cid, counter in votes.items()
+    }
+
+
+def oracle_comparison(
+    reference: pd.DataFrame, oracle: pd.DataFrame, companies: dict[str, str], task: str
+) -> dict[str, float]:
+    """Model and oracle AUC on the test rows whose CID maps to a company with an oracle row."""
+    ref = reference.assign(
+        company_id=reference["cid"].map(companies),
+        as_of_date=pd.to_datetime(reference["as_of_date"]).dt.date,
+    )
+    orc = oracle.loc[:, ["company_id", "as_of_date", f"p_{task}"]].assign(
+        as_of_date=lambda f: pd.to_datetime(f["as_of_date"]).dt.date
+    )
+    both = ref.merge(orc, on=["company_id", "as_of_date"], how="inner").dropna(subset=[f"p_{task}"])
+    y = both["label"].to_numpy(dtype=int)
+    out = {"oracle_rows": float(len(both)), "oracle_coverage": len(both) / max(len(ref), 1)}
+    if len(np.unique(y)) < 2:
+        return out | {"oracle_auc": math.nan, "model_auc_on_oracle_rows": math.nan}
+    return out | {
+        "oracle_auc": float(roc_auc_score(y, both[f"p_{task}"])),
+        "model_auc_on_oracle_rows": float(roc_auc_score(y, both["score"])),
+    }
+
+
+def _champion_run(client, task) -> str | None:
+    try:
+        return client.get_model_version_by_alias(task.registered_model_name, CHAMPION).run_id
+    except MlflowException:
+        return None
+
+
+def models_quality(dsn: str | None, truth_dir: Path) -> dict:
+    """Per task: test_auc, baseline_auc, oracle_auc (same rows), auc_ratio_to_oracle, brier,
+    ece, and where the figures came from."""
+    from models_ml.train import reference_frame, train_task
+
+    client = tracking.configure()
+    oracle = pd.read_csv(Path(truth_dir) / "oracle.csv", dtype={"company_id": str})
+    companies = cid_companies(dsn, truth_dir)
+    out: dict[str, dict] = {}
+    for task in TASKS.values():
+        run_id, source = _champion_run(client, task), "champion"
+        if run_id is None:
+            run_id, source = train_task(task.name, dsn=dsn, register=False).run_id, "fresh run"
+        metrics = client.get_run(run_id).data.metrics
+        cmp = oracle_comparison(reference_frame(run_id), oracle, companies, task.name)
+        test_auc = metrics.get("test_roc_auc", math.nan)
+        out[task.name] = {
+            "test_auc": test_auc,
+            "baseline_auc": metrics.get("baseline_test_roc_auc", math.nan),
+            "oracle_auc": cmp["oracle_auc"],
+            # On the rows the oracle covers, so the ratio compares like with like.
+            "auc_ratio_to_oracle": cmp.get("model_auc_on_oracle_rows", math.nan) / cmp["oracle_auc"]
+            if cmp["oracle_auc"] == cmp["oracle_auc"]
+            else math.nan,
+            "brier": metrics.get("test_brier", math.nan),
+            "ece": metrics.get("test_ece", math.nan),
+            "ks": metrics.get("test_ks", math.nan),
+            "test_rows": metrics.get("test_rows", math.nan),
+            "test_positive_rate": metrics.get("test_positive_rate", math.nan),
+            "oracle_coverage": cmp["oracle_coverage"],
+            "model_auc_on_oracle_rows": cmp.get("model_auc_on_oracle_rows", math.nan),
+            "run_id": run_id,
+            "source": source,
+        }
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--truth", type=Path, required=True, help="the world's truth/ folder")
+    parser.add_argument("--dsn", default=None, help="warehouse DSN (default: the settings)")
+    args = parser.parse_args(argv)
+    print(json.dumps(models_quality(args.dsn, args.truth), indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
