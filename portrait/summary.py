@@ -35,7 +35,7 @@ def model_lines() -> list[str]:
         try:
             mv = client.get_model_version_by_alias(task.registered_model_name, "champion")
         except MlflowException:
-            lines.append(f"  {task.name:<14} no champion")
+            lines.append(f"  {task.name:<18} no champion")
             continue
         metrics = client.get_run(mv.run_id).data.metrics
 
@@ -44,7 +44,7 @@ def model_lines() -> list[str]:
             return "n/a" if math.isnan(v) else f"{v:.3f}"
 
         lines.append(
-            f"  {task.name:<14} champion v{mv.version}: test AUC {f('test_roc_auc')} "
+            f"  {task.name:<18} champion v{mv.version}: test AUC {f('test_roc_auc')} "
             f"(baseline {f('baseline_test_roc_auc')}), PR AUC {f('test_pr_auc')}, "
             f"Brier {f('test_brier')}, ECE {f('test_ece')}"
         )
@@ -60,7 +60,7 @@ def drift_lines(conn) -> list[str]:
         "order by task, as_of_date desc"
     ).fetchall()
     return [
-        f"  {t:<14} {d}: {share:.0%} of features drifted, score PSI {psi:.3f} -> "
+        f"  {t:<18} {d}: {share:.0%} of features drifted, score PSI {psi:.3f} -> "
         f"{'DRIFTED' if drifted else 'no drift'}"
         f"{', retraining recommended' if retrain else ''}  ({path})"
         for t, d, share, psi, drifted, retrain, path in rows
