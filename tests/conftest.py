@@ -73,6 +73,19 @@ def default_world(tmp_path_factory) -> Path:
     return out
 
 
+def run_dbt(args: list[str], env: dict[str, str]) -> str:
+    """Run dbt in the project with the given environment; fail the test with dbt's output."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), *args],
+        cwd=REPO / "dbt_project", env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    return proc.stdout
+
+
 def service_env_for(dsn: str, local_dir: Path) -> dict[str, str]:
     """The environment the demo would use, pointed at a test database and a temp home."""
     from portrait.settings import Settings

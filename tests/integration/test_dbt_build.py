@@ -1,27 +1,17 @@
 """dbt builds the whole project (tests and unit tests included) on a loaded small world."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import psycopg
 import pytest
+from conftest import run_dbt as dbt
 from conftest import service_env_for
 
 from sources.loader import load_landing
 
 REPO = Path(__file__).resolve().parents[2]
-DBT = str(Path(sys.executable).parent / "dbt")
 
 pytestmark = pytest.mark.integration
-
-
-def dbt(args, env):
-    proc = subprocess.run(
-        [DBT, *args], cwd=REPO / "dbt_project", env=env, capture_output=True, text=True
-    )
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    return proc.stdout
 
 
 def counts(dsn):

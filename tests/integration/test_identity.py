@@ -1,30 +1,20 @@
 """Identity resolution: every entity record gets a CID, quality meets the goal on a small
 world, and a second run with new and changed records keeps every existing CID and logs merges."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import psycopg
 import pytest
+from conftest import run_dbt as dbt
 from conftest import service_env_for
 
 from portrait.quality import identity_quality
 from sources.loader import load_landing
 
 REPO = Path(__file__).resolve().parents[2]
-DBT = str(Path(sys.executable).parent / "dbt")
 IDENTITY = ["+customer_ids", "+review_queue", "+dim_customer", "+cid_events"]
 
 pytestmark = pytest.mark.integration
-
-
-def dbt(args, env):
-    proc = subprocess.run(
-        [DBT, *args], cwd=REPO / "dbt_project", env=env, capture_output=True, text=True
-    )
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    return proc.stdout
 
 
 def registry(dsn):

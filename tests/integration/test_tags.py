@@ -3,30 +3,20 @@ their feature columns exist, history since/until is consistent, model tags join 
 and every analyst query in docs/analyst-queries.sql runs over the marts."""
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import psycopg
 import pytest
+from conftest import run_dbt as dbt
 from conftest import service_env_for
 
 from models_ml.data import ensure_ml_schema
 from sources.loader import load_landing
 
 REPO = Path(__file__).resolve().parents[2]
-DBT = str(Path(sys.executable).parent / "dbt")
 QUERIES = REPO / "docs" / "analyst-queries.sql"
 
 pytestmark = pytest.mark.integration
-
-
-def dbt(args, env):
-    proc = subprocess.run(
-        [DBT, *args], cwd=REPO / "dbt_project", env=env, capture_output=True, text=True
-    )
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    return proc.stdout
 
 
 def analyst_queries() -> list[tuple[str, str]]:
