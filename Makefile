@@ -47,9 +47,11 @@ stop:  ## stop the UIs and the local warehouse
 	-@[ -x $(BIN)/portrait ] && $(BIN)/portrait warehouse down
 
 bench: install  ## run bench/ and write reports/bench.json
+	$(UV) sync --frozen --compile-bytecode --group bench
 	$(BIN)/python -m bench
 
-quality: install  ## compare the last demo's CIDs (and models) with the simulator's truth: reports/quality.json
+quality: install  ## compare the last demo's CIDs (and models) with the simulator's truth: reports/quality.json (and Splink's)
+	$(UV) sync --frozen --compile-bytecode --group bench
 	$(BIN)/python -m portrait.quality --truth .local/data/truth
 
 requirements:  ## re-export requirements.txt from uv.lock
