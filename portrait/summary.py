@@ -7,7 +7,7 @@ import math
 from portrait import db
 from portrait.settings import Settings
 
-SCHEMAS = ("raw", "staging", "identity", "features", "ml", "monitoring", "marts")
+SCHEMAS = ("raw", "staging", "identity", "features", "tags", "ml", "monitoring", "marts")
 
 
 def rows_per_schema(conn) -> list[tuple[str, str, int]]:
