@@ -42,6 +42,7 @@ def main(names: list[str]) -> int:
     work_root = Path(tempfile.mkdtemp(prefix="portrait-bench-"))
     work_root.chmod(0o755)
     cluster = PgCluster(root=work_root / "pg", port=free_port(), database="bench")
+    failed = []
     try:
         cluster.start()
         for name in names or discover():
@@ -51,7 +52,11 @@ def main(names: list[str]) -> int:
             params = inspect.signature(module.run).parameters
             started = time.perf_counter()
             print(f"- {name} ...", flush=True)
-            result = module.run(work, cluster.dsn) if "dsn" in params else module.run(work)
+            try:
+                result = module.run(work, cluster.dsn) if "dsn" in params else module.run(work)
+            except Exception as exc:  # one broken benchmark must not hide the others' figures
+                failed.append(name)
+                result = {"error": f"{type(exc).__name__}: {exc}"}
             result.setdefault("bench_seconds", round(time.perf_counter() - started, 2))
             results[name] = result
     finally:
@@ -64,7 +69,9 @@ def main(names: list[str]) -> int:
     for key, value in results.items():
         print(f"{key:<{width}}  {_fmt(value)}")
     print(f"\nwritten to {out_file}")
-    return 0
+    if failed:
+        print(f"failed: {', '.join(failed)}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
-"""Benchmark: the features + tags stage (dbt) at SF10 and SF100, and how its time grows
-against the number of source events (goal: linear or better, growth ratio <= 1).
+"""Benchmark: the features + tags stage (dbt) at two scales (SF10 and SF30 by default; SF100
+with PORTRAIT_BENCH_FEATURE_SCALES=10,100), and how its time grows against the number of
+source events (goal: linear or better, growth ratio <= 1).
 
-    growth_ratio = (seconds_SF100 / seconds_SF10) / (events_SF100 / events_SF10)
+    growth_ratio = (seconds_large / seconds_small) / (events_large / events_small)
 """
 
 from __future__ import annotations
@@ -60,7 +61,17 @@ def run(work: Path, dsn: str) -> dict:
         settings = Settings(local_dir=Path(work) / "local", reports_dir=Path(work) / "reports",
                             warehouse_url=db)  # fmt: skip
         env = {**os.environ, **settings.service_env()}
-        _dbt(["build", "--quiet", "--select", "path:models/staging", "path:models/identity"], env)
+        _dbt(
+            [
+                "build",
+                "--quiet",
+                "--select",
+                "path:seeds",
+                "path:models/staging",
+                "path:models/identity",
+            ],
+            env,
+        )
         seconds = _dbt(
             ["build", "--quiet", "--select", "path:models/features", "path:models/tags"], env
         )
