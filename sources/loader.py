@@ -429,47 +429,7 @@ create table if not exists raw._quarantine (
 );
 create index if not exists _quarantine_batch on raw._quarantine (source, batch_id);
 
--- PostgreSQL 15 has no pg_input_is_valid: these return null instead of raising.
-create or replace function raw._try_bigint(value text) returns bigint
-language plpgsql immutable strict parallel safe as $$
-begin
-    return value::bigint;
-exception when others then
-    return null;
-end $$;
-
-create or replace function raw._try_numeric(value text) returns numeric
-language plpgsql immutable strict parallel safe as $$
-begin
-    return value::numeric;
-exception when others then
-    return null;
-end $$;
-
-create or replace function raw._try_boolean(value text) returns boolean
-language plpgsql immutable strict parallel safe as $$
-begin
-    return value::boolean;
-exception when others then
-    return null;
-end $$;
-
-create or replace function raw._try_date(value text) returns date
-language plpgsql stable strict parallel safe as $$
-begin
-    return value::date;
-exception when others then
-    return null;
-end $$;
-
-create or replace function raw._try_timestamptz(value text) returns timestamptz
-language plpgsql stable strict parallel safe as $$
-begin
-    return value::timestamptz;
-exception when others then
-    return null;
-end $$;
-
+{try_cast_functions}
 -- Defaults of the bookkeeping columns (see META_DEFAULTS). Declared immutable on purpose:
 -- PostgreSQL then folds them to a constant when a statement is planned (COPY plans its
 -- defaults once per statement), instead of reading the setting for every row. The loader
@@ -505,6 +465,34 @@ begin
     return null;
 end $$;
 """
+
+
+def _try_cast_function(pg_type: str, volatility: str) -> str:
+    return f"""create or replace function raw._try_{pg_type}(value text) returns {pg_type}
+language plpgsql {volatility} strict parallel safe as $$
+begin
+    return value::{pg_type};
+exception when others then
+    return null;
+end $$;
+"""
+
+
+# PostgreSQL 15 has no pg_input_is_valid: these return null instead of raising. Casts that
+# depend on the session's TimeZone/DateStyle can only be stable, the others are immutable.
+_BOOKKEEPING_DDL = _BOOKKEEPING_DDL.replace(
+    "{try_cast_functions}",
+    "\n".join(
+        _try_cast_function(pg_type, volatility)
+        for pg_type, volatility in (
+            ("bigint", "immutable"),
+            ("numeric", "immutable"),
+            ("boolean", "immutable"),
+            ("date", "stable"),
+            ("timestamptz", "stable"),
+        )
+    ),
+)
 
 
 def ensure_raw_schema(conn: psycopg.Connection, contract: Contract | None = None) -> None:

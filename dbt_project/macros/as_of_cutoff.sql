@@ -4,8 +4,3 @@
 {% macro as_of_cutoff(as_of_date_column) -%}
     (({{ as_of_date_column }} + 1)::timestamp at time zone '{{ var("business_timezone") }}')
 {%- endmacro %}
-
-{#- The business-day date of a timestamptz. -#}
-{% macro business_date(timestamp_column) -%}
-    ({{ timestamp_column }} at time zone '{{ var("business_timezone") }}')::date
-{%- endmacro %}

@@ -11,11 +11,7 @@ features as (
 ),
 
 scores as (
-    select * from {{ relation_or_empty('ml', 'customer_scores', {
-        'cid': 'text', 'as_of_date': 'date', 'task': 'text', 'score': 'double precision',
-        'band': 'text', 'reason_1': 'text', 'reason_2': 'text', 'reason_3': 'text',
-        'model_name': 'text', 'model_version': 'text', 'model_alias': 'text',
-    }) }}
+    select * from {{ relation_or_empty('ml', 'customer_scores') }}
 ),
 
 customer_tags as (

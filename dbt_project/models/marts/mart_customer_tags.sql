@@ -20,17 +20,11 @@ rfm_scores as (
 ),
 
 scores as (
-    select * from {{ relation_or_empty('ml', 'customer_scores', {
-        'cid': 'text', 'as_of_date': 'date', 'task': 'text', 'score': 'double precision',
-        'band': 'text', 'reason_1': 'text', 'reason_2': 'text', 'reason_3': 'text',
-        'model_name': 'text', 'model_version': 'text', 'model_alias': 'text',
-    }) }}
+    select * from {{ relation_or_empty('ml', 'customer_scores') }}
 ),
 
 segments as (
-    select * from {{ relation_or_empty('ml', 'customer_segments', {
-        'cid': 'text', 'as_of_date': 'date', 'segment_id': 'integer', 'segment_name': 'text',
-    }) }}
+    select * from {{ relation_or_empty('ml', 'customer_segments') }}
 ),
 
 model_tag_codes as (
