@@ -8,7 +8,8 @@ registering it when a task has none), re-reads its test window, maps each CID to
 simulated company behind it (ERP customer codes in ``identity.customer_ids`` ->
 ``truth/records.csv``; a CID holding codes of several companies takes the majority), and
 scores the same rows with the oracle's probabilities. The lead merges the result into
-``reports/quality.json`` under ``models``.
+``reports/quality.json`` under ``models``. The ``ceiling_*`` figures (models_ml/ceiling.py)
+refit the same LightGBM on the latent state, to tell missing features from an unlearnable gap.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from mlflow.exceptions import MlflowException
 from sklearn.metrics import roc_auc_score
 
 from models_ml import tracking
+from models_ml.ceiling import ceilings
 from models_ml.register import CHAMPION
 from models_ml.tasks import TASKS
 from portrait import db
@@ -113,6 +115,11 @@ def models_quality(dsn: str | None, truth_dir: Path) -> dict:
             "model_auc_on_oracle_rows": cmp.get("model_auc_on_oracle_rows", math.nan),
             "run_id": run_id,
             "source": source,
+        }
+        # What the same LightGBM reaches given the hidden state: the world's learnable ceiling.
+        out[task.name] |= {
+            f"ceiling_{k}" if not k.startswith("ceiling_") else k: v
+            for k, v in ceilings(task, dsn, truth_dir, companies).items()
         }
     return out
 

@@ -134,6 +134,20 @@ def split_frame(frame: pd.DataFrame, split: TimeSplit) -> dict[str, pd.DataFrame
     }
 
 
+def task_split(task: Task, frame: pd.DataFrame) -> tuple[TimeSplit, dict[str, pd.DataFrame]]:
+    """The task's time split of its labelled snapshots, and the rows of each window."""
+    if frame.empty:
+        raise data.FeatureError(f"No labelled rows for {task.name}: nothing to train on.")
+    positives = frame.groupby("as_of_date")["label"].sum().astype(int).to_dict()
+    split = time_split(
+        list(frame["as_of_date"].unique()),
+        task.horizon_days,
+        positives=positives,
+        window_positives=task.window_positives,
+    )
+    return split, split_frame(frame, split)
+
+
 def fit_lightgbm(
     x_train: pd.DataFrame,
     y_train: np.ndarray,
@@ -272,16 +286,7 @@ def train_task(
     with db.connect(dsn) as conn:
         frame = data.training_frame(conn, task)
         invocation = _dbt_invocation_id(conn)
-    if frame.empty:
-        raise data.FeatureError(f"No labelled rows for {task.name}: nothing to train on.")
-    positives = frame.groupby("as_of_date")["label"].sum().astype(int).to_dict()
-    split = time_split(
-        list(frame["as_of_date"].unique()),
-        task.horizon_days,
-        positives=positives,
-        window_positives=task.window_positives,
-    )
-    parts = split_frame(frame, split)
+    split, parts = task_split(task, frame)
     features = list(features or task.features)
     xs = {k: data.to_model_matrix(v, features) for k, v in parts.items()}
     ys = {k: v["label"].to_numpy(dtype=int) for k, v in parts.items()}
