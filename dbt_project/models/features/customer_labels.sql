@@ -9,6 +9,10 @@ with features as (
         orders_365d,
         invoices_365d
     from {{ ref('customer_features') }}
+    -- only live CIDs: an old snapshot row may carry a CID retired by a merge since (its
+    -- events now resolve to the survivor), and would otherwise look like a customer who
+    -- never ordered again
+    where cid in (select ids.cid from {{ ref('customer_ids') }} as ids)
 ),
 
 customer_ids as (
