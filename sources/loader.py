@@ -1366,7 +1366,27 @@ def _claim_row_slot(conn: psycopg.Connection, ref: BatchRef) -> int:
     return slot
 
 
-def _load_batch(conn: psycopg.Connection, ref: BatchRef, contract: Contract) -> BatchReport:
+def _load_order(
+    files: list[tuple[TableSpec, Path, str]], alongside: bool
+) -> list[tuple[TableSpec, Path, str]]:
+    """The order in which a batch's files load: biggest first; ``alongside`` (another worker
+    is loading a batch of the same source) rotates that order by one, biggest last, so the
+    two batches COPY into different tables at the same time (two COPYs into one table slow
+    each other down). The order changes nothing in raw or in the report."""
+
+    def size(item: tuple[TableSpec, Path, str]) -> int:
+        try:
+            return item[1].stat().st_size
+        except OSError:
+            return 0
+
+    order = sorted(files, key=lambda f: (-size(f), f[1].name))
+    return order[1:] + order[:1] if alongside else order
+
+
+def _load_batch(
+    conn: psycopg.Connection, ref: BatchRef, contract: Contract, alongside: bool = False
+) -> BatchReport:
     started = time.perf_counter()
     spec = contract.source(ref.source)
     report = BatchReport(source=ref.source, batch_id=ref.batch_id)
@@ -1410,10 +1430,11 @@ def _load_batch(conn: psycopg.Connection, ref: BatchRef, contract: Contract) -> 
                     ),
                     (ref.source, ref.batch_id),
                 )
-        for tab, path, fmt in files:
-            report.files.append(
-                _load_file(conn, ref, spec, tab, path, fmt, report.extracted_at, slot)
-            )
+        loaded = {
+            path: _load_file(conn, ref, spec, tab, path, fmt, report.extracted_at, slot)
+            for tab, path, fmt in _load_order(files, alongside)
+        }
+        report.files = [loaded[path] for _, path, _ in files]
         if not report.reconciled:
             raise LoadError(f"{ref.source}/{ref.batch_id}: counts do not reconcile")
         if report.records == 0:
@@ -1585,12 +1606,12 @@ def load_landing(
                 )
         return None
 
-    def load_unit(unit: _Unit, conns: list[psycopg.Connection]) -> None:
+    def load_unit(unit: _Unit, conns: list[psycopg.Connection], alongside: bool) -> None:
         while (ref := next_ref(unit)) is not None:
             if not conns:
                 conns.append(_connect(dsn))
             try:
-                batch = _load_batch(conns[0], ref, contract)
+                batch = _load_batch(conns[0], ref, contract, alongside)
             except LoadError as exc:
                 with lock:
                     failed_sources.add(ref.source)
@@ -1612,15 +1633,16 @@ def load_landing(
                 with lock:
                     if crashed or not units:
                         return
-                    # The biggest unit of a source no other worker is loading: two batches
-                    # COPYing into the same tables slow each other down (measured: together
-                    # they take about as long as one after the other). Else the biggest.
-                    unit = next((u for u in units if not busy.get(u.refs[0].source)), units[0])
-                    units.remove(unit)
+                    # The biggest unit left, whatever its source: the biggest batches start
+                    # first and the small ones fill in, so the workers finish together. A
+                    # batch loading beside one of its own source takes its files in another
+                    # order (see _load_order).
+                    unit = units.popleft()
                     source = unit.refs[0].source
+                    alongside = busy.get(source, 0) > 0
                     busy[source] = busy.get(source, 0) + 1
                 try:
-                    load_unit(unit, conns)
+                    load_unit(unit, conns, alongside)
                 finally:
                     with lock:
                         busy[source] -= 1
