@@ -3,11 +3,16 @@
 ``run(work, dsn)`` writes a deterministic landing set of about 300k rows (every contract
 table, two batches per source, erp in GB18030, ~26 MB), then, ``REPEAT`` times and
 interleaved, times ``load_landing`` (``workers`` connections) into ``raw`` of a fresh
-database next to ``dsn``, and two ``psql`` sessions that ``\\copy`` each file, one after
-the other, into tables of a fresh database: one into text columns (``raw_plain``), one into
-columns of the contract's types (``raw_typed``). The databases are dropped afterwards.
+database next to ``dsn`` (its raw tables created before the clock starts, as psql's are),
+and two ``psql`` sessions that ``\\copy`` each file, one after the other, into tables of a
+fresh database: one into text columns (``raw_plain``), one into columns of the contract's
+types (``raw_typed``). The databases are dropped afterwards.
 ``ratio`` is the median of the per-round ratios ours / psql text rows per second (goal
->= 0.8), ``ratio_vs_typed`` the same against the typed \\copy.
+>= 0.8), ``ratio_vs_typed`` the same against the typed \\copy. ``cpu_ratio`` (and
+``cpu_ratio_vs_typed``) compare the CPU seconds each way needs, server and client together:
+unlike the wall-clock ratios they do not depend on what else runs on the machine. With
+``workers`` idle cores the wall-clock ratio can reach about ``workers`` x ``cpu_ratio``
+(psql loads on one core).
 
     .venv/bin/python bench/bench_load.py <dsn> [work_dir] [workers]
 """
@@ -19,6 +24,7 @@ import datetime as dt
 import json
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -35,7 +41,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from sources.contract import Contract, load_contract, pg_encoding, raw_table_name  # noqa: E402
-from sources.loader import load_landing  # noqa: E402
+from sources.loader import ensure_raw_schema, load_landing  # noqa: E402
 
 TOTAL_ROWS = 300_000
 REPEAT = 3
@@ -127,9 +133,63 @@ def _fresh_db(admin: str, name: str) -> None:
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
 
 
-def _psql_copy(dsn: str, root: Path, contract: Contract, typed: bool) -> tuple[int, float]:
+class _CpuMeter:
+    """CPU seconds (user + system) of the PostgreSQL server (postmaster, its live children
+    and the children it reaped) and of this process and its children, read from /proc.
+    ``None`` from ``read()`` where that is not possible (not Linux, not allowed)."""
+
+    def __init__(self, dsn: str):
+        self._postmaster: int | None = None
+        self._tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        try:
+            with psycopg.connect(dsn) as conn:
+                data_dir = conn.execute("select current_setting('data_directory')").fetchone()[0]
+            pid = int((Path(data_dir) / "postmaster.pid").read_text().split()[0])
+            self._stat(pid)
+            self._postmaster = pid
+        except (OSError, ValueError, IndexError, psycopg.Error):
+            self._postmaster = None
+
+    @staticmethod
+    def _stat(pid: int) -> tuple[int, int, int]:
+        """(parent pid, own ticks, reaped children's ticks) of a process."""
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[1]), int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
+
+    def read(self) -> tuple[float, float] | None:
+        """(server, client) CPU seconds so far."""
+        if self._postmaster is None:
+            return None
+        ticks = self._stat(self._postmaster)[2]
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    parent, own, reaped = self._stat(int(entry))
+                except (OSError, ValueError, IndexError):
+                    continue  # gone meanwhile
+                if parent == self._postmaster:
+                    ticks += own + reaped
+        me, children = (
+            resource.getrusage(resource.RUSAGE_SELF),
+            resource.getrusage(resource.RUSAGE_CHILDREN),
+        )
+        client = me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+        return ticks / self._tick, client
+
+
+def _cpu_used(meter: _CpuMeter, before: tuple[float, float] | None) -> float | None:
+    after = meter.read()
+    if before is None or after is None:
+        return None
+    return (after[0] - before[0]) + (after[1] - before[1])
+
+
+def _psql_copy(
+    dsn: str, root: Path, contract: Contract, typed: bool, meter: _CpuMeter | None = None
+) -> tuple[int, float, float | None]:
     """Create tables (text columns, or the contract's types if ``typed``) in schema
-    raw_plain, then time one psql session \\copy-ing every file."""
+    raw_plain, then time one psql session \\copy-ing every file: (rows, seconds, CPU
+    seconds of server + psql)."""
     commands: list[str] = []
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("create schema raw_plain")
@@ -154,6 +214,7 @@ def _psql_copy(dsn: str, root: Path, contract: Contract, typed: bool) -> tuple[i
                 f"(format csv, header true, encoding '{pg_encoding(spec.encoding)}')",
             ]
     env = {**os.environ, "PGTZ": "Asia/Shanghai", "PGDATESTYLE": "ISO, YMD"}
+    cpu_before = meter.read() if meter else None
     started = time.perf_counter()
     subprocess.run(
         ["psql", dsn, "-X", "-q", "-v", "ON_ERROR_STOP=1", *commands],
@@ -162,13 +223,14 @@ def _psql_copy(dsn: str, root: Path, contract: Contract, typed: bool) -> tuple[i
         capture_output=True,
     )
     seconds = time.perf_counter() - started
+    cpu = _cpu_used(meter, cpu_before) if meter else None
     with psycopg.connect(dsn) as conn:
         rows = conn.execute(
             "select sum((xpath('/row/c/text()', query_to_xml("
             "format('select count(*) as c from raw_plain.%I', table_name), false, true, '')))"
             "[1]::text::bigint) from information_schema.tables where table_schema = 'raw_plain'"
         ).fetchone()[0]
-    return int(rows), seconds
+    return int(rows), seconds, cpu
 
 
 def run(work: Path, dsn: str, workers: int = 2) -> dict:
@@ -186,26 +248,36 @@ def run(work: Path, dsn: str, workers: int = 2) -> dict:
     ours_s: list[float] = []
     psql_s: list[float] = []
     typed_s: list[float] = []
+    cpu: dict[str, list[float | None]] = {"ours": [], "text": [], "typed": []}
+    meter = _CpuMeter(dsn)
     try:
         for _ in range(REPEAT):
             _fresh_db(admin, ours_db)
+            ours_dsn = conninfo.make_conninfo(dsn, dbname=ours_db)
+            # The raw tables exist before the clock starts, as psql's tables do: both sides
+            # time loading files into existing tables, not creating them.
+            with psycopg.connect(ours_dsn) as conn:
+                ensure_raw_schema(conn, contract)
+            cpu_before = meter.read()
             started = time.perf_counter()
             report = load_landing(
-                conninfo.make_conninfo(dsn, dbname=ours_db),
+                ours_dsn,
                 root,
                 progress=False,
                 contract=contract,
                 workers=workers,
             )
             ours_s.append(time.perf_counter() - started)
+            cpu["ours"].append(_cpu_used(meter, cpu_before))
             if not report.reconciled or report.records != rows or report.loaded != rows:
                 raise RuntimeError(f"bench load is wrong: {report.to_dict()}")
             for typed, times in ((False, psql_s), (True, typed_s)):
                 _fresh_db(admin, psql_db)
-                psql_rows, seconds = _psql_copy(
-                    conninfo.make_conninfo(dsn, dbname=psql_db), root, contract, typed
+                psql_rows, seconds, psql_cpu = _psql_copy(
+                    conninfo.make_conninfo(dsn, dbname=psql_db), root, contract, typed, meter
                 )
                 times.append(seconds)
+                cpu["typed" if typed else "text"].append(psql_cpu)
                 if psql_rows != rows:
                     raise RuntimeError(f"psql copied {psql_rows} rows, expected {rows}")
     finally:
@@ -219,7 +291,7 @@ def run(work: Path, dsn: str, workers: int = 2) -> dict:
     seconds = statistics.median(ours_s)
     psql_seconds = statistics.median(psql_s)
     typed_seconds = statistics.median(typed_s)
-    return {
+    figures = {
         "rows": rows,
         "workers": workers,
         "seconds": round(seconds, 3),
@@ -233,6 +305,17 @@ def run(work: Path, dsn: str, workers: int = 2) -> dict:
         "ratio_vs_typed": round(statistics.median(ratios_typed), 3),
         "ratios_vs_typed": [round(r, 3) for r in ratios_typed],
     }
+    if all(c is not None for values in cpu.values() for c in values):
+        # Insensitive to other work on the machine: the CPU each way of loading needs.
+        ours_cpu, text_cpu, typed_cpu = (statistics.median(cpu[k]) for k in cpu)
+        figures.update(
+            cpu_seconds=round(ours_cpu, 3),
+            psql_copy_cpu_seconds=round(text_cpu, 3),
+            psql_copy_typed_cpu_seconds=round(typed_cpu, 3),
+            cpu_ratio=round(text_cpu / ours_cpu, 3),
+            cpu_ratio_vs_typed=round(typed_cpu / ours_cpu, 3),
+        )
+    return figures
 
 
 if __name__ == "__main__":

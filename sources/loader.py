@@ -74,6 +74,7 @@ META_DEFAULTS: dict[str, str] = {
     "_extracted_at": "raw._setting_ts('portrait.extracted_at')",
 }
 DIRECT_TRIGGER = "_portrait_check_direct_load"
+_DIRECT_SAVEPOINT = "portrait_direct_copy"
 DATESTYLE = "ISO, YMD"  # day-month-year and month-day-year forms are rejected, not guessed
 ROW_SLOTS = 4  # batches that can COPY into one raw table at the same time
 ROW_SLOT_LOCK = "portrait.raw.row_slot"  # advisory lock (hashtext(this), slot) of a batch
@@ -764,20 +765,33 @@ def _copy_direct(
         cols=cols,
         enc=sql.Literal(pg_encoding(landing.encoding)),
     )
-    check = _direct_check_sql(tab, layout).as_string(conn)
-    try:
-        with conn.transaction(), conn.cursor() as cur:
-            cur.execute(
-                "select set_config('portrait.file', %s, true), "
-                "set_config('portrait.check_sql', %s, true), setval(%s::regclass, 1, false)",
-                (landing.rel, check, f"{RAW_SCHEMA}.{_row_seq(name, slot)}"),
-            )
+    # The savepoint and the file's settings go in one message (simple query protocol, so
+    # the values are quoted literals): one round trip less per file.
+    prepare = SQL(
+        "savepoint {sp}; select set_config('portrait.file', {file}, true), "
+        "set_config('portrait.check_sql', {check}, true), setval({seq}::regclass, 1, false)"
+    ).format(
+        sp=Id(_DIRECT_SAVEPOINT),
+        file=sql.Literal(landing.rel),
+        check=sql.Literal(_direct_check_sql(tab, layout).as_string(conn)),
+        seq=sql.Literal(f"{RAW_SCHEMA}.{_row_seq(name, slot)}"),
+    )
+    with conn.cursor() as cur:
+        cur.execute(prepare)
+        try:
             with cur.copy(stmt) as copy, landing.stream() as fh:
                 while chunk := fh.read(COPY_CHUNK):
                     copy.write(chunk)
-            return cur.rowcount
-    except psycopg.errors.DataError:
-        return None
+        except psycopg.errors.DataError:
+            cur.execute(
+                SQL("rollback to savepoint {sp}; release savepoint {sp}").format(
+                    sp=Id(_DIRECT_SAVEPOINT)
+                )
+            )
+            return None
+        records = cur.rowcount
+        cur.execute(SQL("release savepoint {}").format(Id(_DIRECT_SAVEPOINT)))
+        return records
 
 
 # ---------------------------------------------------------------------------------------
@@ -1354,19 +1368,44 @@ def _load_file(
     return report
 
 
-def _claim_row_slot(conn: psycopg.Connection, ref: BatchRef) -> int:
-    """Lock a free row slot for the batch's transaction (wait for one if all are taken)."""
-    for slot in range(ROW_SLOTS):
-        if conn.execute(
-            "select pg_try_advisory_xact_lock(hashtext(%s), %s)", (ROW_SLOT_LOCK, slot)
-        ).fetchone()[0]:
-            return slot
+def _lock_batch(conn: psycopg.Connection, ref: BatchRef) -> int:
+    """Lock the batch (one load of a batch at a time) and a free row slot for the batch's
+    transaction, waiting for one if all are taken; return the slot. One round trip when a
+    slot is free: the slots are tried in order and the first free one is kept."""
+    slot = conn.execute(
+        "select pg_advisory_xact_lock(hashtext('portrait.raw.batch'), hashtext(%s)), "
+        "(select s from generate_series(0, %s) as s "
+        "where pg_try_advisory_xact_lock(hashtext(%s), s) limit 1)",
+        (f"{ref.source}/{ref.batch_id}", ROW_SLOTS - 1, ROW_SLOT_LOCK),
+    ).fetchone()[1]
+    if slot is not None:
+        return slot
     slot = zlib.crc32(f"{ref.source}/{ref.batch_id}".encode()) % ROW_SLOTS
     conn.execute("select pg_advisory_xact_lock(hashtext(%s), %s)", (ROW_SLOT_LOCK, slot))
     return slot
 
 
-def _load_batch(conn: psycopg.Connection, ref: BatchRef, contract: Contract) -> BatchReport:
+def _load_order(
+    files: list[tuple[TableSpec, Path, str]], alongside: bool
+) -> list[tuple[TableSpec, Path, str]]:
+    """The order in which a batch's files load: biggest first; ``alongside`` (another worker
+    is loading a batch of the same source) rotates that order by one, biggest last, so the
+    two batches COPY into different tables at the same time (two COPYs into one table slow
+    each other down). The order changes nothing in raw or in the report."""
+
+    def size(item: tuple[TableSpec, Path, str]) -> int:
+        try:
+            return item[1].stat().st_size
+        except OSError:
+            return 0
+
+    order = sorted(files, key=lambda f: (-size(f), f[1].name))
+    return order[1:] + order[:1] if alongside else order
+
+
+def _load_batch(
+    conn: psycopg.Connection, ref: BatchRef, contract: Contract, alongside: bool = False
+) -> BatchReport:
     started = time.perf_counter()
     spec = contract.source(ref.source)
     report = BatchReport(source=ref.source, batch_id=ref.batch_id)
@@ -1375,24 +1414,26 @@ def _load_batch(conn: psycopg.Connection, ref: BatchRef, contract: Contract) -> 
     with conn.transaction():
         # One load of a batch at a time (re-loading replaces it); other batches, also of the
         # same source, may load concurrently.
-        conn.execute(
-            "select pg_advisory_xact_lock(hashtext('portrait.raw.batch'), hashtext(%s))",
-            (f"{ref.source}/{ref.batch_id}",),
-        )
-        slot = _claim_row_slot(conn, ref)
+        slot = _lock_batch(conn, ref)
         # For the whole batch: how timestamps are read, and the bookkeeping values that the
-        # raw tables' defaults pick up on the direct path.
-        conn.execute(
+        # raw tables' defaults pick up on the direct path. Whether the batch was loaded
+        # before is read by a statement that starts after the lock is held.
+        previous = conn.execute(
             "select set_config('TimeZone', %s, true), set_config('DateStyle', %s, true), "
             "set_config('portrait.batch_id', %s, true), "
             "set_config('portrait.extracted_at', %s, true), "
-            "set_config('portrait.row_slot', %s, true)",
-            (spec.timezone, DATESTYLE, ref.batch_id, report.extracted_at or "", str(slot)),
-        )
-        previous = conn.execute(
-            "select 1 from raw._batches where source = %s and batch_id = %s",
-            (ref.source, ref.batch_id),
-        ).fetchone()
+            "set_config('portrait.row_slot', %s, true), "
+            "exists (select from raw._batches where source = %s and batch_id = %s)",
+            (
+                spec.timezone,
+                DATESTYLE,
+                ref.batch_id,
+                report.extracted_at or "",
+                str(slot),
+                ref.source,
+                ref.batch_id,
+            ),
+        ).fetchone()[-1]
         if previous:
             # Re-loading replaces the batch: its earlier rows go, whatever tables they were in.
             report.replaced = True
@@ -1410,52 +1451,57 @@ def _load_batch(conn: psycopg.Connection, ref: BatchRef, contract: Contract) -> 
                     ),
                     (ref.source, ref.batch_id),
                 )
-        for tab, path, fmt in files:
-            report.files.append(
-                _load_file(conn, ref, spec, tab, path, fmt, report.extracted_at, slot)
-            )
+        loaded = {
+            path: _load_file(conn, ref, spec, tab, path, fmt, report.extracted_at, slot)
+            for tab, path, fmt in _load_order(files, alongside)
+        }
+        report.files = [loaded[path] for _, path, _ in files]
         if not report.reconciled:
             raise LoadError(f"{ref.source}/{ref.batch_id}: counts do not reconcile")
         if report.records == 0:
             report.status = "empty"
         elif report.quarantined:
             report.status = "loaded_with_quarantine"
-        with conn.cursor() as cur:
-            cur.execute(
-                "insert into raw._batches (source, batch_id, extracted_at, loaded_at, files, "
-                "records, loaded, quarantined, status) "
-                "values (%s, %s, %s, now(), %s, %s, %s, %s, %s)",
-                (
-                    ref.source,
-                    ref.batch_id,
-                    report.extracted_at,
-                    len(report.files),
-                    report.records,
-                    report.loaded,
-                    report.quarantined,
-                    report.status,
+        # The batch's row and its files' rows in one statement (one round trip).
+        conn.execute(
+            "with batch as (insert into raw._batches (source, batch_id, extracted_at, "
+            "loaded_at, files, records, loaded, quarantined, status) "
+            "values (%(source)s, %(batch_id)s, %(extracted_at)s, now(), %(files)s, "
+            "%(records)s, %(loaded)s, %(quarantined)s, %(status)s)) "
+            "insert into raw._batch_files (source, batch_id, file, table_name, records, "
+            "loaded, quarantined, extra_columns, parser, status, loaded_at) "
+            "select %(source)s, %(batch_id)s, f.file, f.table_name, f.records, f.loaded, "
+            "f.quarantined, coalesce((select array_agg(e) from jsonb_array_elements_text("
+            "f.extra_columns) as e), '{}'), f.parser, f.status, now() "
+            "from jsonb_to_recordset(%(file_rows)s::jsonb) as f (file text, table_name text, "
+            "records bigint, loaded bigint, quarantined bigint, extra_columns jsonb, "
+            "parser text, status text)",
+            {
+                "source": ref.source,
+                "batch_id": ref.batch_id,
+                "extracted_at": report.extracted_at,
+                "files": len(report.files),
+                "records": report.records,
+                "loaded": report.loaded,
+                "quarantined": report.quarantined,
+                "status": report.status,
+                "file_rows": json.dumps(
+                    [
+                        {
+                            "file": f.file,
+                            "table_name": f.table,
+                            "records": f.records,
+                            "loaded": f.loaded,
+                            "quarantined": f.quarantined,
+                            "extra_columns": f.extra_columns,
+                            "parser": f.parser,
+                            "status": f.status,
+                        }
+                        for f in report.files
+                    ]
                 ),
-            )
-            cur.executemany(
-                "insert into raw._batch_files (source, batch_id, file, table_name, records, "
-                "loaded, quarantined, extra_columns, parser, status, loaded_at) "
-                "values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())",
-                [
-                    (
-                        ref.source,
-                        ref.batch_id,
-                        f.file,
-                        f.table,
-                        f.records,
-                        f.loaded,
-                        f.quarantined,
-                        f.extra_columns,
-                        f.parser,
-                        f.status,
-                    )
-                    for f in report.files
-                ],
-            )
+            },
+        )
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 
@@ -1585,12 +1631,12 @@ def load_landing(
                 )
         return None
 
-    def load_unit(unit: _Unit, conns: list[psycopg.Connection]) -> None:
+    def load_unit(unit: _Unit, conns: list[psycopg.Connection], alongside: bool) -> None:
         while (ref := next_ref(unit)) is not None:
             if not conns:
                 conns.append(_connect(dsn))
             try:
-                batch = _load_batch(conns[0], ref, contract)
+                batch = _load_batch(conns[0], ref, contract, alongside)
             except LoadError as exc:
                 with lock:
                     failed_sources.add(ref.source)
@@ -1612,15 +1658,16 @@ def load_landing(
                 with lock:
                     if crashed or not units:
                         return
-                    # The biggest unit of a source no other worker is loading: two batches
-                    # COPYing into the same tables slow each other down (measured: together
-                    # they take about as long as one after the other). Else the biggest.
-                    unit = next((u for u in units if not busy.get(u.refs[0].source)), units[0])
-                    units.remove(unit)
+                    # The biggest unit left, whatever its source: the biggest batches start
+                    # first and the small ones fill in, so the workers finish together. A
+                    # batch loading beside one of its own source takes its files in another
+                    # order (see _load_order).
+                    unit = units.popleft()
                     source = unit.refs[0].source
+                    alongside = busy.get(source, 0) > 0
                     busy[source] = busy.get(source, 0) + 1
                 try:
-                    load_unit(unit, conns)
+                    load_unit(unit, conns, alongside)
                 finally:
                     with lock:
                         busy[source] -= 1
