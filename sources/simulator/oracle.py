@@ -17,6 +17,7 @@ from sources.simulator.writer import Calendar
 
 HORIZON = 6  # months after as_of that can hold a day of (as_of, as_of + 180 days]
 CHUNK = 1024  # companies per Monte Carlo block
+_CAN_PAY = (dyn.CODE_STATE.f != dyn.DISTRESSED) & ~dyn.CODE_STATE.closed
 
 
 def probabilities(
@@ -46,9 +47,9 @@ def probabilities(
 
 def _block(st, tr, inv, m, cal, rng, k):
     n = st.r.shape[0]
-    rep = np.repeat(np.arange(n), k)
-    s = st.take(rep)
-    t = tr.take(rep)
+    chain = dyn.Chain(tr)
+    comp = np.repeat(np.arange(n), k)
+    code = np.repeat(dyn.encode(st), k)
     rows = n * k
     d_end = cal.month_start[m + 1] - 1  # as_of: the last day of month m
     starts = np.array([cal.month_start[m + h] for h in range(1, HORIZON + 2)])
@@ -61,20 +62,20 @@ def _block(st, tr, inv, m, cal, rng, k):
     can_pay = np.zeros((rows, HORIZON), dtype=bool)
     future = []  # (replica row, due day, scheduled pay day, month index h of the order)
     for h in range(1, HORIZON + 1):
-        s = dyn.transition(s, t, rng)
-        lam, cancel = dyn.order_rate(s, t, cal.month_of_year(m + h))
-        eff = lam * (1 - cancel)
+        code = chain.step(code, comp, rng)
+        lam, cancel = chain.order_rate(cal.month_of_year(m + h))
+        eff = (lam * (1 - cancel))[comp * dyn.N_STATES + code]
         log_churn -= eff * w180[h - 1] / days[h - 1]
         log_purchase -= eff * w30[h - 1] / days[h - 1]
-        can_pay[:, h - 1] = (s.f != dyn.DISTRESSED) & ~s.closed
+        can_pay[:, h - 1] = _CAN_PAY[code]
         if h <= 2:  # later orders cannot reach 90 dpd inside the window
             cnt = rng.poisson(eff)
             r_ord = np.repeat(np.arange(rows), cnt)
             day = starts[h - 1] + rng.integers(0, days[h - 1], size=r_ord.size)
             lead = rng.integers(3, 21, size=r_ord.size)
-            f = s.f[r_ord]
+            f = dyn.CODE_STATE.f[code[r_ord]]
             delay = rng.integers(dyn.DELAY_LOW[f], dyn.DELAY_HIGH[f] + 1)
-            due = day + lead + t.terms[r_ord]
+            due = day + lead + tr.terms[comp[r_ord]]
             future.append((r_ord, due, due + delay))
     recovery = rng.integers(0, 10, size=(rows, HORIZON))
 
@@ -99,14 +100,17 @@ def _block(st, tr, inv, m, cal, rng, k):
     # month index (1..HORIZON) in which the scheduled payment falls
     h_s = np.searchsorted(starts, s_all, side="right")
     h_s = np.clip(h_s, 1, HORIZON)
-    pays_on_time = ~frozen_all & can_pay[rows_all, h_s - 1]
-    frozen_from = np.where(frozen_all, 0, h_s)
+    # only invoices not paid as scheduled can default: frozen ones, and those whose payment
+    # falls in a month the company cannot pay (distressed or closed)
+    late = frozen_all | ~can_pay[rows_all, h_s - 1]
+    rows_all, default_day = rows_all[late], default_day[late]
+    frozen_from = np.where(frozen_all[late], 0, h_s[late])
     hs = np.arange(1, HORIZON + 1)[None, :]
     ok = can_pay[rows_all] & (hs > frozen_from[:, None])
     has = ok.any(axis=1)
     first = ok.argmax(axis=1)
     pay_day = np.where(has, starts[first] + recovery[rows_all, first], np.iinfo(np.int64).max)
-    defaults = ~pays_on_time & (pay_day > default_day)
+    defaults = pay_day > default_day
     hit = np.bincount(rows_all[defaults], minlength=rows) > 0
 
     p_churn = np.exp(log_churn).reshape(n, k).mean(axis=1)
