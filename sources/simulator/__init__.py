@@ -22,7 +22,7 @@ from sources.simulator.writer import Calendar, Landing, load_contract
 
 __all__ = ["ORACLE_SAMPLES", "simulate"]
 
-ORACLE_SAMPLES = 256  # Monte Carlo replicas of the future per company and month-end
+ORACLE_SAMPLES = 256  # default Monte Carlo replicas of the future per company and month-end
 
 
 def simulate(
@@ -35,9 +35,12 @@ def simulate(
     start: dt.date = dt.date(2023, 7, 1),
     sources: list[str] | None = None,
     progress: bool = True,
+    oracle_replays: int = ORACLE_SAMPLES,
 ) -> dict:
     """Simulate `months` months from `start` for about 100 * `scale` companies.
 
+    `oracle_replays` replicas of the future per company and month-end give the oracle's
+    probabilities (fewer: faster, noisier; the landing files do not depend on it).
     Returns a summary: companies, rows written per table, source records, seconds.
     Same arguments give byte-identical files.
     """
@@ -53,6 +56,8 @@ def simulate(
         raise ValueError("identity_noise must be within [0, 1]")
     if months < 1:
         raise ValueError("months must be >= 1")
+    if oracle_replays < 1:
+        raise ValueError("oracle_replays must be >= 1")
 
     seq = np.random.SeedSequence(seed)
     world_rng, behaviour_rng, identity_rng, oracle_rng = (
@@ -87,7 +92,7 @@ def simulate(
             keep = pos[comp] >= 0
             inv = (pos[comp[keep]], due[keep], sday[keep], frozen[keep])
             p = orc.probabilities(st, sim.traits.take(idx), inv, m, cal, oracle_rng,
-                                  ORACLE_SAMPLES)  # fmt: skip
+                                  oracle_replays)  # fmt: skip
             oracle_rows.append((m, d_end, idx, *p))
             sim.after_month(m)
     sim.finish()
@@ -111,6 +116,7 @@ def simulate(
         "sources": chosen,
         "rows": counts,
         "records": sum(counts.values()),
+        "oracle_replays": oracle_replays,
         "seconds": round(time.perf_counter() - t0, 2),
     }
 
