@@ -70,8 +70,9 @@ def simulate(
     sim = Simulator(world, cal, landing, behaviour_rng, identity_rng, identity_noise, orc)
 
     truth = out / "truth"
-    oracle_rows: list[tuple[int, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-    with open(truth / "states.csv", "w", encoding="utf-8", newline="") as fh:
+    oracle_rows = []  # (month, as_of day, companies, waits for their probabilities)
+    replayer = orc.Replayer(cal, oracle_rng, oracle_replays, orc.use_background(n))
+    with replayer, open(truth / "states.csv", "w", encoding="utf-8", newline="") as fh:
         states = csv.writer(fh)
         states.writerow(["company_id", "month_end", "relationship", "financial_state",
                          "project_phase", "codev_active", "closed"])  # fmt: skip
@@ -91,12 +92,12 @@ def simulate(
             pos[idx] = np.arange(idx.size)
             keep = pos[comp] >= 0
             inv = (pos[comp[keep]], due[keep], sday[keep], frozen[keep])
-            p = orc.probabilities(st, sim.traits.take(idx), inv, m, cal, oracle_rng,
-                                  oracle_replays)  # fmt: skip
-            oracle_rows.append((m, d_end, idx, *p))
+            wait = replayer.submit(st, sim.traits.take(idx), inv, m)
+            oracle_rows.append((m, d_end, idx, wait))
             sim.after_month(m)
-    sim.finish()
-    landing.close()
+        sim.finish()
+        landing.close()
+        oracle_rows = [(m, d, idx, *wait()) for m, d, idx, wait in oracle_rows]
 
     _write_companies(truth / "companies.csv", world, cal)
     labels = orc.labels(

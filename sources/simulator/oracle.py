@@ -10,6 +10,11 @@ draws future orders, invoices and recovery days and checks every invoice.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+
 import numpy as np
 
 from sources.simulator import dynamics as dyn
@@ -18,6 +23,61 @@ from sources.simulator.writer import Calendar
 HORIZON = 6  # months after as_of that can hold a day of (as_of, as_of + 180 days]
 CHUNK = 1024  # companies per Monte Carlo block
 _CAN_PAY = (dyn.CODE_STATE.f != dyn.DISTRESSED) & ~dyn.CODE_STATE.closed
+
+
+class Replayer:
+    """Runs `probabilities` for each month-end in submission order, with one generator.
+
+    In the background it runs in one worker process (the generator lives there; jobs run one
+    after another, so the draws and the results are the same as in the foreground) while the
+    simulation writes the next months: on two cores a large world takes about the longer
+    of the two instead of their sum.
+    """
+
+    def __init__(self, cal: Calendar, rng: np.random.Generator, k: int, background: bool):
+        self.cal, self.rng, self.k = cal, rng, k
+        self.pool = None
+        if background:
+            self.pool = ProcessPoolExecutor(
+                1,
+                mp_context=multiprocessing.get_context("spawn"),  # no fork of a threaded parent
+                initializer=_start_worker,
+                initargs=(cal, rng, k),
+            )
+
+    def submit(self, st, tr, inv, m: int) -> Callable[[], tuple]:
+        """Queue month-end `m`; returns a function that waits for its probabilities."""
+        if self.pool is None:
+            res = probabilities(st, tr, inv, m, self.cal, self.rng, self.k)
+            return lambda: res
+        return self.pool.submit(_worker_job, st, tr, inv, m).result
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+    def __enter__(self) -> Replayer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def use_background(n: int) -> bool:
+    """A worker process pays off from a few hundred companies, given a second core."""
+    return n >= BACKGROUND_MIN_COMPANIES and (os.cpu_count() or 1) > 1
+
+
+BACKGROUND_MIN_COMPANIES = 500
+_WORKER: dict = {}
+
+
+def _start_worker(cal: Calendar, rng: np.random.Generator, k: int) -> None:
+    _WORKER.update(cal=cal, rng=rng, k=k)
+
+
+def _worker_job(st, tr, inv, m):
+    return probabilities(st, tr, inv, m, _WORKER["cal"], _WORKER["rng"], _WORKER["k"])
 
 
 def probabilities(

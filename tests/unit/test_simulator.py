@@ -14,7 +14,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from sources.simulator import dynamics as dyn
-from sources.simulator import simulate
+from sources.simulator import oracle, simulate
 from sources.simulator.uscc import CHARSET, check_digit, is_valid, mistype, normalize
 from sources.simulator.writer import load_contract
 
@@ -89,6 +89,14 @@ def test_same_seed_same_bytes_other_seed_differs(small, tmp_path):
     a, b = files_of(small), files_of(other)
     assert a.keys() == b.keys()
     assert a["landing/erp/20230801/orders.csv"] != b["landing/erp/20230801/orders.csv"]
+
+
+def test_oracle_in_a_worker_process_gives_the_same_bytes(small, tmp_path, monkeypatch):
+    """Large worlds replay the oracle in a worker process; small ones in-process."""
+    monkeypatch.setattr(oracle, "use_background", lambda n: True)
+    background = tmp_path / "background"
+    simulate(background, seed=3, **SMALL)
+    assert files_of(small) == files_of(background)
 
 
 def _parse(value: str, kind: str) -> None:
