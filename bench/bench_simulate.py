@@ -1,5 +1,6 @@
 """Benchmark: simulate SF10 and SF100 (PORTRAIT_BENCH_SIMULATE_SCALES, default "10,100"),
-each in its own child process: seconds, that child's peak RSS, source records written.
+each in its own child process: seconds, peak RSS (the larger of the simulator and its
+oracle worker process, which run side by side), source records written.
 The issue's bar: SF100 holds >= 1M source records and is generated in a few minutes with
 bounded memory (rows stream to disk month by month).
 """

@@ -22,6 +22,7 @@ from sources.simulator.writer import Calendar
 
 HORIZON = 6  # months after as_of that can hold a day of (as_of, as_of + 180 days]
 CHUNK = 1024  # companies per Monte Carlo block
+BACKGROUND_MIN_COMPANIES = 500  # from here on the oracle runs in a worker process
 _CAN_PAY = (dyn.CODE_STATE.f != dyn.DISTRESSED) & ~dyn.CODE_STATE.closed
 
 
@@ -68,8 +69,7 @@ def use_background(n: int) -> bool:
     return n >= BACKGROUND_MIN_COMPANIES and (os.cpu_count() or 1) > 1
 
 
-BACKGROUND_MIN_COMPANIES = 500
-_WORKER: dict = {}
+_WORKER: dict = {}  # the worker process's calendar, generator and replica count
 
 
 def _start_worker(cal: Calendar, rng: np.random.Generator, k: int) -> None:
