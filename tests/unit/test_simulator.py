@@ -91,6 +91,13 @@ def test_same_seed_same_bytes_other_seed_differs(small, tmp_path):
     assert a["landing/erp/20230801/orders.csv"] != b["landing/erp/20230801/orders.csv"]
 
 
+def test_oracle_replays_change_only_the_oracle(small, tmp_path):
+    fewer = tmp_path / "fewer"
+    simulate(fewer, seed=3, oracle_replays=16, **SMALL)
+    a, b = files_of(small), files_of(fewer)
+    assert {k for k in a if a[k] != b.get(k)} == {"truth/oracle.csv"}
+
+
 def test_oracle_in_a_worker_process_gives_the_same_bytes(small, tmp_path, monkeypatch):
     """Large worlds replay the oracle in a worker process; small ones in-process."""
     monkeypatch.setattr(oracle, "use_background", lambda n: True)
