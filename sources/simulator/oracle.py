@@ -65,8 +65,13 @@ class Replayer:
 
 
 def use_background(n: int) -> bool:
-    """A worker process pays off from a few hundred companies, given a second core."""
-    return n >= BACKGROUND_MIN_COMPANIES and (os.cpu_count() or 1) > 1
+    """A worker process pays off from a few hundred companies, given a second core (and a
+    process allowed to have children: daemonic multiprocessing workers are not)."""
+    return (
+        n >= BACKGROUND_MIN_COMPANIES
+        and (os.cpu_count() or 1) > 1
+        and not multiprocessing.current_process().daemon
+    )
 
 
 _WORKER: dict = {}  # the worker process's calendar, generator and replica count
