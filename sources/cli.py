@@ -22,6 +22,9 @@ def simulate(
     source: list[str] = typer.Option(
         None, help="Only these sources (repeatable), e.g. --source erp"
     ),
+    oracle_replays: int = typer.Option(
+        None, help="Replicas of the future behind each oracle probability; default 256"
+    ),
 ) -> None:
     """Simulate an advanced-materials company's source exports, with the ground truth."""
     from portrait.settings import get_settings
@@ -36,6 +39,7 @@ def simulate(
         months=months,
         start=dt.date.fromisoformat(start),
         sources=source or None,
+        **({} if oracle_replays is None else {"oracle_replays": oracle_replays}),
     )
     typer.echo(summary)
 

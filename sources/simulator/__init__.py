@@ -22,7 +22,7 @@ from sources.simulator.writer import Calendar, Landing, load_contract
 
 __all__ = ["ORACLE_SAMPLES", "simulate"]
 
-ORACLE_SAMPLES = 256  # Monte Carlo replicas of the future per company and month-end
+ORACLE_SAMPLES = 256  # default Monte Carlo replicas of the future per company and month-end
 
 
 def simulate(
@@ -35,9 +35,12 @@ def simulate(
     start: dt.date = dt.date(2023, 7, 1),
     sources: list[str] | None = None,
     progress: bool = True,
+    oracle_replays: int = ORACLE_SAMPLES,
 ) -> dict:
     """Simulate `months` months from `start` for about 100 * `scale` companies.
 
+    `oracle_replays` replicas of the future per company and month-end give the oracle's
+    probabilities (fewer: faster, noisier; the landing files do not depend on it).
     Returns a summary: companies, rows written per table, source records, seconds.
     Same arguments give byte-identical files.
     """
@@ -53,6 +56,8 @@ def simulate(
         raise ValueError("identity_noise must be within [0, 1]")
     if months < 1:
         raise ValueError("months must be >= 1")
+    if oracle_replays < 1:
+        raise ValueError("oracle_replays must be >= 1")
 
     seq = np.random.SeedSequence(seed)
     world_rng, behaviour_rng, identity_rng, oracle_rng = (
@@ -65,8 +70,9 @@ def simulate(
     sim = Simulator(world, cal, landing, behaviour_rng, identity_rng, identity_noise, orc)
 
     truth = out / "truth"
-    oracle_rows: list[tuple[int, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-    with open(truth / "states.csv", "w", encoding="utf-8", newline="") as fh:
+    oracle_rows = []  # (month, as_of day, companies, waits for their probabilities)
+    replayer = orc.Replayer(cal, oracle_rng, oracle_replays, orc.use_background(n))
+    with replayer, open(truth / "states.csv", "w", encoding="utf-8", newline="") as fh:
         states = csv.writer(fh)
         states.writerow(["company_id", "month_end", "relationship", "financial_state",
                          "project_phase", "codev_active", "closed"])  # fmt: skip
@@ -86,12 +92,12 @@ def simulate(
             pos[idx] = np.arange(idx.size)
             keep = pos[comp] >= 0
             inv = (pos[comp[keep]], due[keep], sday[keep], frozen[keep])
-            p = orc.probabilities(st, sim.traits.take(idx), inv, m, cal, oracle_rng,
-                                  ORACLE_SAMPLES)  # fmt: skip
-            oracle_rows.append((m, d_end, idx, *p))
+            wait = replayer.submit(st, sim.traits.take(idx), inv, m)
+            oracle_rows.append((m, d_end, idx, wait))
             sim.after_month(m)
-    sim.finish()
-    landing.close()
+        sim.finish()
+        landing.close()
+        oracle_rows = [(m, d, idx, *wait()) for m, d, idx, wait in oracle_rows]
 
     _write_companies(truth / "companies.csv", world, cal)
     labels = orc.labels(
@@ -111,6 +117,7 @@ def simulate(
         "sources": chosen,
         "rows": counts,
         "records": sum(counts.values()),
+        "oracle_replays": oracle_replays,
         "seconds": round(time.perf_counter() - t0, 2),
     }
 

@@ -7,7 +7,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from sources.simulator import simulate
+from sources.simulator import ORACLE_SAMPLES, simulate
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--months", type=int, default=36)
     ap.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2023, 7, 1))
     ap.add_argument("--sources", default=None, help="comma-separated subset, e.g. erp,crm")
+    ap.add_argument("--oracle-replays", type=int, default=ORACLE_SAMPLES)
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
     summary = simulate(
@@ -30,6 +31,7 @@ def main(argv: list[str] | None = None) -> dict:
         start=args.start,
         sources=args.sources.split(",") if args.sources else None,
         progress=not args.no_progress,
+        oracle_replays=args.oracle_replays,
     )
     print(json.dumps(summary, ensure_ascii=False))
     return summary

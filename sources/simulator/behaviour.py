@@ -8,6 +8,8 @@ account a rep used), so `identity_noise` changes the mess but never the behaviou
 
 from __future__ import annotations
 
+import bisect
+import functools
 from array import array
 from dataclasses import dataclass
 
@@ -60,6 +62,19 @@ TICKET_CATEGORIES = (
     "consultation",
 )
 SEVERITIES = ("low", "medium", "high", "critical")
+
+
+@functools.cache
+def _cdf(p: tuple[float, ...]) -> list[float]:
+    cdf = np.cumsum(np.array(p, dtype=float))
+    cdf /= cdf[-1]
+    return cdf.tolist()
+
+
+def _draw(rng: np.random.Generator, p: tuple[float, ...]) -> int:
+    """`int(rng.choice(len(p), p=p))` with the same uniform and the same answer (that is how
+    numpy draws it), without choice's per-call validation: ~15x faster, a million calls."""
+    return bisect.bisect_right(_cdf(p), rng.random())
 
 
 @dataclass
@@ -615,9 +630,9 @@ class Simulator:
             probs = (0.1, 0.1, 0.1, 0.05, 0.05, 0.45, 0.15)
         else:
             probs = (0.12, 0.12, 0.28, 0.04, 0.04, 0.05, 0.35)
-        cat = TICKET_CATEGORIES[int(rng.choice(7, p=probs))]
+        cat = TICKET_CATEGORIES[_draw(rng, probs)]
         sev_p = (0.15, 0.35, 0.35, 0.15) if r == dyn.DECLINING else (0.4, 0.4, 0.15, 0.05)
-        sev_i = int(rng.choice(4, p=sev_p))
+        sev_i = _draw(rng, sev_p)
         closed = t0 + int(rng.exponential(2 + 3 * sev_i) * DAY) + 3600
         mu = (4.0, 4.3, 4.1, 2.6, 2.4)[r] - 0.3 * sev_i
         surveyed = rng.random() < 0.7
@@ -645,7 +660,7 @@ class Simulator:
         rng, w = self.rng, self.w
         r = int(self.state.r[c])
         day = ms + int(rng.integers(dm))
-        ch = int(rng.choice(6, p=(0.15, 0.3, 0.3, 0.12, 0.03, 0.1)))
+        ch = _draw(rng, (0.15, 0.3, 0.3, 0.12, 0.03, 0.1))
         t0 = self._sec(day, 8.0, 22.0 if ch == 2 else 19.0)
         overdue = any(inv.frozen or inv.s_day < day for inv in self.invoices[c]) and any(
             inv.due_day < day for inv in self.invoices[c]

@@ -326,9 +326,20 @@ class Identity:
     lab_variants: list[str] = field(default_factory=list)
 
 
-def brand_name(rng: np.random.Generator) -> str:
-    i, j = rng.choice(len(BRAND_CHARS), size=2, replace=False)
-    return BRAND_CHARS[i] + BRAND_CHARS[j]
+def brand_name(rng: np.random.Generator, length: int = 2) -> str:
+    return "".join(BRAND_CHARS[i] for i in rng.choice(len(BRAND_CHARS), size=length, replace=False))
+
+
+def brand_length(used: int) -> int:
+    """Characters of the next brand when `used` brands exist: two while at most three quarters
+    of the 1,560 two-character brands are taken (every world up to scale ~15), then three
+    (59,280 more), so large worlds never run out of unused brands."""
+    n, length, capacity = len(BRAND_CHARS), 2, 0
+    while True:
+        capacity += int(np.prod(np.arange(n - length + 1, n + 1)))
+        if used < 0.75 * capacity:
+            return length
+        length += 1
 
 
 def brand_pinyin(brand: str) -> str:

@@ -10,6 +10,11 @@ draws future orders, invoices and recovery days and checks every invoice.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+
 import numpy as np
 
 from sources.simulator import dynamics as dyn
@@ -17,6 +22,67 @@ from sources.simulator.writer import Calendar
 
 HORIZON = 6  # months after as_of that can hold a day of (as_of, as_of + 180 days]
 CHUNK = 1024  # companies per Monte Carlo block
+BACKGROUND_MIN_COMPANIES = 500  # from here on the oracle runs in a worker process
+_CAN_PAY = (dyn.CODE_STATE.f != dyn.DISTRESSED) & ~dyn.CODE_STATE.closed
+
+
+class Replayer:
+    """Runs `probabilities` for each month-end in submission order, with one generator.
+
+    In the background it runs in one worker process (the generator lives there; jobs run one
+    after another, so the draws and the results are the same as in the foreground) while the
+    simulation writes the next months: on two cores a large world takes about the longer
+    of the two instead of their sum.
+    """
+
+    def __init__(self, cal: Calendar, rng: np.random.Generator, k: int, background: bool):
+        self.cal, self.rng, self.k = cal, rng, k
+        self.pool = None
+        if background:
+            self.pool = ProcessPoolExecutor(
+                1,
+                mp_context=multiprocessing.get_context("spawn"),  # no fork of a threaded parent
+                initializer=_start_worker,
+                initargs=(cal, rng, k),
+            )
+
+    def submit(self, st, tr, inv, m: int) -> Callable[[], tuple]:
+        """Queue month-end `m`; returns a function that waits for its probabilities."""
+        if self.pool is None:
+            res = probabilities(st, tr, inv, m, self.cal, self.rng, self.k)
+            return lambda: res
+        return self.pool.submit(_worker_job, st, tr, inv, m).result
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+    def __enter__(self) -> Replayer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def use_background(n: int) -> bool:
+    """A worker process pays off from a few hundred companies, given a second core (and a
+    process allowed to have children: daemonic multiprocessing workers are not)."""
+    return (
+        n >= BACKGROUND_MIN_COMPANIES
+        and (os.cpu_count() or 1) > 1
+        and not multiprocessing.current_process().daemon
+    )
+
+
+_WORKER: dict = {}  # the worker process's calendar, generator and replica count
+
+
+def _start_worker(cal: Calendar, rng: np.random.Generator, k: int) -> None:
+    _WORKER.update(cal=cal, rng=rng, k=k)
+
+
+def _worker_job(st, tr, inv, m):
+    return probabilities(st, tr, inv, m, _WORKER["cal"], _WORKER["rng"], _WORKER["k"])
 
 
 def probabilities(
@@ -46,9 +112,9 @@ def probabilities(
 
 def _block(st, tr, inv, m, cal, rng, k):
     n = st.r.shape[0]
-    rep = np.repeat(np.arange(n), k)
-    s = st.take(rep)
-    t = tr.take(rep)
+    chain = dyn.Chain(tr)
+    comp = np.repeat(np.arange(n), k)
+    code = np.repeat(dyn.encode(st), k)
     rows = n * k
     d_end = cal.month_start[m + 1] - 1  # as_of: the last day of month m
     starts = np.array([cal.month_start[m + h] for h in range(1, HORIZON + 2)])
@@ -61,20 +127,20 @@ def _block(st, tr, inv, m, cal, rng, k):
     can_pay = np.zeros((rows, HORIZON), dtype=bool)
     future = []  # (replica row, due day, scheduled pay day, month index h of the order)
     for h in range(1, HORIZON + 1):
-        s = dyn.transition(s, t, rng)
-        lam, cancel = dyn.order_rate(s, t, cal.month_of_year(m + h))
-        eff = lam * (1 - cancel)
+        code = chain.step(code, comp, rng)
+        lam, cancel = chain.order_rate(cal.month_of_year(m + h))
+        eff = (lam * (1 - cancel))[comp * dyn.N_STATES + code]
         log_churn -= eff * w180[h - 1] / days[h - 1]
         log_purchase -= eff * w30[h - 1] / days[h - 1]
-        can_pay[:, h - 1] = (s.f != dyn.DISTRESSED) & ~s.closed
+        can_pay[:, h - 1] = _CAN_PAY[code]
         if h <= 2:  # later orders cannot reach 90 dpd inside the window
             cnt = rng.poisson(eff)
             r_ord = np.repeat(np.arange(rows), cnt)
             day = starts[h - 1] + rng.integers(0, days[h - 1], size=r_ord.size)
             lead = rng.integers(3, 21, size=r_ord.size)
-            f = s.f[r_ord]
+            f = dyn.CODE_STATE.f[code[r_ord]]
             delay = rng.integers(dyn.DELAY_LOW[f], dyn.DELAY_HIGH[f] + 1)
-            due = day + lead + t.terms[r_ord]
+            due = day + lead + tr.terms[comp[r_ord]]
             future.append((r_ord, due, due + delay))
     recovery = rng.integers(0, 10, size=(rows, HORIZON))
 
@@ -99,14 +165,17 @@ def _block(st, tr, inv, m, cal, rng, k):
     # month index (1..HORIZON) in which the scheduled payment falls
     h_s = np.searchsorted(starts, s_all, side="right")
     h_s = np.clip(h_s, 1, HORIZON)
-    pays_on_time = ~frozen_all & can_pay[rows_all, h_s - 1]
-    frozen_from = np.where(frozen_all, 0, h_s)
+    # only invoices not paid as scheduled can default: frozen ones, and those whose payment
+    # falls in a month the company cannot pay (distressed or closed)
+    late = frozen_all | ~can_pay[rows_all, h_s - 1]
+    rows_all, default_day = rows_all[late], default_day[late]
+    frozen_from = np.where(frozen_all[late], 0, h_s[late])
     hs = np.arange(1, HORIZON + 1)[None, :]
     ok = can_pay[rows_all] & (hs > frozen_from[:, None])
     has = ok.any(axis=1)
     first = ok.argmax(axis=1)
     pay_day = np.where(has, starts[first] + recovery[rows_all, first], np.iinfo(np.int64).max)
-    defaults = ~pays_on_time & (pay_day > default_day)
+    defaults = pay_day > default_day
     hit = np.bincount(rows_all[defaults], minlength=rows) > 0
 
     p_churn = np.exp(log_churn).reshape(n, k).mean(axis=1)

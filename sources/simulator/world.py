@@ -416,9 +416,10 @@ def _identities(n, ctype, industry, city, size, rng, irng):
     group_no = 0
     while i < n:
         kind = TYPE_KEYS[ctype[i]]
-        brand = ident.brand_name(rng)
+        length = ident.brand_length(len(used_brands))
+        brand = ident.brand_name(rng, length)
         while brand in used_brands:
-            brand = ident.brand_name(rng)
+            brand = ident.brand_name(rng, length)
         used_brands.add(brand)
         u = rng.random()
         if kind != "research" and u < 0.12 and i + 1 < n:
@@ -536,7 +537,7 @@ def _one(i, brand, pattern, domain, ctype, industry, city, size, rng, used, twin
                 english = f"{bpy} {wen} Co., Ltd."
         if legal not in used:
             break
-        brand = ident.brand_name(rng)
+        brand = ident.brand_name(rng, len(brand))
         bpy = ident.brand_pinyin(brand).capitalize()
     used.add(legal)
     if domain is None:

@@ -9,10 +9,12 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from sources.simulator import simulate
+from sources.simulator import dynamics as dyn
+from sources.simulator import oracle, simulate
 from sources.simulator.uscc import CHARSET, check_digit, is_valid, mistype, normalize
 from sources.simulator.writer import load_contract
 
@@ -87,6 +89,21 @@ def test_same_seed_same_bytes_other_seed_differs(small, tmp_path):
     a, b = files_of(small), files_of(other)
     assert a.keys() == b.keys()
     assert a["landing/erp/20230801/orders.csv"] != b["landing/erp/20230801/orders.csv"]
+
+
+def test_oracle_replays_change_only_the_oracle(small, tmp_path):
+    fewer = tmp_path / "fewer"
+    simulate(fewer, seed=3, oracle_replays=16, **SMALL)
+    a, b = files_of(small), files_of(fewer)
+    assert {k for k in a if a[k] != b.get(k)} == {"truth/oracle.csv"}
+
+
+def test_oracle_in_a_worker_process_gives_the_same_bytes(small, tmp_path, monkeypatch):
+    """Large worlds replay the oracle in a worker process; small ones in-process."""
+    monkeypatch.setattr(oracle, "use_background", lambda n: True)
+    background = tmp_path / "background"
+    simulate(background, seed=3, **SMALL)
+    assert files_of(small) == files_of(background)
 
 
 def _parse(value: str, kind: str) -> None:
@@ -276,3 +293,28 @@ def test_oracle_is_calibrated_and_informative(oracle_rows, label, prob, toleranc
     assert 0 < sum(y) < len(y)
     assert abs(sum(p) / len(p) - sum(y) / len(y)) < tolerance
     assert roc_auc_score(y, p) > 0.8
+
+
+def test_oracle_chain_steps_exactly_as_the_simulation():
+    """The oracle replays with per-company tables (dynamics.Chain); given the same uniforms
+    they must take the branches of the simulation's own `transition`, from every state."""
+    rng = np.random.default_rng(7)
+    n, k = 40, 50
+    tr = dyn.Traits(
+        size=rng.random(n), tech=rng.random(n), loyalty=rng.random(n), codev=rng.random(n),
+        fin=rng.random(n), burst=rng.random(n) < 0.5, research=rng.random(n) < 0.2,
+        terms=np.full(n, 60),
+    )  # fmt: skip
+    comp = np.repeat(np.arange(n), k)
+    code = rng.integers(0, dyn.N_STATES, size=n * k)
+    st = dyn.CODE_STATE.take(code)
+    chain = dyn.Chain(tr)
+    for _ in range(6):
+        expected = dyn.transition(st, tr.take(comp), np.random.default_rng(1))
+        code = chain.step(code, comp, np.random.default_rng(1))
+        assert np.array_equal(code, dyn.encode(expected))
+        lam, cancel = dyn.order_rate(expected, tr.take(comp), 2)
+        t_lam, t_cancel = chain.order_rate(2)
+        assert np.array_equal(t_lam[comp * dyn.N_STATES + code], lam)
+        assert np.array_equal(t_cancel[comp * dyn.N_STATES + code], cancel)
+        st = expected
