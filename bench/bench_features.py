@@ -1,6 +1,6 @@
-"""Benchmark: the features + tags stage (dbt) at two scales (SF10 and SF30 by default; SF100
-with PORTRAIT_BENCH_FEATURE_SCALES=10,100), and how its time grows against the number of
-source events (goal: linear or better, growth ratio <= 1).
+"""Benchmark: the features + tags stage (dbt) at SF10 and SF100 (PORTRAIT_BENCH_FEATURE_SCALES,
+comma-separated, changes them), and how its time grows against the number of source events
+(goal: linear or better, growth ratio <= 1).
 
     growth_ratio = (seconds_large / seconds_small) / (events_large / events_small)
 """
