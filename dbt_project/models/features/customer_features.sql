@@ -9,7 +9,9 @@
     loaded data, plus var('as_of_date') when it is not a month-end. A row uses only record
     versions known at its cutoff (midnight after as_of_date, business time) describing events
     before it. Incremental: new dates are added; an existing date is only recomputed when it
-    is the requested as_of_date. -#}
+    is the requested as_of_date. The ERP families (value, rhythm, mix, payment) are computed
+    here; the samples/lab, engagement, service, cooperation and firmographics families come
+    from their own int_customer_* models under the same rules and dates. -#}
 
 with orders as (
     select * from {{ ref('stg_erp__orders') }}
