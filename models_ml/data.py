@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
+import zlib
 
 import pandas as pd
 import psycopg
 from psycopg import sql
 
-from models_ml.tasks import Task
+from models_ml.tasks import CATEGORICAL_FEATURES, Task
 from portrait import db
 
 ML_DDL = """
@@ -30,6 +32,10 @@ create table if not exists ml.customer_scores (
     primary key (cid, as_of_date, task)
 );
 """
+
+
+# Category codes are taken modulo this (LightGBM wants non-negative integers below 2**31).
+CATEGORY_CODES = 2**20
 
 
 class FeatureError(RuntimeError):
@@ -90,12 +96,25 @@ def snapshot_frame(conn: psycopg.Connection, as_of_date: dt.date) -> pd.DataFram
     return frame
 
 
+def category_code(value: object) -> float:
+    """A text category as a stable non-negative integer code (NaN when missing): the same value
+    gets the same code in training and scoring, with no vocabulary to store beside the model."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return math.nan
+    return float(zlib.crc32(str(value).encode("utf-8")) % CATEGORY_CODES)
+
+
 def to_model_matrix(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """The model's input columns as floats; a missing column is an error, not a silent NaN."""
+    """The model's input columns as floats; a missing column is an error, not a silent NaN.
+    Categorical columns (tasks.CATEGORICAL_FEATURES) become category codes."""
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise FeatureError(
             f"The feature snapshot lacks column(s) the model needs: {', '.join(missing)}. "
             "Rebuild features with the dbt project version the model was trained on, or retrain."
         )
-    return frame.loc[:, columns].apply(pd.to_numeric, errors="coerce").astype("float64")
+    x = frame.loc[:, columns].copy()
+    for col in columns:
+        if col in CATEGORICAL_FEATURES:
+            x[col] = x[col].map(category_code)
+    return x.apply(pd.to_numeric, errors="coerce").astype("float64")

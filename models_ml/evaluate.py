@@ -72,7 +72,7 @@ def binary_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
 
 
 # Columns that name a customer segment, used for per-segment metrics when the features
-# table carries them (the golden record's type and industry are not features yet).
+# table carries them (the firmographics family: customer type and industry as of the snapshot).
 SEGMENT_COLUMNS = ("customer_type", "industry")
 ACTIVITY_SEGMENT = "activity"
 

@@ -28,7 +28,7 @@ from sklearn.preprocessing import StandardScaler
 from models_ml import data, evaluate, plots, tracking
 from models_ml.calibrate import IDENTITY, Calibrator, fit_calibrator
 from models_ml.split import TimeSplit, time_split
-from models_ml.tasks import Task, get_task
+from models_ml.tasks import CATEGORICAL_FEATURES, Task, get_task
 from portrait import db
 
 REFERENCE_ARTIFACT = "reference/test_window.parquet"
@@ -176,6 +176,7 @@ def fit_lightgbm(
     model.fit(
         x_train,
         y_train,
+        categorical_feature=[c for c in x_train.columns if c in CATEGORICAL_FEATURES] or "auto",
         eval_X=(x_valid,),
         eval_y=(y_valid,),
         eval_metric="auc",
@@ -357,7 +358,11 @@ def train_task(
 
         with tempfile.TemporaryDirectory() as tmp:
             tmp_path = Path(tmp)
-            extra = [c for c in evaluate.SEGMENT_COLUMNS if c in parts["test"].columns]
+            extra = [
+                c
+                for c in evaluate.SEGMENT_COLUMNS
+                if c in parts["test"].columns and c not in features
+            ]
             reference = parts["test"].loc[:, ["cid", "as_of_date", *extra, *features]].copy()
             reference["score"] = p_test
             reference["label"] = ys["test"]

@@ -41,8 +41,42 @@ def test_dbt_build_passes_and_rebuilding_changes_nothing(fresh_db, tiny_world, t
     assert counts(fresh_db) == first
 
 
+# (raw table, key, new values) of the late versions the point-in-time test adds
+LATE_VERSIONS = (
+    ("lab__sample_requests", "request_id", {"spec_tolerance_pct": "0.1", "shipped_at": "null"}),
+    ("lab__test_feedback", "feedback_id", {"result": "'fail'"}),
+    ("crm__interactions", "interaction_id", {"responded_at": "null", "direction": "'inbound'"}),
+    ("crm__contacts", "contact_id", {"title": "'研发总监'"}),
+    ("crm__accounts", "account_id", {"customer_type": "'渠道商'", "industry": "'late'"}),
+    ("service__tickets", "ticket_id", {"satisfaction": "1", "category": "'replacement'"}),
+    ("projects__projects", "project_id", {"status": "'cancelled'", "project_type": "'trial'"}),
+    ("registry__companies", "credit_code", {"status": "'吊销'", "registered_capital_cny": "1e12"}),
+)
+
+
+def late_version(conn, table, key, changes, as_of):
+    """A newer version of every record of a raw table, extracted 40 days after as_of."""
+    columns = [
+        r[0]
+        for r in conn.execute(
+            "select column_name from information_schema.columns where table_schema = 'raw' "
+            "and table_name = %s and column_name not like '\\_%%' order by ordinal_position",
+            (table,),
+        ).fetchall()
+    ]
+    values = ", ".join(changes.get(c, c) for c in columns)
+    conn.execute(
+        f"""insert into raw.{table} ({", ".join(columns)}, _batch_id, _file, _row_number,
+            _loaded_at, _extracted_at)
+        select distinct on ({key}) {values}, 'zz-late', 'test', 1, now(), %s::date + 40
+        from raw.{table}""",
+        (as_of,),
+    )
+
+
 def test_features_are_point_in_time(fresh_db, tiny_world, tmp_path):
-    """Orders added after an as_of_date leave that date's features unchanged."""
+    """Orders, and newer versions of lab, CRM, service, project and registry records, that
+    arrive after an as_of_date leave that date's features unchanged."""
     load_landing(fresh_db, tiny_world / "landing", progress=False)
     env = service_env_for(fresh_db, tmp_path / "local")
     dbt(["build", "--select", "+customer_features"], env)
@@ -68,7 +102,11 @@ def test_features_are_point_in_time(fresh_db, tiny_world, tmp_path):
                 """,
                 (prefix, as_of, placed, as_of, known),
             )
-    dbt(["build", "--select", "customer_features", "--full-refresh"], env)
+        # Every lab, CRM, service, project and registry record gets a newer version that only
+        # became known after the cutoff: worse in every way the features look at.
+        for table, key, changes in LATE_VERSIONS:
+            late_version(conn, table, key, changes, as_of)
+    dbt(["build", "--select", "path:models/features", "--full-refresh"], env)
     with psycopg.connect(fresh_db) as conn:
         after = conn.execute(
             "select * from features.customer_features where as_of_date = %s order by cid", (as_of,)

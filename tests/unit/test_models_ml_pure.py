@@ -98,3 +98,28 @@ def test_tasks_are_known_and_bands_are_ordered():
     assert [task.band(s) for s in (0.1, 0.4, 0.9)] == ["low", "medium", "high"]
     with pytest.raises(ValueError, match="Unknown task"):
         get_task("nope")
+
+
+def test_text_features_become_stable_category_codes_and_the_rest_stays_numeric():
+    import pandas as pd
+
+    from models_ml.data import to_model_matrix
+    from models_ml.tasks import CATEGORICAL_FEATURES, FEATURE_WORDS
+
+    assert set(FEATURE_WORDS) >= CATEGORICAL_FEATURES
+    frame = pd.DataFrame(
+        {
+            "customer_type": ["科研客户", None, "科研客户", "渠道商"],
+            "is_deregistered": [True, None, False, False],
+            "orders_365d": [3, 0, None, 7],
+        }
+    )
+    x = to_model_matrix(frame, ["customer_type", "is_deregistered", "orders_365d"])
+    codes = x["customer_type"].tolist()
+    assert codes[0] == codes[2] != codes[3] and math.isnan(codes[1])
+    assert all(c >= 0 and c == int(c) for c in (codes[0], codes[3]))
+    # the same value gets the same code in another frame (training vs scoring)
+    again = to_model_matrix(frame.iloc[[3]], ["customer_type", "is_deregistered", "orders_365d"])
+    assert again["customer_type"].iloc[0] == codes[3]
+    assert x["is_deregistered"].tolist()[::2] == [1.0, 0.0]
+    assert x["orders_365d"].tolist()[0] == 3.0

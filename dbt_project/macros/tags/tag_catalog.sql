@@ -149,7 +149,7 @@
   description: >-
     A customer with 3+ orders the year before now buys less: fewer than half the orders of the
     year before, or the last 90 days' value under 30% of the 90 days before with fewer orders.
-# ---------------------------------------------------------------- rule tags waiting for features
+# ---------------------------------------------------------------- rule tags: lab, CRM, service, projects, registry
 - code: high_intent
   name_cn: 高意向
   name_en: High intent
@@ -159,7 +159,7 @@
   requires: [sample_requests_30d]
   owner: sales-ops
   version: 1
-  status: planned
+  status: active
   description: Three or more sample requests in the last 30 days (lab system).
 - code: rd_driven
   name_cn: 研发驱动型
@@ -170,8 +170,19 @@
   requires: [rd_contact_share, sample_requests_365d, orders_365d]
   owner: product
   version: 1
-  status: planned
+  status: active
   description: Half the CRM contacts are in R&D, or the customer requests twice as many samples as it orders.
+- code: parameter_sensitive
+  name_cn: 参数敏感型
+  name_en: Parameter-sensitive
+  category: technical_demand
+  kind: rule
+  rule: sample_requests_365d >= 2 and tight_spec_share_365d >= 0.5
+  requires: [sample_requests_365d, tight_spec_share_365d]
+  owner: product
+  version: 1
+  status: active
+  description: Half or more of two or more sample requests in a year ask for a tolerance of 2% or less (lab).
 - code: proactive_demand
   name_cn: 主动需求型
   name_en: Proactive demand
@@ -181,20 +192,22 @@
   requires: [customer_initiated_inquiries_90d]
   owner: sales-ops
   version: 1
-  status: planned
+  status: active
   description: Two or more inquiries the customer started (not sales) in the last 90 days (CRM).
 - code: lengthening_response_interval
   name_cn: 响应间隔拉长
   name_en: Lengthening response interval
   category: service
   kind: rule
-  rule: avg_contact_gap_days_90d > 1.5 * avg_contact_gap_days_365d
+  rule: avg_contact_gap_days_90d > 1.5 * avg_contact_gap_days_365d and avg_contact_gap_days_90d >= 3
   requires: [avg_contact_gap_days_90d, avg_contact_gap_days_365d]
-  raises: churn_warning
+  raises: credit_warning
   owner: service
   version: 1
-  status: planned
-  description: The customer answers half again as slowly as over the whole year (CRM interactions).
+  status: active
+  description: >-
+    Over the last 90 days the customer took 3+ days on average to answer sales, half again as long
+    as over the whole year (CRM interactions).
 - code: high_service_dissatisfaction
   name_cn: 服务不满意度高
   name_en: High service dissatisfaction
@@ -205,7 +218,7 @@
   raises: churn_warning
   owner: service
   version: 1
-  status: planned
+  status: active
   description: Average ticket satisfaction under 3 of 5, or three or more complaints in a year (service desk).
 - code: repeated_technical_rejections
   name_cn: 技术拒收反复
@@ -217,7 +230,7 @@
   raises: churn_warning
   owner: quality
   version: 1
-  status: planned
+  status: active
   description: Two or more deliveries or samples rejected for technical reasons in a year (lab, service).
 - code: frequent_replacements
   name_cn: 频繁换货
@@ -228,7 +241,7 @@
   requires: [replacement_tickets_365d]
   owner: service
   version: 1
-  status: planned
+  status: active
   description: Two or more replacement requests in a year (service desk).
 - code: co_creation_partner
   name_cn: 共创伙伴
@@ -239,7 +252,7 @@
   requires: [joint_projects_365d]
   owner: product
   version: 1
-  status: planned
+  status: active
   description: Runs at least one joint development project with us (project system).
 - code: declining_new_project_ratio
   name_cn: 新项目占比下降
@@ -248,10 +261,10 @@
   kind: rule
   rule: new_project_share_365d < 0.7 * new_project_share_prev_365d
   requires: [new_project_share_365d, new_project_share_prev_365d]
-  raises: churn_warning
+  raises: credit_warning
   owner: product
   version: 1
-  status: planned
+  status: active
   description: Share of new projects in the last year fell by 30%+ against the year before (project system).
 - code: registered_capital_large
   name_cn: 大型企业
@@ -262,7 +275,7 @@
   requires: [registered_capital_cny]
   owner: sales-ops
   version: 1
-  status: planned
+  status: active
   description: Registered capital of CNY 100 million or more (business registry).
 # ---------------------------------------------------------------- lifecycle (first match wins)
 - code: lifecycle_churned

@@ -9,7 +9,9 @@
     loaded data, plus var('as_of_date') when it is not a month-end. A row uses only record
     versions known at its cutoff (midnight after as_of_date, business time) describing events
     before it. Incremental: new dates are added; an existing date is only recomputed when it
-    is the requested as_of_date. -#}
+    is the requested as_of_date. The ERP families (value, rhythm, mix, payment) are computed
+    here; the samples/lab, engagement, service, cooperation and firmographics families come
+    from their own int_customer_* models under the same rules and dates. -#}
 
 with orders as (
     select * from {{ ref('stg_erp__orders') }}
@@ -41,50 +43,28 @@ customer_ids as (
     where source_system = 'erp'
 ),
 
-horizon as (
-    select max(known_at) as known_until from orders
+sample_features as (
+    select * from {{ ref('int_customer_samples_summarized') }}
 ),
 
-month_ends as (
-    select (month_start + interval '1 month - 1 day')::date as as_of_date
-    from
-        horizon,
-        generate_series(
-            (select date_trunc('month', min(ordered_at) at time zone '{{ var("business_timezone") }}') from orders),
-            {%- if var('as_of_date') %}
-                '{{ var("as_of_date") }}'::date,
-            {%- else %}
-            (known_until at time zone '{{ var("business_timezone") }}'),
-            {%- endif %}
-            interval '1 month'
-        ) as month_start
+engagement_features as (
+    select * from {{ ref('int_customer_engagement_summarized') }}
 ),
 
-requested_dates as (
-    select month_ends.as_of_date
-    from month_ends
-    cross join horizon
-    where
-        {{ as_of_cutoff('month_ends.as_of_date') }} <= horizon.known_until
-    {%- if var('as_of_date') %}
-        and month_ends.as_of_date <= '{{ var("as_of_date") }}'::date
-    union
-    select '{{ var("as_of_date") }}'::date as as_of_date
-    {%- endif %}
+service_features as (
+    select * from {{ ref('int_customer_service_summarized') }}
+),
+
+project_features as (
+    select * from {{ ref('int_customer_projects_summarized') }}
+),
+
+firmographics as (
+    select * from {{ ref('int_customer_firmographics_resolved') }}
 ),
 
 as_of_dates as (
-    select
-        as_of_date,
-        {{ as_of_cutoff('as_of_date') }} as cutoff_at
-    from requested_dates
-    {%- if is_incremental() %}
-        where
-            as_of_date > (select coalesce(max(existing.as_of_date), '1900-01-01'::date) from {{ this }} as existing)
-            {%- if var('as_of_date') %}
-                or as_of_date = '{{ var("as_of_date") }}'::date
-            {%- endif %}
-    {%- endif %}
+    {{ feature_dates_to_build() }}
 ),
 
 -- every order version known at each cutoff, placed in the 730 days before it
@@ -334,7 +314,57 @@ final as (
         coalesce(p.overdue_balance_cny, 0) as overdue_balance_cny,
         coalesce(p.open_balance_cny, 0) as open_balance_cny,
         round(p.oldest_open_days_late::numeric, 2) as oldest_open_days_late,
-        round(coalesce(p.open_balance_cny, 0) / nullif(cl.credit_limit_cny, 0), 4) as credit_limit_use
+        round(coalesce(p.open_balance_cny, 0) / nullif(cl.credit_limit_cny, 0), 4) as credit_limit_use,
+        -- samples and lab
+        coalesce(s.sample_requests_30d, 0) as sample_requests_30d,
+        coalesce(s.sample_requests_90d, 0) as sample_requests_90d,
+        coalesce(s.sample_requests_365d, 0) as sample_requests_365d,
+        s.sample_conversion_365d,
+        s.avg_sample_feedback_days_365d,
+        s.sample_pass_rate_365d,
+        s.tight_spec_share_365d,
+        -- engagement
+        e.days_since_last_contact,
+        coalesce(e.interactions_365d, 0) as interactions_365d,
+        {%- for channel in ['visit', 'phone', 'wechat', 'email', 'exhibition', 'online_meeting'] %}
+            coalesce(e.{{ channel }}_interactions_365d, 0) as {{ channel }}_interactions_365d,
+        {%- endfor %}
+        coalesce(e.customer_initiated_inquiries_90d, 0) as customer_initiated_inquiries_90d,
+        e.inbound_share_365d,
+        e.avg_contact_gap_days_90d,
+        e.avg_contact_gap_days_365d,
+        e.contact_gap_trend,
+        coalesce(e.crm_contacts, 0) as crm_contacts,
+        e.rd_contact_share,
+        -- service
+        coalesce(sv.tickets_365d, 0) as tickets_365d,
+        coalesce(sv.tickets_90d, 0) as tickets_90d,
+        {%- for category in ['quality', 'delivery', 'technical', 'return', 'replacement', 'billing', 'consultation'] %}
+            coalesce(sv.{{ category }}_tickets_365d, 0) as {{ category }}_tickets_365d,
+        {%- endfor %}
+        coalesce(sv.high_severity_tickets_365d, 0) as high_severity_tickets_365d,
+        coalesce(sv.critical_tickets_365d, 0) as critical_tickets_365d,
+        coalesce(sv.complaint_tickets_365d, 0) as complaint_tickets_365d,
+        sv.avg_satisfaction_365d,
+        sv.avg_satisfaction_90d,
+        sv.satisfaction_trend_90d,
+        -- technical rejections: failed sample tests (lab) and quality complaints on deliveries (service)
+        coalesce(s.failed_sample_tests_365d, 0) + coalesce(sv.quality_tickets_365d, 0) as technical_rejections_365d,
+        -- cooperation
+        coalesce(pj.active_projects, 0) as active_projects,
+        coalesce(pj.active_codev_projects, 0) as active_codev_projects,
+        coalesce(pj.joint_projects_365d, 0) as joint_projects_365d,
+        coalesce(pj.new_projects_365d, 0) as new_projects_365d,
+        pj.new_project_share_365d,
+        pj.new_project_share_prev_365d,
+        -- firmographics
+        fg.customer_type,
+        fg.industry,
+        fg.region,
+        fg.company_age_years,
+        fg.registered_capital_cny,
+        fg.registry_status,
+        fg.is_deregistered
     from order_features as o
     left join rhythm_features as r
         on o.cid = r.cid and o.as_of_date = r.as_of_date
@@ -344,6 +374,16 @@ final as (
         on o.cid = p.cid and o.as_of_date = p.as_of_date
     left join credit_limits as cl
         on o.cid = cl.cid and o.as_of_date = cl.as_of_date
+    left join sample_features as s
+        on o.cid = s.cid and o.as_of_date = s.as_of_date
+    left join engagement_features as e
+        on o.cid = e.cid and o.as_of_date = e.as_of_date
+    left join service_features as sv
+        on o.cid = sv.cid and o.as_of_date = sv.as_of_date
+    left join project_features as pj
+        on o.cid = pj.cid and o.as_of_date = pj.as_of_date
+    left join firmographics as fg
+        on o.cid = fg.cid and o.as_of_date = fg.as_of_date
 )
 
 select * from final

@@ -1,6 +1,7 @@
 {#- Customers and money per segment on every feature snapshot: by lifecycle stage and value tier,
-    and by region, customer type and industry where the golden record (dim_customer) has them
-    (region falls back to province; a missing attribute is null — city is too fine a grain). The base of the semantic layer's
+    and by region, customer type and industry as the snapshot knew them (the firmographics
+    features), else as the golden record (dim_customer) has them (region falls back to province;
+    a missing attribute is null — city is too fine a grain). The base of the semantic layer's
     customer metrics (models/semantic). -#}
 {%- set dim_columns = model_columns('dim_customer') %}
 
@@ -41,10 +42,15 @@ attributes as (
 
 joined as (
     select
-        f.*,
-        a.region,
-        a.customer_type,
-        a.industry,
+        f.as_of_date,
+        f.orders_365d,
+        f.revenue_cny_90d,
+        f.revenue_cny_365d,
+        f.overdue_balance_cny,
+        f.open_balance_cny,
+        coalesce(f.region, a.region) as region,
+        coalesce(f.customer_type, a.customer_type) as customer_type,
+        coalesce(f.industry, a.industry) as industry,
         t.lifecycle_stage,
         t.value_tier,
         coalesce(t.has_credit_warning, false) as has_credit_warning,

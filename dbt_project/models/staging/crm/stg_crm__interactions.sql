@@ -1,0 +1,19 @@
+with source as (
+    select * from {{ source('crm', 'crm__interactions') }}
+),
+
+final as (
+    select
+        interaction_id,
+        account_id,
+        channel as interaction_channel,
+        direction as interaction_direction,
+        occurred_at,
+        responded_at,
+        subject as interaction_subject,
+        sales_rep,
+        {{ version_columns(['interaction_id']) }}
+    from source
+)
+
+select * from final
