@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+from collections.abc import Iterator
 
+import numpy as np
 import pandas as pd
 import psycopg
 from psycopg import sql
@@ -90,12 +93,55 @@ def snapshot_frame(conn: psycopg.Connection, as_of_date: dt.date) -> pd.DataFram
     return frame
 
 
-def to_model_matrix(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """The model's input columns as floats; a missing column is an error, not a silent NaN."""
-    missing = [c for c in columns if c not in frame.columns]
+def require_columns(available: list[str], columns: list[str]) -> None:
+    """A missing column is an error, not a silent NaN."""
+    missing = [c for c in columns if c not in available]
     if missing:
         raise FeatureError(
             f"The feature snapshot lacks column(s) the model needs: {', '.join(missing)}. "
             "Rebuild features with the dbt project version the model was trained on, or retrain."
         )
+
+
+def to_model_matrix(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """The model's input columns as floats; a missing column is an error, not a silent NaN."""
+    require_columns(list(frame.columns), columns)
     return frame.loc[:, columns].apply(pd.to_numeric, errors="coerce").astype("float64")
+
+
+def snapshot_chunks(
+    conn: psycopg.Connection, as_of_date: dt.date, columns: list[str], chunk_rows: int
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(cids, model matrix) of one snapshot, `chunk_rows` customers at a time.
+
+    COPY streams the rows as CSV and pandas' C parser turns each chunk into floats: no Python
+    object per value, and memory bounded by the chunk whatever the number of customers."""
+    _require_features_table(conn)
+    query = sql.SQL(
+        "copy (select cid, {} from features.customer_features where as_of_date = {}) "
+        "to stdout (format csv)"
+    ).format(sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Literal(as_of_date))
+    buf, rows = bytearray(), 0
+    with conn.cursor() as cur, cur.copy(query) as copy:
+        for block in copy:
+            buf += block
+            rows += 1  # the server sends one row per message; _parse_chunk cuts at a newline
+            if rows >= chunk_rows:
+                cut = buf.rfind(b"\n") + 1
+                yield _parse_chunk(bytes(buf[:cut]), columns)
+                del buf[:cut]
+                rows = 0
+    if buf:
+        yield _parse_chunk(bytes(buf), columns)
+
+
+def _parse_chunk(raw: bytes, columns: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    names = ["cid", *columns]
+    try:
+        frame = pd.read_csv(
+            io.BytesIO(raw), header=None, names=names, dtype=dict.fromkeys(columns, "float64")
+        )
+    except ValueError:  # a non-numeric column: coerce like to_model_matrix does
+        frame = pd.read_csv(io.BytesIO(raw), header=None, names=names, dtype=str)
+    cids = frame["cid"].to_numpy(dtype=object)
+    return cids, np.ascontiguousarray(to_model_matrix(frame, columns).to_numpy())
