@@ -30,7 +30,9 @@ create table if not exists ml.customer_scores (
     model_alias text not null,
     run_id text not null,
     scored_at timestamptz not null default now(),
-    primary key (cid, as_of_date, task)
+    -- (task, as_of_date) first: scoring replaces one such slice a day, and this order lets
+    -- it find the slice to delete and append the new one without touching older history.
+    primary key (task, as_of_date, cid)
 );
 """
 
