@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import math
 import zlib
+from collections.abc import Iterator
 
+import numpy as np
 import pandas as pd
 import psycopg
 from psycopg import sql
@@ -29,7 +32,9 @@ create table if not exists ml.customer_scores (
     model_alias text not null,
     run_id text not null,
     scored_at timestamptz not null default now(),
-    primary key (cid, as_of_date, task)
+    -- (task, as_of_date) first: scoring replaces one such slice a day, and this order lets
+    -- it find the slice to delete and append the new one without touching older history.
+    primary key (task, as_of_date, cid)
 );
 """
 
@@ -104,17 +109,61 @@ def category_code(value: object) -> float:
     return float(zlib.crc32(str(value).encode("utf-8")) % CATEGORY_CODES)
 
 
-def to_model_matrix(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """The model's input columns as floats; a missing column is an error, not a silent NaN.
-    Categorical columns (tasks.CATEGORICAL_FEATURES) become category codes."""
-    missing = [c for c in columns if c not in frame.columns]
+def require_columns(available: list[str], columns: list[str]) -> None:
+    """A missing column is an error, not a silent NaN."""
+    missing = [c for c in columns if c not in available]
     if missing:
         raise FeatureError(
             f"The feature snapshot lacks column(s) the model needs: {', '.join(missing)}. "
             "Rebuild features with the dbt project version the model was trained on, or retrain."
         )
+
+
+def to_model_matrix(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """The model's input columns as floats; a missing column is an error, not a silent NaN.
+    Categorical columns (tasks.CATEGORICAL_FEATURES) become category codes."""
+    require_columns(list(frame.columns), columns)
     x = frame.loc[:, columns].copy()
     for col in columns:
         if col in CATEGORICAL_FEATURES:
-            x[col] = x[col].map(category_code)
+            codes = {v: category_code(v) for v in x[col].dropna().unique()}
+            x[col] = x[col].map(codes)
     return x.apply(pd.to_numeric, errors="coerce").astype("float64")
+
+
+def snapshot_chunks(
+    conn: psycopg.Connection, as_of_date: dt.date, columns: list[str], chunk_rows: int
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(cids, model matrix) of one snapshot, `chunk_rows` customers at a time.
+
+    COPY streams the rows as CSV and pandas' C parser turns each chunk into floats: no Python
+    object per value, and memory bounded by the chunk whatever the number of customers."""
+    _require_features_table(conn)
+    query = sql.SQL(
+        "copy (select cid, {} from features.customer_features where as_of_date = {}) "
+        "to stdout (format csv)"
+    ).format(sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Literal(as_of_date))
+    buf, rows = bytearray(), 0
+    with conn.cursor() as cur, cur.copy(query) as copy:
+        for block in copy:
+            buf += block
+            rows += 1  # the server sends one row per message; _parse_chunk cuts at a newline
+            if rows >= chunk_rows:
+                cut = buf.rfind(b"\n") + 1
+                yield _parse_chunk(bytes(buf[:cut]), columns)
+                del buf[:cut]
+                rows = 0
+    if buf:
+        yield _parse_chunk(bytes(buf), columns)
+
+
+def _parse_chunk(raw: bytes, columns: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    names = ["cid", *columns]
+    # Numbers straight to float64; categorical columns stay text and get their codes below.
+    dtypes = {c: (str if c in CATEGORICAL_FEATURES else "float64") for c in columns}
+    try:
+        frame = pd.read_csv(io.BytesIO(raw), header=None, names=names, dtype=dtypes)
+    except ValueError:  # an unexpected non-numeric column: coerce like to_model_matrix does
+        frame = pd.read_csv(io.BytesIO(raw), header=None, names=names, dtype=str)
+    cids = frame["cid"].to_numpy(dtype=object)
+    return cids, np.ascontiguousarray(to_model_matrix(frame, columns).to_numpy())

@@ -1,19 +1,28 @@
 """Score a feature snapshot with the champion model and write ml.customer_scores.
 
-Idempotent per (task, as_of_date): the date's rows are deleted and rewritten in one
-transaction, so a failure leaves the previous scores intact and a re-run never duplicates.
-The snapshot is streamed in chunks so memory stays flat as customers grow.
+Idempotent per (task, as_of_date): every chunk is staged in a temporary table and the date's
+rows are replaced by one delete + insert at the end of the same transaction, so a failure
+leaves the previous scores intact and a re-run never duplicates. The snapshot is streamed
+with COPY in chunks so memory stays flat as customers grow; each chunk is scored by the
+native LightGBM booster on all cores, with bands and reason codes computed per array, not
+per row.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import lightgbm as lgb
 import mlflow
 import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
+from psycopg import sql
 
 from models_ml import data, tracking
 from models_ml.calibrate import IDENTITY, Calibrator
@@ -21,24 +30,32 @@ from models_ml.register import CHAMPION
 from models_ml.tasks import FEATURE_WORDS, Task, get_task
 from portrait import db
 
-SCORE_COLUMNS = [
-    "cid",
-    "as_of_date",
-    "task",
-    "score",
-    "band",
-    "reason_1",
-    "reason_2",
-    "reason_3",
-    "model_name",
-    "model_version",
-    "model_alias",
-    "run_id",
-]
+# What the scoring stages per customer; the constant columns are added by the final insert.
+STAGED_COLUMNS = ["cid", "score", "band", "reason_1", "reason_2", "reason_3"]
+STAGING_DDL = """
+create temp table score_staging (
+    cid text, score double precision, band text, reason_1 text, reason_2 text, reason_3 text
+) on commit drop
+"""
+DELETE_SQL = "delete from ml.customer_scores where task = %(task)s and as_of_date = %(as_of_date)s"
+INSERT_SQL = """
+insert into ml.customer_scores (
+    cid, as_of_date, task, score, band, reason_1, reason_2, reason_3,
+    model_name, model_version, model_alias, run_id
+)
+select
+    cid, %(as_of_date)s, %(task)s, score, band, reason_1, reason_2, reason_3,
+    %(model_name)s, %(model_version)s, %(model_alias)s, %(run_id)s
+from score_staging
+"""
 
 
 class NoChampionError(RuntimeError):
     """No model version carries the alias to score with."""
+
+
+def _threads() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
 @dataclass
@@ -52,9 +69,18 @@ class ChampionModel:
     # Maps the booster's probabilities to the task's calibrated scores (identity if none).
     calibrator: Calibrator = field(default=IDENTITY)
 
-    def predict(self, x: pd.DataFrame) -> np.ndarray:
-        """Calibrated scores for a model matrix with the champion's columns."""
-        return self.calibrator.apply(self.model.predict_proba(x)[:, 1])
+    @property
+    def booster(self) -> lgb.Booster:
+        return self.model.booster_
+
+    def predict(self, x: pd.DataFrame | np.ndarray) -> np.ndarray:
+        """Calibrated scores for a model matrix with the champion's columns (the booster's
+        probability is the classifier's predict_proba[:, 1], without its input checks)."""
+        return self.calibrator.apply(self.booster.predict(x, num_threads=_threads()))
+
+    def contributions(self, x: pd.DataFrame | np.ndarray) -> np.ndarray:
+        """TreeSHAP contribution of each feature to each row's raw score (bias dropped)."""
+        return self.booster.predict(x, pred_contrib=True, num_threads=_threads())[:, :-1]
 
 
 def load_champion(task_name: str, alias: str = CHAMPION) -> ChampionModel:
@@ -68,7 +94,9 @@ def load_champion(task_name: str, alias: str = CHAMPION) -> ChampionModel:
             f"portrait_train DAG (or `portrait models train {task.name}` then "
             f"`portrait models promote {task.name}`) first."
         ) from None
-    uri = f"models:/{task.registered_model_name}@{alias}"
+    # Load the version the alias resolved to, not the alias again: were it moved in between,
+    # the scores would name a version other than the one that produced them.
+    uri = f"models:/{task.registered_model_name}/{mv.version}"
     model = mlflow.lightgbm.load_model(uri)
     metadata = mlflow.models.get_model_info(uri).metadata or {}
     features = list(
@@ -78,43 +106,65 @@ def load_champion(task_name: str, alias: str = CHAMPION) -> ChampionModel:
     return ChampionModel(task, model, str(mv.version), mv.run_id, alias, features, calibrator)
 
 
-def reason_codes(contrib: np.ndarray, features: list[str], top: int = 3) -> list[list[str | None]]:
-    """The `top` features that raise each row's score most, in business words."""
-    out: list[list[str | None]] = []
+def reason_codes(contrib: np.ndarray, features: list[str], top: int = 3) -> np.ndarray:
+    """The `top` features that raise each row's score most, in business words, as an
+    (rows, top) array; None where fewer features raise it. Contributions show in cents, and
+    each distinct (feature, cents) text is formatted once, not once per row."""
     order = np.argsort(-contrib, axis=1, kind="stable")[:, :top]
-    for i, idx in enumerate(order):
-        row: list[str | None] = []
-        for j in idx:
-            if contrib[i, j] > 0:
-                name = features[j]
-                row.append(f"{FEATURE_WORDS.get(name, name)} (+{contrib[i, j]:.2f})")
-            else:
-                row.append(None)
-        out.append(row)
+    values = np.take_along_axis(contrib, order, axis=1)
+    raises = values > 0
+    out = np.full(order.shape, None, dtype=object)
+    if not raises.any():
+        return out
+    cents = np.rint(values[raises] * 100).astype(np.int64)
+    span = int(cents.max()) + 1
+    keys, inverse = np.unique(order[raises] * span + cents, return_inverse=True)
+    words = [FEATURE_WORDS.get(name, name) for name in features]
+    texts = np.array(
+        [f"{words[k // span]} (+{(k % span) / 100:.2f})" for k in keys.tolist()], dtype=object
+    )
+    out[raises] = texts[inverse.ravel()]
     return out
 
 
-def score_frame(champ: ChampionModel, frame: pd.DataFrame, as_of_date: dt.date) -> pd.DataFrame:
-    x = data.to_model_matrix(frame, champ.features)
-    scores = champ.predict(x)
-    contrib = champ.model.booster_.predict(x, pred_contrib=True)[:, :-1]
-    reasons = reason_codes(contrib, champ.features)
-    return pd.DataFrame(
-        {
-            "cid": frame["cid"].to_numpy(),
-            "as_of_date": as_of_date,
-            "task": champ.task.name,
-            "score": scores,
-            "band": [champ.task.band(s) for s in scores],
-            "reason_1": [r[0] for r in reasons],
-            "reason_2": [r[1] for r in reasons],
-            "reason_3": [r[2] for r in reasons],
-            "model_name": champ.task.registered_model_name,
-            "model_version": champ.version,
-            "model_alias": champ.alias,
-            "run_id": champ.run_id,
-        }
-    )
+class Stopwatch:
+    """Seconds per stage, summed over chunks: where a scoring run spends its time."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            spent = time.perf_counter() - started
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + spent
+
+    def rounded(self) -> dict[str, float]:
+        return {k: round(v, 4) for k, v in self.seconds.items()}
+
+
+def score_matrix(
+    champ: ChampionModel, x: np.ndarray, watch: Stopwatch | None = None
+) -> dict[str, np.ndarray]:
+    """Score, band and top-3 reasons of each row of a model matrix (the staged columns)."""
+    watch = watch or Stopwatch()
+    with watch("predict"):
+        scores = champ.predict(x)
+    with watch("contributions"):
+        contrib = champ.contributions(x)
+    with watch("reasons_and_bands"):
+        reasons = reason_codes(contrib, champ.features)
+        bands = champ.task.bands(scores)
+    return {
+        "score": scores,
+        "band": bands,
+        "reason_1": reasons[:, 0],
+        "reason_2": reasons[:, 1],
+        "reason_3": reasons[:, 2],
+    }
 
 
 def score_task(
@@ -124,40 +174,55 @@ def score_task(
     dsn: str | None = None,
     chunk_rows: int = 50_000,
 ) -> dict:
-    """Score every customer of the snapshot; returns counts for XCom."""
-    champ = load_champion(task_name)
-    with db.connect(dsn) as conn:
+    """Score every customer of the snapshot; returns counts (and seconds per stage) for XCom."""
+    watch = Stopwatch()
+    with watch("load_model"):
+        champ = load_champion(task_name)
+    # Two connections: a COPY holds its connection until the last row, so the snapshot streams
+    # out of one while the scores are staged into the other, whose single transaction is the
+    # only one that touches ml.customer_scores.
+    with db.connect(dsn) as conn, db.connect(dsn) as reader:
         data.ensure_ml_schema(conn)
         if as_of_date is None:
             as_of_date = data.latest_snapshot_date(conn)
-        columns = db.table_columns(conn, "features", "customer_features")
-        data.to_model_matrix(pd.DataFrame(columns=columns), champ.features)  # fail before deleting
-        n_snapshot = conn.execute(
-            "select count(*) from features.customer_features where as_of_date = %s", (as_of_date,)
-        ).fetchone()[0]
-        if n_snapshot == 0:
+        available = db.table_columns(conn, "features", "customer_features")
+        data.require_columns(available, champ.features)
+        conn.execute(STAGING_DDL)
+        staging = sql.Identifier("score_staging")
+        written = 0
+        chunks = data.snapshot_chunks(reader, as_of_date, champ.features, chunk_rows)
+        while True:
+            with watch("read"):
+                batch = next(chunks, None)
+            if batch is None:
+                break
+            cids, x = batch
+            scored = score_matrix(champ, x, watch)
+            with watch("stage_write"):
+                written += db.copy_columns(conn, staging, {"cid": cids, **scored})
+        if written == 0:
             raise data.FeatureError(
                 f"features.customer_features has no rows for as_of_date {as_of_date}."
             )
-        conn.execute(
-            "delete from ml.customer_scores where task = %s and as_of_date = %s",
-            (champ.task.name, as_of_date),
-        )
-        written = 0
-        with conn.cursor(name="portrait_score_snapshot") as cur:
-            cur.itersize = chunk_rows
-            cur.execute(
-                "select * from features.customer_features where as_of_date = %s order by cid",
-                (as_of_date,),
-            )
-            names = [d.name for d in cur.description]
-            while rows := cur.fetchmany(chunk_rows):
-                chunk = score_frame(champ, pd.DataFrame(rows, columns=names), as_of_date)
-                written += db.copy_frame(conn, "ml", "customer_scores", chunk, SCORE_COLUMNS)
+        params = {
+            "task": champ.task.name,
+            "as_of_date": as_of_date,
+            "model_name": champ.task.registered_model_name,
+            "model_version": champ.version,
+            "model_alias": champ.alias,
+            "run_id": champ.run_id,
+        }
+        with watch("replace_delete"):
+            conn.execute(DELETE_SQL, params)
+        with watch("replace_insert"):
+            conn.execute(INSERT_SQL, params)
+        with watch("commit"):
+            conn.commit()
     return {
         "task": champ.task.name,
         "as_of_date": str(as_of_date),
         "rows": written,
         "model_version": champ.version,
         "alias": champ.alias,
+        "seconds": watch.rounded(),
     }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 # Feature columns of features.customer_features the models use, with the business words a
 # reason code shows (what a high value of the feature means): first the ERP families (orders,
 # rhythm, mix, payment), then the lab, CRM, service, project and registry families.
@@ -155,11 +157,13 @@ class Task:
     def experiment_name(self) -> str:
         return f"portrait/{self.name}"
 
+    def bands(self, scores: np.ndarray) -> np.ndarray:
+        """Band names of many scores at once: a score on an edge belongs to the band above."""
+        index = np.searchsorted(np.asarray(self.band_edges), scores, side="right")
+        return np.asarray(self.band_names, dtype=object)[index]
+
     def band(self, score: float) -> str:
-        for edge, name in zip(self.band_edges, self.band_names, strict=False):
-            if score < edge:
-                return name
-        return self.band_names[-1]
+        return self.bands(np.asarray([score]))[0]
 
 
 TASKS: dict[str, Task] = {

@@ -11,7 +11,7 @@ from models_ml.monitor import DriftPolicy, apply_policy, psi
 from models_ml.register import GatePolicy, gate
 from models_ml.score import reason_codes
 from models_ml.split import SplitError, time_split
-from models_ml.tasks import TASKS, get_task
+from models_ml.tasks import FEATURE_WORDS, TASKS, get_task
 
 
 def month_ends(n, start=dt.date(2023, 1, 31)):
@@ -89,13 +89,33 @@ def test_reason_codes_name_the_features_that_raise_the_score_most():
     assert reasons[0][0].startswith("days since the last order")
     assert reasons[0][1].startswith("order value in the last 90 days")
     assert reasons[0][2] is None
-    assert reasons[1] == [None, None, None]
+    assert list(reasons[1]) == [None, None, None]
+    assert reasons[0][0] == "days since the last order (+0.50)"
+
+
+def test_reason_codes_format_each_distinct_contribution_the_same_way():
+    rng = np.random.default_rng(0)
+    contrib = np.round(rng.normal(0, 0.3, size=(500, 4)), 3)
+    features = ["orders_90d", "not_in_the_glossary", "credit_limit_use", "invoices_365d"]
+    reasons = reason_codes(contrib, features)
+    for row, values in zip(reasons, contrib, strict=True):
+        order = np.argsort(-values, kind="stable")[:3]
+        for text, j in zip(row, order, strict=True):
+            if values[j] > 0:
+                assert text.startswith(FEATURE_WORDS.get(features[j], features[j]) + " (+")
+                assert abs(float(text.rsplit("+", 1)[1][:-1]) - values[j]) <= 0.005 + 1e-9
+            else:
+                assert text is None
 
 
 def test_tasks_are_known_and_bands_are_ordered():
     assert set(TASKS) >= {"churn_180d"}
     task = get_task("churn_180d")
     assert [task.band(s) for s in (0.1, 0.4, 0.9)] == ["low", "medium", "high"]
+    # a score on an edge belongs to the band above, one at a time or many at once
+    scores = np.array([0.0, 0.29, 0.3, 0.59, 0.6, 1.0])
+    assert list(task.bands(scores)) == [task.band(s) for s in scores]
+    assert list(task.bands(scores)) == ["low", "low", "medium", "medium", "high", "high"]
     with pytest.raises(ValueError, match="Unknown task"):
         get_task("nope")
 
