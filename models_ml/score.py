@@ -30,8 +30,8 @@ from models_ml.register import CHAMPION
 from models_ml.tasks import FEATURE_WORDS, Task, get_task
 from portrait import db
 
-# What the scoring stages per customer; the constant columns are added by the final insert.
-STAGED_COLUMNS = ["cid", "score", "band", "reason_1", "reason_2", "reason_3"]
+# What scoring stages per customer; the final insert adds the run's constant columns (and
+# scored_at, the transaction's time).
 STAGING_DDL = """
 create temp table score_staging (
     cid text, score double precision, band text, reason_1 text, reason_2 text, reason_3 text
