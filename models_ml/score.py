@@ -14,7 +14,7 @@ import datetime as dt
 import os
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 
 import lightgbm as lgb
@@ -30,8 +30,8 @@ from models_ml.register import CHAMPION
 from models_ml.tasks import FEATURE_WORDS, Task, get_task
 from portrait import db
 
-# What the scoring stages per customer; the constant columns are added by the final insert.
-STAGED_COLUMNS = ["cid", "score", "band", "reason_1", "reason_2", "reason_3"]
+# What scoring stages per customer; the final insert adds the run's constant columns (and
+# scored_at, the transaction's time).
 STAGING_DDL = """
 create temp table score_staging (
     cid text, score double precision, band text, reason_1 text, reason_2 text, reason_3 text
@@ -191,15 +191,18 @@ def score_task(
         staging = sql.Identifier("score_staging")
         written = 0
         chunks = data.snapshot_chunks(reader, as_of_date, champ.features, chunk_rows)
-        while True:
-            with watch("read"):
-                batch = next(chunks, None)
-            if batch is None:
-                break
-            cids, x = batch
-            scored = score_matrix(champ, x, watch)
-            with watch("stage_write"):
-                written += db.copy_columns(conn, staging, {"cid": cids, **scored})
+        # closing(): on an error mid-snapshot the COPY must be ended before its connection
+        # closes, else the rollback waits on a stream nobody reads.
+        with closing(chunks):
+            while True:
+                with watch("read"):
+                    batch = next(chunks, None)
+                if batch is None:
+                    break
+                cids, x = batch
+                scored = score_matrix(champ, x, watch)
+                with watch("stage_write"):
+                    written += db.copy_columns(conn, staging, {"cid": cids, **scored})
         if written == 0:
             raise data.FeatureError(
                 f"features.customer_features has no rows for as_of_date {as_of_date}."

@@ -179,6 +179,65 @@ def test_scoring_without_a_needed_column_fails_and_keeps_the_old_scores(world):
         assert conn.execute(query).fetchall() == before
 
 
+def test_scores_name_their_model_and_give_reasons_and_a_midway_failure_writes_nothing(
+    world, monkeypatch
+):
+    from models_ml import score, tracking
+    from models_ml.tasks import get_task
+
+    dsn, as_of, task = world["dsn"], latest_date(world["dsn"]), "churn_180d"
+    score.score_task(task, as_of, dsn=dsn, chunk_rows=20)
+    mv = tracking.configure().get_model_version_by_alias(
+        get_task(task).registered_model_name, "champion"
+    )
+    query = (
+        "select cid, score, band, reason_1, reason_2, reason_3, model_version, run_id "
+        "from ml.customer_scores where task = %s and as_of_date = %s order by cid"
+    )
+    with psycopg.connect(dsn) as conn:
+        before = conn.execute(query, (task, as_of)).fetchall()
+    assert {(r[6], r[7]) for r in before} == {(str(mv.version), mv.run_id)}
+    assert any(r[3] for r in before) and all(r[3] or not r[4] for r in before)
+    assert all(r[2] == get_task(task).band(r[1]) for r in before)
+
+    scored = score.score_matrix
+    calls = []
+
+    def fail_on_the_third_chunk(champ, x, watch=None):
+        calls.append(len(x))
+        if len(calls) == 3:
+            raise RuntimeError("scoring broke halfway")
+        return scored(champ, x, watch)
+
+    monkeypatch.setattr(score, "score_matrix", fail_on_the_third_chunk)
+    with pytest.raises(RuntimeError, match="halfway"):
+        score.score_task(task, as_of, dsn=dsn, chunk_rows=20)
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute(query, (task, as_of)).fetchall() == before
+
+
+def test_scoring_without_a_champion_fails_clearly_and_writes_nothing(world):
+    from models_ml import tracking
+    from models_ml.score import NoChampionError, score_task
+    from models_ml.tasks import get_task
+
+    dsn, as_of, task = world["dsn"], latest_date(world["dsn"]), "churn_180d"
+    name = get_task(task).registered_model_name
+    client = tracking.configure()
+    version = client.get_model_version_by_alias(name, "champion").version
+    count = "select count(*) from ml.customer_scores where task = %s and as_of_date = %s"
+    with psycopg.connect(dsn) as conn:
+        conn.execute("delete from ml.customer_scores where task = %s", (task,))
+    client.delete_registered_model_alias(name, "champion")
+    try:
+        with pytest.raises(NoChampionError, match="champion"):
+            score_task(task, as_of, dsn=dsn)
+    finally:
+        client.set_registered_model_alias(name, "champion", version)
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute(count, (task, as_of)).fetchone()[0] == 0
+
+
 def test_segments_are_written_once_per_date_with_names_and_a_map(world):
     from models_ml.segment import segment_customers
 
