@@ -3,6 +3,7 @@
         materialized='incremental',
         unique_key=['cid', 'as_of_date'],
         incremental_strategy='delete+insert',
+        indexes=[{'columns': ['as_of_date', 'cid'], 'unique': true}],
     )
 }}
 {#- Point-in-time customer snapshots: one row per (cid, as_of_date) for every month-end with
