@@ -321,6 +321,8 @@ final as (
         coalesce(s.sample_requests_90d, 0) as sample_requests_90d,
         coalesce(s.sample_requests_365d, 0) as sample_requests_365d,
         s.sample_conversion_365d,
+        coalesce(s.samples_matured_365d, 0) as samples_matured_365d,
+        coalesce(s.samples_converted_365d, 0) as samples_converted_365d,
         s.avg_sample_feedback_days_365d,
         s.sample_pass_rate_365d,
         s.tight_spec_share_365d,

@@ -99,6 +99,9 @@ final as (
         round(avg((cr.request_id is not null)::integer::numeric) filter (
             where rk.requested_at < rk.cutoff_at - interval '180 days'
         ), 4) as sample_conversion_365d,
+        count(*) filter (where rk.requested_at < rk.cutoff_at - interval '180 days') as samples_matured_365d,
+        count(cr.request_id) filter (where rk.requested_at < rk.cutoff_at - interval '180 days')
+            as samples_converted_365d,
         round(avg(extract(epoch from fk.received_at - rk.shipped_at) / 86400.0)::numeric, 2)
             as avg_sample_feedback_days_365d,
         round(avg((fk.test_result = 'pass')::integer::numeric), 4) as sample_pass_rate_365d,
