@@ -178,6 +178,9 @@ class _CpuMeter:
 
 
 def _cpu_used(meter: _CpuMeter, before: tuple[float, float] | None) -> float | None:
+    # A backend whose session just ended counts for the postmaster only once reaped: give it
+    # a moment, or its CPU is lost (psql's backend ends with psql). Outside the timed span.
+    time.sleep(0.5)
     after = meter.read()
     if before is None or after is None:
         return None

@@ -139,10 +139,23 @@ def snapshot_chunks(
     COPY streams the rows as CSV and pandas' C parser turns each chunk into floats: no Python
     object per value, and memory bounded by the chunk whatever the number of customers."""
     _require_features_table(conn)
+    types = dict(
+        conn.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = 'features' and table_name = 'customer_features'"
+        ).fetchall()
+    )
+    # Booleans as 0/1, as training reads them (CSV would say t/f, which is not a number).
+    select = [
+        sql.SQL("{}::integer").format(sql.Identifier(c))
+        if types.get(c) == "boolean"
+        else sql.Identifier(c)
+        for c in columns
+    ]
     query = sql.SQL(
         "copy (select cid, {} from features.customer_features where as_of_date = {}) "
         "to stdout (format csv)"
-    ).format(sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Literal(as_of_date))
+    ).format(sql.SQL(", ").join(select), sql.Literal(as_of_date))
     buf, rows = bytearray(), 0
     with conn.cursor() as cur, cur.copy(query) as copy:
         for block in copy:
