@@ -61,6 +61,13 @@ def latent_frame(truth_dir: Path) -> pd.DataFrame:
     return frame
 
 
+def oracle_rows(oracle: pd.DataFrame, task: str) -> pd.DataFrame:
+    """(company_id, as_of_date as a date, p_<task>) of the oracle table."""
+    return oracle.loc[:, ["company_id", "as_of_date", f"p_{task}"]].assign(
+        as_of_date=lambda f: pd.to_datetime(f["as_of_date"]).dt.date
+    )
+
+
 def attach_truth(
     part: pd.DataFrame,
     companies: dict[str, str],
@@ -70,9 +77,7 @@ def attach_truth(
 ) -> pd.DataFrame:
     """The rows of a window whose CID maps to a company with a latent state and an oracle
     probability, with both attached."""
-    orc = oracle.loc[:, ["company_id", "as_of_date", f"p_{task}"]].assign(
-        as_of_date=lambda f: pd.to_datetime(f["as_of_date"]).dt.date
-    )
+    orc = oracle_rows(oracle, task)
     rows = part.assign(
         company_id=part["cid"].map(companies),
         as_of_date=pd.to_datetime(part["as_of_date"]).dt.date,
@@ -100,16 +105,20 @@ def bootstrap_ratio(
     return float(low), float(high)
 
 
-def ceilings(task: Task, dsn: str | None, truth_dir: Path, companies: dict[str, str]) -> dict:
-    """Test AUC of the task's LightGBM on observed, latent and both inputs, beside the
-    oracle's on the same rows (see the module docstring)."""
+def ceilings(
+    task: Task,
+    dsn: str | None,
+    companies: dict[str, str],
+    latent: pd.DataFrame,
+    oracle: pd.DataFrame,
+) -> dict:
+    """Test AUC of the task's LightGBM on observed, latent (``latent_frame``) and both inputs,
+    beside the oracle's on the same rows (see the module docstring)."""
     from models_ml.train import fit_lightgbm, task_split
 
     with db.connect(dsn) as conn:
         frame = data.training_frame(conn, task)
     _, parts = task_split(task, frame)
-    latent = latent_frame(truth_dir)
-    oracle = pd.read_csv(Path(truth_dir) / "oracle.csv", dtype={"company_id": str})
     rows = {k: attach_truth(v, companies, latent, oracle, task.name) for k, v in parts.items()}
     y = {k: v["label"].to_numpy(dtype=int) for k, v in rows.items()}
     if any(len(np.unique(v)) < 2 for v in y.values()):

@@ -139,12 +139,7 @@ def snapshot_chunks(
     COPY streams the rows as CSV and pandas' C parser turns each chunk into floats: no Python
     object per value, and memory bounded by the chunk whatever the number of customers."""
     _require_features_table(conn)
-    types = dict(
-        conn.execute(
-            "select column_name, data_type from information_schema.columns "
-            "where table_schema = 'features' and table_name = 'customer_features'"
-        ).fetchall()
-    )
+    types = db.table_column_types(conn, "features", "customer_features")
     # Booleans as 0/1, as training reads them (CSV would say t/f, which is not a number).
     select = [
         sql.SQL("{}::integer").format(sql.Identifier(c))

@@ -26,7 +26,7 @@ from mlflow.exceptions import MlflowException
 from sklearn.metrics import roc_auc_score
 
 from models_ml import tracking
-from models_ml.ceiling import ceilings
+from models_ml.ceiling import ceilings, latent_frame, oracle_rows
 from models_ml.register import CHAMPION
 from models_ml.tasks import TASKS
 from portrait import db
@@ -61,10 +61,8 @@ def oracle_comparison(
         company_id=reference["cid"].map(companies),
         as_of_date=pd.to_datetime(reference["as_of_date"]).dt.date,
     )
-    orc = oracle.loc[:, ["company_id", "as_of_date", f"p_{task}"]].assign(
-        as_of_date=lambda f: pd.to_datetime(f["as_of_date"]).dt.date
-    )
-    both = ref.merge(orc, on=["company_id", "as_of_date"], how="inner").dropna(subset=[f"p_{task}"])
+    both = ref.merge(oracle_rows(oracle, task), on=["company_id", "as_of_date"], how="inner")
+    both = both.dropna(subset=[f"p_{task}"])
     y = both["label"].to_numpy(dtype=int)
     out = {"oracle_rows": float(len(both)), "oracle_coverage": len(both) / max(len(ref), 1)}
     if len(np.unique(y)) < 2:
@@ -90,6 +88,7 @@ def models_quality(dsn: str | None, truth_dir: Path) -> dict:
     client = tracking.configure()
     oracle = pd.read_csv(Path(truth_dir) / "oracle.csv", dtype={"company_id": str})
     companies = cid_companies(dsn, truth_dir)
+    latent = latent_frame(truth_dir)
     out: dict[str, dict] = {}
     for task in TASKS.values():
         run_id, source = _champion_run(client, task), "champion"
@@ -119,7 +118,7 @@ def models_quality(dsn: str | None, truth_dir: Path) -> dict:
         # What the same LightGBM reaches given the hidden state: the world's learnable ceiling.
         out[task.name] |= {
             f"ceiling_{k}" if not k.startswith("ceiling_") else k: v
-            for k, v in ceilings(task, dsn, truth_dir, companies).items()
+            for k, v in ceilings(task, dsn, companies, latent, oracle).items()
         }
     return out
 

@@ -41,13 +41,18 @@ def relation_exists(conn: psycopg.Connection, schema: str, name: str) -> bool:
     return row[0] is not None
 
 
-def table_columns(conn: psycopg.Connection, schema: str, name: str) -> list[str]:
+def table_column_types(conn: psycopg.Connection, schema: str, name: str) -> dict[str, str]:
+    """Column name -> data type (information_schema's words), in table order."""
     rows = conn.execute(
-        "select column_name from information_schema.columns "
+        "select column_name, data_type from information_schema.columns "
         "where table_schema = %s and table_name = %s order by ordinal_position",
         (schema, name),
     ).fetchall()
-    return [r[0] for r in rows]
+    return dict(rows)
+
+
+def table_columns(conn: psycopg.Connection, schema: str, name: str) -> list[str]:
+    return list(table_column_types(conn, schema, name))
 
 
 _COPY_TEXT_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
