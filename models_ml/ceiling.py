@@ -122,7 +122,7 @@ def ceilings(
     rows = {k: attach_truth(v, companies, latent, oracle, task.name) for k, v in parts.items()}
     y = {k: v["label"].to_numpy(dtype=int) for k, v in rows.items()}
     if any(len(np.unique(v)) < 2 for v in y.values()):
-        return {"ceiling_error": "a window lacks one of the classes after mapping to the truth"}
+        return {"error": "a window lacks one of the classes after mapping to the truth"}
     latent_cols = [c for c in latent.columns if c.startswith("latent_")]
     inputs = {
         "observed": list(task.features),
@@ -131,7 +131,7 @@ def ceilings(
     }
     p_oracle = rows["test"][f"p_{task.name}"].to_numpy(dtype=float)
     oracle_auc = float(roc_auc_score(y["test"], p_oracle))
-    out: dict[str, float] = {"ceiling_test_rows": float(len(y["test"])), "oracle_auc": oracle_auc}
+    out: dict[str, float] = {"test_rows": float(len(y["test"])), "oracle_auc": oracle_auc}
     scores = {}
     for name, cols in inputs.items():
         xs = {k: data.to_model_matrix(v, cols) for k, v in rows.items()}

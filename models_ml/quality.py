@@ -117,8 +117,7 @@ def models_quality(dsn: str | None, truth_dir: Path) -> dict:
         }
         # What the same LightGBM reaches given the hidden state: the world's learnable ceiling.
         out[task.name] |= {
-            f"ceiling_{k}" if not k.startswith("ceiling_") else k: v
-            for k, v in ceilings(task, dsn, companies, latent, oracle).items()
+            f"ceiling_{k}": v for k, v in ceilings(task, dsn, companies, latent, oracle).items()
         }
     return out
 
