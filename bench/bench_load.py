@@ -44,7 +44,7 @@ from sources.contract import Contract, load_contract, pg_encoding, raw_table_nam
 from sources.loader import ensure_raw_schema, load_landing  # noqa: E402
 
 TOTAL_ROWS = 300_000
-REPEAT = 3
+REPEAT = 5
 BATCHES = ("20240301", "20240401")
 # Relative volume of each table (orders and their lines dominate, as in a real ERP export).
 WEIGHTS = {

@@ -23,7 +23,7 @@ def test_credit_task_grades_pd_from_a_to_e():
     task = get_task("default_90dpd_180d")
     grades = [task.band(p) for p in (0.001, 0.015, 0.03, 0.07, 0.4)]
     assert grades == ["A", "B", "C", "D", "E"]
-    assert task.calibration and task.balance_classes
+    assert task.calibration and task.window_positives
 
 
 def test_rare_windows_grow_until_they_hold_enough_positives():
