@@ -106,12 +106,25 @@ def segment_aucs(
         neg = int(mask.sum() - pos)
         if pos < min_positives or neg < min_negatives:
             continue
+        auc = float(roc_auc_score(y[mask], p[mask]))
         out[value] = {
             "rows": float(mask.sum()),
             "positives": float(pos),
-            "roc_auc": float(roc_auc_score(y[mask], p[mask])),
+            "roc_auc": auc,
+            "roc_auc_se": auc_standard_error(auc, pos, neg),
         }
     return out
+
+
+def auc_standard_error(auc: float, positives: int, negatives: int) -> float:
+    """Hanley & McNeil (1982) standard error of a ROC AUC measured on this many positives
+    and negatives: how far the AUC of a small segment moves by chance alone."""
+    q1 = auc / (2.0 - auc)
+    q2 = 2.0 * auc * auc / (1.0 + auc)
+    var = (
+        auc * (1.0 - auc) + (positives - 1) * (q1 - auc * auc) + (negatives - 1) * (q2 - auc * auc)
+    ) / (positives * negatives)
+    return float(max(var, 0.0) ** 0.5)
 
 
 def segment_report(frame, y: np.ndarray, p: np.ndarray) -> dict[str, dict[str, dict[str, float]]]:

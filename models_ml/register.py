@@ -38,8 +38,12 @@ class GatePolicy:
 
     auc_tolerance: float = 0.01
     brier_tolerance: float = 0.01
-    # Segments are smaller than the whole window, so their AUCs are noisier: a wider margin.
+    # Segments are smaller than the whole window, so their AUCs are noisier: a wider margin,
+    # and a drop must also stand out from the noise of the segment's size (segment_gate).
     segment_auc_tolerance: float = 0.05
+    # One-sided 95 %: a segment collapses when the drop exceeds this many standard errors of
+    # the difference of the two AUCs (each from evaluate.auc_standard_error).
+    segment_z: float = 1.645
 
 
 def _version_by_alias(client, name: str, alias: str):
@@ -82,8 +86,11 @@ def segment_gate(
     champion: dict[str, dict[str, dict[str, float]]],
     policy: GatePolicy,
 ) -> list[str]:
-    """Reasons from per-segment AUCs ({axis: {value: {"roc_auc": ...}}}) measured on the same
-    rows: any segment where the challenger falls more than the tolerance below the champion."""
+    """Reasons from per-segment AUCs ({axis: {value: {"roc_auc": ..., "roc_auc_se": ...}}})
+    measured on the same rows: any segment where the challenger falls more than the tolerance
+    below the champion, and by more than chance explains on a segment that size (z standard
+    errors of the difference; a segment of 20 rows and 5 positives moves by 0.1 on its own, so
+    such a drop alone must not block a model that is better overall)."""
     reasons = []
     for axis, by_value in champion.items():
         for value, theirs in by_value.items():
@@ -91,11 +98,15 @@ def segment_gate(
             if ours is None:
                 continue
             drop = theirs["roc_auc"] - ours["roc_auc"]
-            if drop > policy.segment_auc_tolerance:
+            noise = policy.segment_z * math.hypot(
+                ours.get("roc_auc_se", 0.0), theirs.get("roc_auc_se", 0.0)
+            )
+            if drop > max(policy.segment_auc_tolerance, noise):
                 reasons.append(
                     f"segment {axis}={value} collapses: AUC {ours['roc_auc']:.4f} against the "
                     f"champion's {theirs['roc_auc']:.4f} on the same rows (drop {drop:.4f} > "
-                    f"{policy.segment_auc_tolerance})"
+                    f"tolerance {policy.segment_auc_tolerance} and > {noise:.4f}, "
+                    f"{policy.segment_z} standard errors on {ours.get('rows', 0):.0f} rows)"
                 )
     return reasons
 

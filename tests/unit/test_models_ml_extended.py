@@ -95,6 +95,35 @@ def test_segment_gate_rejects_a_challenger_that_collapses_on_one_segment():
     assert len(reasons) == 1 and "activity=q4" in reasons[0]
 
 
+def test_segment_gate_does_not_block_on_the_noise_of_a_small_segment():
+    # 5 positives and 15 negatives: a drop from 0.77 to 0.57 is within chance for that size;
+    # the same drop on 200 positives and 600 negatives is a collapse.
+    from models_ml.evaluate import auc_standard_error
+
+    def seg(auc, pos, neg):
+        return {"roc_auc": auc, "roc_auc_se": auc_standard_error(auc, pos, neg), "rows": pos + neg}
+
+    small = segment_gate(
+        {"industry": {"x": seg(0.57, 5, 15)}}, {"industry": {"x": seg(0.77, 5, 15)}}, GatePolicy()
+    )
+    assert small == []
+    large = segment_gate(
+        {"industry": {"x": seg(0.57, 200, 600)}},
+        {"industry": {"x": seg(0.77, 200, 600)}},
+        GatePolicy(),
+    )
+    assert len(large) == 1 and "industry=x" in large[0]
+
+
+def test_auc_standard_error_shrinks_with_rows_and_matches_hanley_mcneil():
+    from models_ml.evaluate import auc_standard_error
+
+    # By hand, AUC 0.8 on 50 + 50 cases: Q1 = 0.8/1.2, Q2 = 1.28/1.8,
+    # var = (0.16 + 49 (Q1 - 0.64) + 49 (Q2 - 0.64)) / 2500 = 0.00198 -> SE 0.0445
+    assert abs(auc_standard_error(0.8, 50, 50) - 0.0445) < 0.0005
+    assert auc_standard_error(0.8, 500, 500) < auc_standard_error(0.8, 50, 50) / 3
+
+
 def test_segments_are_named_by_what_sets_them_apart():
     profiles = pd.DataFrame(
         [[2.0, 1.0] + [0.0] * (len(BEHAVIOUR) - 2), [-2.0, -1.5] + [0.0] * (len(BEHAVIOUR) - 2)],
