@@ -43,7 +43,12 @@ def test_dbt_build_passes_and_rebuilding_changes_nothing(fresh_db, tiny_world, t
 
 # (raw table, key, new values) of the late versions the point-in-time test adds
 LATE_VERSIONS = (
-    ("lab__sample_requests", "request_id", {"spec_tolerance_pct": "0.1", "shipped_at": "null"}),
+    ("erp__payments", "payment_id", {"amount_cny": "0.01"}),
+    (
+        "lab__sample_requests",
+        "request_id",
+        {"spec_tolerance_pct": "0.1", "shipped_at": "null", "purpose": "'qualification'"},
+    ),
     ("lab__test_feedback", "feedback_id", {"result": "'fail'"}),
     ("crm__interactions", "interaction_id", {"responded_at": "null", "direction": "'inbound'"}),
     ("crm__contacts", "contact_id", {"title": "'研发总监'"}),
@@ -75,8 +80,8 @@ def late_version(conn, table, key, changes, as_of):
 
 
 def test_features_are_point_in_time(fresh_db, tiny_world, tmp_path):
-    """Orders, and newer versions of lab, CRM, service, project and registry records, that
-    arrive after an as_of_date leave that date's features unchanged."""
+    """Orders, and newer versions of payment, lab, CRM, service, project and registry
+    records, that arrive after an as_of_date leave that date's features unchanged."""
     load_landing(fresh_db, tiny_world / "landing", progress=False)
     env = service_env_for(fresh_db, tmp_path / "local")
     dbt(["build", "--select", "+customer_features"], env)
@@ -102,8 +107,8 @@ def test_features_are_point_in_time(fresh_db, tiny_world, tmp_path):
                 """,
                 (prefix, as_of, placed, as_of, known),
             )
-        # Every lab, CRM, service, project and registry record gets a newer version that only
-        # became known after the cutoff: worse in every way the features look at.
+        # Every payment, lab, CRM, service, project and registry record gets a newer version
+        # that only became known after the cutoff: worse in every way the features look at.
         for table, key, changes in LATE_VERSIONS:
             late_version(conn, table, key, changes, as_of)
     dbt(["build", "--select", "path:models/features", "--full-refresh"], env)

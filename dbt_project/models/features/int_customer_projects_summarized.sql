@@ -7,7 +7,9 @@
 }}
 {#- Cooperation family, one row per (cid, as_of_date) with a project running at some time in the
     730 days before the cutoff: active and co-development projects, and how much of each year's
-    project work was new (a falling share of new projects means the partnership stops growing).
+    project work was new (a falling share of new projects means the partnership stops growing),
+    and where the customer's product trials stand (a running trial is a qualification under way;
+    a completed one usually opens a buying phase, a cancelled one ends it).
     Point in time: project versions known at the cutoff; an end date counts only before it. -#}
 
 with as_of_dates as (
@@ -62,6 +64,15 @@ final as (
         count(*) filter (
             where ended_at is null and project_status = 'active' and project_type = 'co_development'
         ) as active_codev_projects,
+        count(*) filter (
+            where ended_at is null and project_status = 'active' and project_type = 'trial'
+        ) as active_trial_projects,
+        min(extract(day from cutoff_at - ended_at)) filter (
+            where project_type = 'trial' and project_status = 'completed'
+        ) as days_since_trial_completed,
+        min(extract(day from cutoff_at - ended_at)) filter (
+            where project_type = 'trial' and project_status = 'cancelled'
+        ) as days_since_trial_cancelled,
         count(*) filter (where ran_365d and project_type = 'co_development' and project_status <> 'cancelled')
             as joint_projects_365d,
         count(*) filter (where started_365d) as new_projects_365d,

@@ -45,7 +45,8 @@ requests_known as (
         r.request_id,
         r.requested_at,
         case when r.shipped_at < d.cutoff_at then r.shipped_at end as shipped_at,
-        r.spec_tolerance_pct
+        r.spec_tolerance_pct,
+        r.request_purpose
     from as_of_dates as d
     inner join sample_requests as r
         on
@@ -95,6 +96,9 @@ final as (
         rk.as_of_date,
         count(*) filter (where rk.requested_at >= rk.cutoff_at - interval '30 days') as sample_requests_30d,
         count(*) filter (where rk.requested_at >= rk.cutoff_at - interval '90 days') as sample_requests_90d,
+        count(*) filter (
+            where rk.requested_at >= rk.cutoff_at - interval '90 days' and rk.request_purpose = 'qualification'
+        ) as qualification_samples_90d,
         count(*) as sample_requests_365d,
         round(avg((cr.request_id is not null)::integer::numeric) filter (
             where rk.requested_at < rk.cutoff_at - interval '180 days'
