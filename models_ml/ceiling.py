@@ -9,7 +9,10 @@ task's LightGBM on the same time split three times, on the test rows the oracle 
 - ``observed``: the task's feature columns (what the champion sees);
 - ``latent``: the company's latent traits and its true state at the as_of date
   (``truth/companies.csv`` and ``truth/states.csv``), nothing observed;
-- ``observed_plus_latent``: both.
+- ``observed_plus_latent``: both;
+- ``observed_plus_state_<k>m_before``: the observed features and the true state of k months
+  before the as_of date (``STATE_LAGS``): if the state of a month or two ago adds nothing to
+  what is observed but today's state does, the gap is state the exports do not show yet.
 
 If even ``latent`` stays well below the oracle, the shortfall comes from what can be learnt
 from this many labelled rows, not from the feature set. A paired bootstrap over the test
@@ -40,6 +43,10 @@ TRAIT_COLUMNS = (
 )
 STATE_COLUMNS = ("relationship", "financial_state", "project_phase")
 BOOTSTRAP_SAMPLES = 500
+# The true state of this many months before the as_of date, on top of the observed features:
+# how much of the gap is state the exports cannot show yet (lateness, for one, surfaces only
+# when an invoice falls due, one to three months after it was issued).
+STATE_LAGS = (1, 2)
 
 
 def latent_frame(truth_dir: Path) -> pd.DataFrame:
@@ -57,8 +64,12 @@ def latent_frame(truth_dir: Path) -> pd.DataFrame:
         closed=states["closed"].astype(float),
     )
     frame = state.merge(traits, on="company_id", how="left")
+    state_cols = [c for c in state.columns if c not in ("company_id", "as_of_date")]
+    frame = frame.sort_values(["company_id", "as_of_date"], kind="stable")
+    by_company = frame.groupby("company_id", sort=False)[state_cols]
+    lagged = [by_company.shift(k).add_prefix(f"lag{k}_") for k in STATE_LAGS]
     frame.columns = [c if c in ("company_id", "as_of_date") else f"latent_{c}" for c in frame]
-    return frame
+    return pd.concat([frame, *lagged], axis=1).reset_index(drop=True)
 
 
 def oracle_rows(oracle: pd.DataFrame, task: str) -> pd.DataFrame:
@@ -128,6 +139,13 @@ def ceilings(
         "observed": list(task.features),
         "latent": latent_cols,
         "observed_plus_latent": [*task.features, *latent_cols],
+        **{
+            f"observed_plus_state_{k}m_before": [
+                *task.features,
+                *(c for c in latent.columns if c.startswith(f"lag{k}_")),
+            ]
+            for k in STATE_LAGS
+        },
     }
     p_oracle = rows["test"][f"p_{task.name}"].to_numpy(dtype=float)
     oracle_auc = float(roc_auc_score(y["test"], p_oracle))

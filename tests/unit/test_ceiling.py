@@ -47,6 +47,22 @@ def test_latent_frame_one_hot_state_and_traits(tmp_path):
     assert frame.loc["CO1", "as_of_date"] == dt.date(2024, 1, 31)
 
 
+def test_latent_frame_lags_the_state_per_company(tmp_path):
+    truth = _truth(tmp_path)
+    states = pd.read_csv(truth / "states.csv")
+    later = states.assign(
+        month_end="2024-02-29", financial_state=["stressed", "distressed"], closed=[0, 1]
+    )
+    pd.concat([later, states]).to_csv(truth / "states.csv", index=False)  # out of order
+    frame = latent_frame(truth).set_index(["company_id", "as_of_date"])
+    feb, jan = dt.date(2024, 2, 29), dt.date(2024, 1, 31)
+    assert frame.loc[("CO1", feb), "latent_financial_state_stressed"] == 1.0
+    assert frame.loc[("CO1", feb), "lag1_financial_state_healthy"] == 1.0
+    assert frame.loc[("CO2", feb), "lag1_closed"] == 0.0
+    assert np.isnan(frame.loc[("CO1", jan), "lag1_financial_state_healthy"])
+    assert np.isnan(frame.loc[("CO1", feb), "lag2_financial_state_healthy"])
+
+
 def test_attach_truth_keeps_only_rows_with_a_company_state_and_oracle(tmp_path):
     latent = latent_frame(_truth(tmp_path))
     oracle = pd.DataFrame(
