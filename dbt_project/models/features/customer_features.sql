@@ -267,15 +267,16 @@ payment_features as (
         coalesce(sum(open_cny) filter (where due_at < cutoff_at), 0)::numeric(18, 2) as overdue_balance_cny,
         coalesce(sum(open_cny), 0)::numeric(18, 2) as open_balance_cny,
         max(days_late) filter (where open_cny > 0) as oldest_open_days_late,
-        -- more than 15 days late: beyond what customers in good health take
-        avg((days_late > 15)::integer::numeric) filter (
+        -- the *_15d columns: more than 15 days late, beyond what customers in good health take
+        {%- set late_days = 15 %}
+        avg((days_late > {{ late_days }})::integer::numeric) filter (
             where due_at < cutoff_at and due_at >= cutoff_at - interval '90 days'
         ) as late_15d_share_90d,
-        avg((days_late > 15)::integer::numeric) filter (
+        avg((days_late > {{ late_days }})::integer::numeric) filter (
             where due_at < cutoff_at and due_at >= cutoff_at - interval '365 days'
         ) as late_15d_share_365d,
-        count(*) filter (where open_cny > 0 and days_late > 15) as overdue_15d_invoices,
-        extract(day from min(cutoff_at) - max(last_paid_at)) as days_since_last_payment,
+        count(*) filter (where open_cny > 0 and days_late > {{ late_days }}) as overdue_15d_invoices,
+        extract(day from max(cutoff_at) - max(last_paid_at))::integer as days_since_last_payment,
         (array_agg(days_late order by last_paid_at desc, invoice_id desc) filter (
             where open_cny = 0 and last_paid_at is not null
         ))[1] as last_paid_days_late
@@ -331,7 +332,7 @@ final as (
         round(p.late_15d_share_90d, 4) as late_15d_share_90d,
         round(p.late_15d_share_365d, 4) as late_15d_share_365d,
         coalesce(p.overdue_15d_invoices, 0) as overdue_15d_invoices,
-        p.days_since_last_payment::integer as days_since_last_payment,
+        p.days_since_last_payment,
         round(p.last_paid_days_late::numeric, 2) as last_paid_days_late,
         round(coalesce(p.open_balance_cny, 0) / nullif(cl.credit_limit_cny, 0), 4) as credit_limit_use,
         -- samples and lab
@@ -376,8 +377,8 @@ final as (
         coalesce(pj.active_projects, 0) as active_projects,
         coalesce(pj.active_codev_projects, 0) as active_codev_projects,
         coalesce(pj.active_trial_projects, 0) as active_trial_projects,
-        pj.days_since_trial_completed::integer as days_since_trial_completed,
-        pj.days_since_trial_cancelled::integer as days_since_trial_cancelled,
+        pj.days_since_trial_completed,
+        pj.days_since_trial_cancelled,
         coalesce(pj.joint_projects_365d, 0) as joint_projects_365d,
         coalesce(pj.new_projects_365d, 0) as new_projects_365d,
         pj.new_project_share_365d,

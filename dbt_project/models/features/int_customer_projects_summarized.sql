@@ -67,12 +67,12 @@ final as (
         count(*) filter (
             where ended_at is null and project_status = 'active' and project_type = 'trial'
         ) as active_trial_projects,
-        min(extract(day from cutoff_at - ended_at)) filter (
+        extract(day from max(cutoff_at) - max(ended_at) filter (
             where project_type = 'trial' and project_status = 'completed'
-        ) as days_since_trial_completed,
-        min(extract(day from cutoff_at - ended_at)) filter (
+        ))::integer as days_since_trial_completed,
+        extract(day from max(cutoff_at) - max(ended_at) filter (
             where project_type = 'trial' and project_status = 'cancelled'
-        ) as days_since_trial_cancelled,
+        ))::integer as days_since_trial_cancelled,
         count(*) filter (where ran_365d and project_type = 'co_development' and project_status <> 'cancelled')
             as joint_projects_365d,
         count(*) filter (where started_365d) as new_projects_365d,
