@@ -11,7 +11,14 @@ import pytest
 
 from sources import loader
 from sources.contract import load_contract, parse_contract
-from sources.loader import LoadError, ensure_raw_schema, load_batch, load_landing
+from sources.loader import (
+    LoadError,
+    ensure_raw_schema,
+    load_batch,
+    load_landing,
+    loading,
+    scheduling,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -522,7 +529,7 @@ def test_crash_mid_batch_leaves_nothing_of_it(fresh_db, tmp_path, monkeypatch):
     put(tmp_path, "erp", "b1", "customers.csv", f"{CUSTOMERS_HEADER}\nC2,新客户,{TS}\n", "gb18030")
     put(tmp_path, "erp", "b1", "orders.csv", orders(good_order(2)), "gb18030")
 
-    real = loader._load_file
+    real = loading._load_file
     calls = []
 
     def crash_after_first_table(*args, **kwargs):
@@ -531,7 +538,7 @@ def test_crash_mid_batch_leaves_nothing_of_it(fresh_db, tmp_path, monkeypatch):
             raise RuntimeError("worker killed")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(loader, "_load_file", crash_after_first_table)
+    monkeypatch.setattr(loading, "_load_file", crash_after_first_table)
     with pytest.raises(RuntimeError, match="worker killed"):
         load_landing(fresh_db, tmp_path, progress=False)
     assert query(fresh_db, "select customer_code from raw.erp__customers") == [("C1",)]
@@ -732,7 +739,7 @@ def test_batches_with_extracted_at_number_rows_right_when_loading_at_the_same_ti
         put(tmp_path, "erp", batch, "orders.csv", orders(*map(good_order, range(3))), "gb18030")
         put(tmp_path, "erp", batch, "_batch.json", json.dumps({"extracted_at": TS}))
     assert [
-        len(u.refs) for u in loader._plan(loader.discover_batches(tmp_path, load_contract()))
+        len(u.refs) for u in scheduling._plan(loader.discover_batches(tmp_path, load_contract()))
     ] == [
         1,
         1,
