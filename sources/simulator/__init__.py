@@ -14,11 +14,12 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from sources.contract import load_contract
 from sources.simulator import identity as ident
 from sources.simulator import oracle as orc
 from sources.simulator import world as wld
 from sources.simulator.behaviour import Simulator
-from sources.simulator.writer import Calendar, Landing, load_contract
+from sources.simulator.writer import Calendar, Landing
 
 __all__ = ["ORACLE_SAMPLES", "simulate"]
 
@@ -47,7 +48,7 @@ def simulate(
     t0 = time.perf_counter()
     out = Path(out)
     contract = load_contract()
-    known = list(contract["sources"])
+    known = list(contract.source_names)
     chosen = known if sources is None else [s for s in known if s in sources]
     unknown = sorted(set(sources or []) - set(known))
     if unknown:

@@ -8,16 +8,10 @@ import datetime as dt
 import json
 from pathlib import Path
 
-import yaml
+from sources.contract import Contract
 
-CONTRACT_PATH = Path(__file__).resolve().parent.parent / "contract.yml"
 CST = dt.timezone(dt.timedelta(hours=8))
 _CST_SUFFIX = dt.datetime(2000, 1, 1, tzinfo=CST).isoformat()[-6:]  # "+08:00"
-
-
-def load_contract(path: Path = CONTRACT_PATH) -> dict:
-    with open(path, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
 
 
 class Calendar:
@@ -70,18 +64,18 @@ class Calendar:
 class Landing:
     """Writes one batch per month and source; rows dated in a later month wait for it."""
 
-    def __init__(self, out: Path, contract: dict, sources: list[str], cal: Calendar):
+    def __init__(self, out: Path, contract: Contract, sources: list[str], cal: Calendar):
         self.root = out / "landing"
         self.cal = cal
-        self.sources = [s for s in contract["sources"] if s in sources]
+        self.sources = [s for s in contract.source_names if s in sources]
         self.tables: dict[tuple[str, str], tuple[list[str], list[int]]] = {}
         self.encoding: dict[str, str] = {}
         for src in self.sources:
-            spec = contract["sources"][src]
-            self.encoding[src] = spec["encoding"]
-            for table, tspec in spec["tables"].items():
-                cols = list(tspec["columns"])
-                self.tables[(src, table)] = (cols, [cols.index(k) for k in tspec["key"]])
+            spec = contract.source(src)
+            self.encoding[src] = spec.encoding
+            for tab in spec.tables:
+                cols = list(tab.column_names)
+                self.tables[(src, tab.name)] = (cols, [cols.index(k) for k in tab.key])
         self.pending: dict[int, list[tuple[str, str, list[str], str | None]]] = {}
         self.month = -1
         self.files: dict[tuple[str, str], tuple] = {}

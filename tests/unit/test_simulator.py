@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from sources.contract import load_contract
 from sources.simulator import dynamics as dyn
 from sources.simulator import oracle, simulate
 from sources.simulator.uscc import CHARSET, check_digit, is_valid, mistype, normalize
-from sources.simulator.writer import load_contract
 
 CONTRACT = load_contract()
 SMALL = {"scale": 0.3, "months": 14, "progress": False}
@@ -50,7 +50,7 @@ def files_of(root: Path) -> dict[str, bytes]:
 
 
 def read_table(root: Path, source: str, table: str) -> list[dict]:
-    enc = CONTRACT["sources"][source]["encoding"]
+    enc = CONTRACT.source(source).encoding
     rows: list[dict] = []
     for path in sorted((root / "landing" / source).glob(f"*/{table}.csv")):
         with open(path, encoding=enc, newline="") as fh:
@@ -123,26 +123,28 @@ def test_every_file_conforms_to_the_contract(small):
     batches = sorted(p.name for p in (small / "landing" / "erp").iterdir())
     assert len(batches) == 14
     assert batches[0] == "20230801" and batches[-1] == "20240901"
-    for source, spec in CONTRACT["sources"].items():
+    for spec in CONTRACT.sources:
+        source = spec.name
         for batch_dir in sorted((small / "landing" / source).iterdir()):
             manifest = json.loads((batch_dir / "_batch.json").read_text(encoding="utf-8"))
             assert manifest["batch_id"] == batch_dir.name and manifest["source"] == source
             extracted = dt.datetime.fromisoformat(manifest["extracted_at"])
             assert extracted.strftime("%Y%m%d") == batch_dir.name and extracted.hour == 0
-            for table, tspec in spec["tables"].items():
-                cols = tspec["columns"]
+            for tab in spec.tables:
+                table, cols = tab.name, tab.columns
                 raw = (batch_dir / f"{table}.csv").read_bytes()
-                text = raw.decode(spec["encoding"])  # decodes in the source's encoding
+                text = raw.decode(spec.encoding)  # decodes in the source's encoding
                 rows = list(csv.reader(text.splitlines()))
-                assert rows[0] == list(cols), (source, table)
+                assert rows[0] == list(tab.column_names), (source, table)
                 for row in rows[1:]:
                     assert len(row) == len(cols)
-                    for value, (name, col) in zip(row, cols.items(), strict=True):
-                        if col.get("required"):
+                    for value, col in zip(row, cols, strict=True):
+                        name = col.name
+                        if col.required:
                             assert value != "", (source, table, name)
                         if value:
-                            _parse(value, col["type"])
-                        if value and col["type"] == "timestamptz" and name != "due_at":
+                            _parse(value, col.type)
+                        if value and col.type == "timestamptz" and name != "due_at":
                             # nothing in a batch happens after its extraction
                             assert dt.datetime.fromisoformat(value) < extracted, (table, name)
 
@@ -163,7 +165,7 @@ def test_event_batches_hold_that_months_events(small):
         ("erp", "payments", "payment_id", "paid_at"),
         ("service", "tickets", "ticket_id", "opened_at"),
     ]:
-        enc = CONTRACT["sources"][source]["encoding"]
+        enc = CONTRACT.source(source).encoding
         seen: set[str] = set()
         for path in sorted((small / "landing" / source).glob(f"*/{table}.csv")):
             batch = dt.datetime.strptime(path.parent.name, "%Y%m%d").date()
@@ -184,10 +186,10 @@ def test_truth_covers_every_record_exactly_once(small):
     )
     assert max(truth.values()) == 1
     seen = set()
-    for source, spec in CONTRACT["sources"].items():
-        for table, tspec in spec["tables"].items():
-            for row in read_table(small, source, table):
-                seen.add((source, table, "|".join(row[k] for k in tspec["key"])))
+    for spec in CONTRACT.sources:
+        for tab in spec.tables:
+            for row in read_table(small, spec.name, tab.name):
+                seen.add((spec.name, tab.name, "|".join(row[k] for k in tab.key)))
     assert seen == set(truth)
     companies = {r["company_id"] for r in read_truth(small, "companies.csv")}
     for r in read_truth(small, "records.csv"):
