@@ -80,11 +80,6 @@ def order_rate(st: State, tr: Traits, month_of_year: int) -> tuple[np.ndarray, n
     return lam, cancel
 
 
-def _move(u, current, p1, t1, p2, t2):
-    """Go to t1 when u < p1, to t2 when p1 <= u < p1 + p2, else stay."""
-    return np.where(u < p1, t1, np.where(u < p1 + p2, t2, current))
-
-
 def _thresholds(st: State, tr: Traits) -> tuple[np.ndarray, ...]:
     """Per row, the uniforms' cut points of the five moves of `transition`:
     (closing, worse, worse + better, p1, p1 + p2, q1, q1 + q2, j_flip)."""

@@ -285,7 +285,6 @@ ROADS = (
 )
 FREE_MAIL = ("qq.com", "163.com", "126.com", "sina.com", "gmail.com", "outlook.com")
 FULL_TO_HALF = str.maketrans("（）", "()")
-HALF_TO_FULL = str.maketrans("()", "（）")
 
 
 def city_short(city: str) -> str:

@@ -60,8 +60,3 @@ def mistype(code: str, rng: np.random.Generator) -> str:
         bad = "".join(chars)
         if bad != code and not is_valid(bad):
             return bad
-
-
-def normalize(code: str) -> str:
-    """Upper-case and strip spaces/dashes (formatting noise, not an error)."""
-    return "".join(ch for ch in code.upper() if ch not in " -\u3000")
