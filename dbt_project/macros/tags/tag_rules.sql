@@ -1,14 +1,6 @@
-{#- Helpers that turn the tag catalog (tag_catalog()) into SQL. sqlfluff renders them without dbt's
-    return(): they then yield '' (no catalog), and models lint in their no-rules form. -#}
-
-{#- Chinese names of the catalog's categories, in display order. -#}
-{% macro tag_categories() -%}
-    {{ return({
-        'basic': '基础属性', 'behaviour': '行为特征', 'cooperation': '合作偏好',
-        'technical_demand': '技术诉求', 'value': '价值', 'lifecycle': '生命周期',
-        'risk': '风险', 'service': '服务', 'intent': '意向',
-    }) if return is defined else '' }}
-{%- endmacro %}
+{#- Helpers that turn the tag catalog (tag_catalog(), read from the tag_definitions seed) into
+    SQL. sqlfluff renders them without dbt's return(): they then yield '' (no catalog), and
+    models lint in their no-rules form. -#}
 
 {#- Catalog entries of one kind (rule, lifecycle, rfm, value, model, segment), in catalog order. -#}
 {% macro tags_of_kind(kind) -%}
@@ -67,18 +59,14 @@
     {{ return('tag_rules=' ~ local_md5(parts | sort | join(','))) if return is defined else '' }}
 {%- endmacro %}
 
-{#- The incremental filter shared by the tags models, after the features' pattern: new snapshot dates,
-    plus the requested as_of_date; every date when the table was built by other rules. -#}
+{#- The incremental filter of the tags models: incremental_dates_filter (new snapshot dates, plus
+    the requested as_of_date) while the table was built by the same rules; every date otherwise. -#}
 {% macro tag_dates_filter(fingerprint, date_column='as_of_date') -%}
     {#- unit tests have no `this`: they always compute every given date -#}
     {%- if execute and this is not none and is_incremental() -%}
         {%- set stored = run_query("select obj_description('" ~ this ~ "'::regclass, 'pg_class')") -%}
         {%- if execute and stored.columns[0].values()[0] == fingerprint %}
-    where
-        {{ date_column }} > (select coalesce(max(existing.as_of_date), '1900-01-01'::date) from {{ this }} as existing)
-            {%- if var('as_of_date') %}
-        or {{ date_column }} = '{{ var("as_of_date") }}'::date
-            {%- endif %}
+    {{ incremental_dates_filter(date_column) }}
         {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
@@ -90,36 +78,4 @@
         when ({{ entry.rule }}) then '{{ entry.code }}'
         {%- endfor %}
     end
-{%- endmacro %}
-
-{#- The catalog as rows (a `values` list, or no row without a catalog), strings quoted for SQL. -#}
-{% macro tag_catalog_rows(columns) -%}
-    {%- set categories = tag_categories() -%}
-    {%- set catalog = tag_catalog() if tag_catalog is defined else [] -%}
-    {%- if not catalog %}
-    select null, null, null, null, null, null, null, null, null, null, null, null, 0, null, null, 0
-    where false
-    {%- else %}
-    values
-    {%- endif -%}
-    {%- for entry in catalog %}
-    (
-        '{{ entry.code }}',
-        '{{ entry.name_cn }}',
-        '{{ entry.name_en | replace("'", "''") }}',
-        '{{ entry.category }}',
-        '{{ categories[entry.category] }}',
-        '{{ entry.kind }}',
-        '{{ entry.tag_group or entry.code }}',
-        '{{ entry.rule | trim | replace("'", "''") }}',
-        '{{ (entry.requires or []) | join(",") }}',
-        '{{ tag_missing_columns(entry, columns) | join(",") if entry.kind in ["rule", "lifecycle"] else "" }}',
-        {{ "'" ~ entry.raises ~ "'" if entry.raises else 'null' }},
-        '{{ entry.owner }}',
-        {{ entry.version }},
-        '{{ entry.status }}',
-        '{{ entry.description | trim | replace("'", "''") }}',
-        {{ loop.index }}
-    ){{ "," if not loop.last }}
-    {%- endfor %}
 {%- endmacro %}

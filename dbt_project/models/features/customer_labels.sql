@@ -1,6 +1,9 @@
 {#- Outcome labels beside the features, never joined into scoring. Each label looks only
     after its as_of_date, at the latest known version of every record, and is null when the
-    customer is not eligible or the window is not fully observed yet (see the YAML docs). -#}
+    customer is not eligible or the window is not fully observed yet (see the YAML docs). The
+    windows are var('label_horizon_days') and var('label_default_days_past_due'). -#}
+{%- set horizons = var('label_horizon_days') %}
+{%- set days_past_due = var('label_default_days_past_due') %}
 
 with features as (
     select
@@ -74,9 +77,9 @@ invoices_settled as (
 dpd90_events as (
     select
         cid,
-        due_at + interval '90 days' as dpd90_at
+        due_at + interval '{{ days_past_due }} days' as dpd90_at
     from invoices_settled
-    where fully_paid_at is null or fully_paid_at > due_at + interval '90 days'
+    where fully_paid_at is null or fully_paid_at > due_at + interval '{{ days_past_due }} days'
 ),
 
 horizon as (
@@ -122,16 +125,16 @@ final as (
         w.cid,
         w.as_of_date,
         case
-            when w.orders_365d = 0 or w.cutoff_at + interval '180 days' > w.known_until then null
-            else coalesce(n.next_order_at >= w.cutoff_at + interval '180 days', true)
+            when w.orders_365d = 0 or w.cutoff_at + interval '{{ horizons.churn_180d }} days' > w.known_until then null
+            else coalesce(n.next_order_at >= w.cutoff_at + interval '{{ horizons.churn_180d }} days', true)
         end as churn_180d,
         case
-            when w.invoices_365d = 0 or w.cutoff_at + interval '180 days' > w.known_until then null
-            else coalesce(d.next_dpd90_at < w.cutoff_at + interval '180 days', false)
+            when w.invoices_365d = 0 or w.cutoff_at + interval '{{ horizons.default_90dpd_180d }} days' > w.known_until then null
+            else coalesce(d.next_dpd90_at < w.cutoff_at + interval '{{ horizons.default_90dpd_180d }} days', false)
         end as default_90dpd_180d,
         case
-            when w.cutoff_at + interval '30 days' > w.known_until then null
-            else coalesce(n.next_order_at < w.cutoff_at + interval '30 days', false)
+            when w.cutoff_at + interval '{{ horizons.purchase_30d }} days' > w.known_until then null
+            else coalesce(n.next_order_at < w.cutoff_at + interval '{{ horizons.purchase_30d }} days', false)
         end as purchase_30d
     from windows as w
     inner join next_orders as n

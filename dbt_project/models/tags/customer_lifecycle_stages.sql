@@ -9,6 +9,7 @@
 {#- The lifecycle stage of every customer on every feature snapshot: the first `kind: lifecycle`
     catalog entry (in catalog order) whose rule holds — churned, acquisition, decline, growth, else
     maturity. Incremental like customer_rule_tags. -#}
+-- depends_on: {{ ref('tag_definitions') }}
 {%- set stages = live_tags('lifecycle', model_columns('customer_features')) %}
 
 with features as (

@@ -9,6 +9,7 @@
 {#- RFM per feature snapshot: recency, frequency and monetary scores 1–5 (quintiles among the
     customers known on that date, 5 = best; ties share a score), the RFM segment and the value tier,
     both the first matching catalog entry of their kind. Incremental like customer_rule_tags. -#}
+-- depends_on: {{ ref('tag_definitions') }}
 {%- set segments = tags_of_kind('rfm') %}
 {%- set tiers = tags_of_kind('value') %}
 

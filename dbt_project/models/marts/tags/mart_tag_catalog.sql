@@ -1,5 +1,5 @@
 {#- The tag catalog for analysts: every tag with its rule, owner, version and effective status, and
-    how many customers carry it on the latest snapshot of its source. -#}
+    how many customers carry it on the current snapshot of its source. -#}
 
 with catalog as (
     select * from {{ ref('tag_catalog') }}

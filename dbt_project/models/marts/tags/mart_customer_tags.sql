@@ -1,7 +1,8 @@
 {#- Every tag of every customer on every snapshot, long: rule tags, lifecycle stage, RFM segment and
     value tier from the tags layer (feature snapshots), plus the model tags — churn-risk band, credit
     grade, purchase-intent heat — and the model segment, read from ml.* (written after the tags layer
-    by scoring, absent on a fresh warehouse). Every tag_code is a catalog code. -#}
+    by scoring, absent on a fresh warehouse). Every tag_code is a catalog code; is_current marks
+    the current snapshot of each tag source (int_current_snapshots_resolved). -#}
 
 with catalog as (
     select * from {{ ref('tag_catalog') }}
@@ -20,11 +21,15 @@ rfm_scores as (
 ),
 
 scores as (
-    select * from {{ relation_or_empty('ml', 'customer_scores') }}
+    select * from {{ ref('stg_ml__customer_scores') }}
 ),
 
 segments as (
-    select * from {{ relation_or_empty('ml', 'customer_segments') }}
+    select * from {{ ref('stg_ml__customer_segments') }}
+),
+
+current_snapshots as (
+    select * from {{ ref('int_current_snapshots_resolved') }}
 ),
 
 model_tag_codes as (
@@ -139,9 +144,11 @@ final as (
         t.score::double precision as score,
         t.reasons::text as reasons,
         t.model::text as model,
-        (t.as_of_date = max(t.as_of_date) over (partition by t.tag_source))::boolean as is_current
+        (cur.as_of_date is not null)::boolean as is_current
     from all_tags as t
     inner join catalog as c on t.tag_code = c.tag_code
+    left join current_snapshots as cur
+        on t.tag_source = cur.snapshot_source and t.as_of_date = cur.as_of_date
 )
 
 select * from final

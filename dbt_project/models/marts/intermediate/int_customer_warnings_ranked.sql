@@ -1,8 +1,9 @@
-{#- A ranked watchlist on the latest feature snapshot: the customers carrying a current tag that
-    raises `warning` (rule tags from the features, model tags from `task`'s scores), with the model's
-    score and reasons when scored, else the names of the rules that fired. Both watchlists
-    (mart_churn_watchlist, mart_credit_watchlist) share this shape. -#}
-{% macro watchlist(warning, task) -%}
+{#- The watchlists' rows, one per customer and warning on the current feature snapshot: the
+    customers carrying a current tag that raises the warning (rule tags from the features, model
+    tags from the warning's model), with the model's score and reasons when scored, else the names
+    of the rules that fired, ranked within the warning. mart_churn_watchlist and
+    mart_credit_watchlist each keep one warning. -#}
+
 with features as (
     select * from {{ ref('customer_features') }}
 ),
@@ -15,8 +16,20 @@ history as (
     select * from {{ ref('customer_profile_history') }}
 ),
 
-latest_date as (
-    select max(as_of_date) as as_of_date from features
+current_snapshots as (
+    select * from {{ ref('int_current_snapshots_resolved') }}
+),
+
+watchlists as (
+    -- each warning and the model whose score ranks its list
+    select
+        warning,
+        task
+    from (
+        values
+        ('churn_warning', 'churn_180d'),
+        ('credit_warning', 'default_90dpd_180d')
+    ) as lists (warning, task)
 ),
 
 with_change as (
@@ -29,10 +42,11 @@ with_change as (
 ),
 
 snapshot as (
-    -- the latest snapshot, with the change of the overdue balance since the snapshot before
+    -- the current snapshot, with the change of the overdue balance since the snapshot before
     select c.*
     from with_change as c
-    inner join latest_date as d on c.as_of_date = d.as_of_date
+    inner join current_snapshots as d
+        on d.snapshot_source = 'features' and c.as_of_date = d.as_of_date
 ),
 
 current_tags as (
@@ -53,44 +67,49 @@ profile_tags as (
 
 model_scores as (
     select
-        cid,
-        as_of_date,
-        score,
-        tag_value as band,
-        reasons,
-        model
-    from current_tags
-    where tag_source = '{{ task }}'
+        t.cid,
+        t.tag_source as task,
+        t.as_of_date,
+        t.score,
+        t.tag_value as band,
+        t.reasons,
+        t.model
+    from current_tags as t
+    inner join watchlists as l on t.tag_source = l.task
 ),
 
 warnings as (
     select
-        cid,
+        t.cid,
+        t.raises_warning as warning,
         count(*) as warning_count,
-        string_agg(tag_code, ',' order by tag_kind = 'model' desc, tag_code) as warning_tags,
-        string_agg(name_cn, '、' order by tag_kind = 'model' desc, tag_code) as warning_names_cn,
-        string_agg(name_en, ', ' order by tag_code) filter (where tag_kind <> 'model') as rule_names,
-        bool_or(tag_kind = 'model') as has_model_warning,
-        bool_or(tag_kind <> 'model') as has_rule_warning
-    from current_tags
-    where raises_warning = '{{ warning }}'
-    group by cid
+        string_agg(t.tag_code, ',' order by t.tag_kind = 'model' desc, t.tag_code) as warning_tags,
+        string_agg(t.name_cn, '、' order by t.tag_kind = 'model' desc, t.tag_code) as warning_names_cn,
+        string_agg(t.name_en, ', ' order by t.tag_code) filter (where t.tag_kind <> 'model') as rule_names,
+        bool_or(t.tag_kind = 'model') as has_model_warning,
+        bool_or(t.tag_kind <> 'model') as has_rule_warning
+    from current_tags as t
+    inner join watchlists as l on t.raises_warning = l.warning
+    group by t.cid, t.raises_warning
 ),
 
 warned_since as (
     select
         h.cid,
+        t.raises_warning as warning,
         min(h.since_date) as watch_since
     from history as h
     inner join current_tags as t
         on h.cid = t.cid and h.tag_code = t.tag_code and h.tag_source = t.tag_source
-    where h.is_current and t.raises_warning = '{{ warning }}'
-    group by h.cid
+    inner join watchlists as l on t.raises_warning = l.warning
+    where h.is_current
+    group by h.cid, t.raises_warning
 ),
 
 candidates as (
     select
         s.*,
+        w.warning,
         w.warning_count,
         w.warning_tags,
         w.warning_names_cn,
@@ -108,21 +127,23 @@ candidates as (
         m.as_of_date as model_as_of_date
     from snapshot as s
     inner join warnings as w on s.cid = w.cid
-    left join warned_since as ws on s.cid = ws.cid
+    inner join watchlists as l on w.warning = l.warning
+    left join warned_since as ws on s.cid = ws.cid and w.warning = ws.warning
     left join profile_tags as p on s.cid = p.cid
-    left join model_scores as m on s.cid = m.cid
-    {%- if warning == 'churn_warning' %}
-    where p.lifecycle_stage is distinct from 'churned'
-    {%- endif %}
+    left join model_scores as m on s.cid = m.cid and l.task = m.task
+    -- churned customers (no order in 365 days) are the win-back list's, not the churn watchlist's
+    where w.warning <> 'churn_warning' or p.lifecycle_stage is distinct from 'churned'
 ),
 
 final as (
     select
+        warning::text as warning,
         row_number() over (
+            partition by warning
             order by
                 model_score desc nulls last,
                 warning_count desc,
-                {{ 'overdue_balance_cny' if warning == 'credit_warning' else 'revenue_cny_365d' }} desc,
+                (case when warning = 'credit_warning' then overdue_balance_cny else revenue_cny_365d end) desc,
                 cid asc
         )::integer as watch_rank,
         cid::text as cid,
@@ -166,4 +187,3 @@ final as (
 )
 
 select * from final
-{%- endmacro %}

@@ -1,6 +1,7 @@
-{#- One row per customer: who they are, their latest point-in-time features, the latest
-    score of each model with its reasons and the model version that produced it, and the
-    customer's current tags (lifecycle stage, RFM segment, value tier and all tag codes). -#}
+{#- One row per customer: who they are, their latest point-in-time features and the latest score
+    of each model up to the current snapshot (int_current_snapshots_resolved), with its reasons and
+    the model version that produced it, and the customer's current tags (lifecycle stage, RFM
+    segment, value tier and all tag codes). -#}
 
 with customer_ids as (
     select * from {{ ref('customer_ids') }}
@@ -11,7 +12,11 @@ features as (
 ),
 
 scores as (
-    select * from {{ relation_or_empty('ml', 'customer_scores') }}
+    select * from {{ ref('stg_ml__customer_scores') }}
+),
+
+current_snapshots as (
+    select * from {{ ref('int_current_snapshots_resolved') }}
 ),
 
 customer_tags as (
@@ -45,16 +50,21 @@ current_tags as (
 ),
 
 latest_features as (
-    select distinct on (cid) *
-    from features
-    order by cid asc, as_of_date desc
+    -- the customer's latest snapshot up to the current one
+    select distinct on (f.cid) f.*
+    from features as f
+    inner join current_snapshots as cs
+        on cs.snapshot_source = 'features' and f.as_of_date <= cs.as_of_date
+    order by f.cid asc, f.as_of_date desc
 ),
 
 latest_churn as (
-    select distinct on (cid) *
-    from scores
-    where task = 'churn_180d'
-    order by cid asc, as_of_date desc
+    select distinct on (s.cid) s.*
+    from scores as s
+    inner join current_snapshots as cs
+        on s.task = cs.snapshot_source and s.as_of_date <= cs.as_of_date
+    where s.task = 'churn_180d'
+    order by s.cid asc, s.as_of_date desc
 ),
 
 final as (
