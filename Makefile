@@ -52,7 +52,9 @@ bench: install  ## run bench/ and write reports/bench.json
 
 quality: install  ## compare the last demo's CIDs (and models) with the simulator's truth: reports/quality.json (and Splink's)
 	$(UV) sync --frozen --compile-bytecode --group bench
-	$(BIN)/python -m portrait.quality --truth .local/data/truth
+	$(BIN)/python -c "from pathlib import Path; from portrait.scorecards import run; \
+		from portrait.settings import get_settings; s = get_settings(); \
+		run(Path('.local/data/truth'), s.warehouse_dsn(), s.reports_dir)"
 
 requirements:  ## re-export requirements.txt from uv.lock
 	$(UV) export --frozen --no-hashes --no-dev --no-emit-project -o requirements.txt >/dev/null

@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from portrait.quality import identity_quality  # noqa: E402
+from portrait.scorecards.identity import identity_quality  # noqa: E402
 from portrait.settings import Settings  # noqa: E402
 from sources.loader import load_landing  # noqa: E402
 from sources.simulator import simulate  # noqa: E402

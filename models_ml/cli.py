@@ -52,7 +52,7 @@ def score(
     """Score every customer of a snapshot with TASK's champion."""
     from models_ml.score import score_task
 
-    _echo(score_task(task, _date(as_of_date)))
+    _echo(score_task(task, _date(as_of_date)).to_dict())
 
 
 @app.command()
@@ -62,7 +62,7 @@ def drift(
     """Check feature and score drift of a snapshot against TASK's champion test window."""
     from models_ml.monitor import check_drift
 
-    _echo(check_drift(task, _date(as_of_date)))
+    _echo(check_drift(task, _date(as_of_date)).to_dict())
 
 
 @app.command()
@@ -73,14 +73,4 @@ def segment(
     """Segment a snapshot's customers by behaviour (K-means) into ml.customer_segments."""
     from models_ml.segment import segment_customers
 
-    _echo(segment_customers(_date(as_of_date), seed=seed))
-
-
-@app.command()
-def quality(truth_dir: str, dsn: str = typer.Option(None, help="default: the settings")) -> None:
-    """Compare each task's champion with the simulator's oracle probabilities (demo worlds)."""
-    from pathlib import Path
-
-    from models_ml.quality import models_quality
-
-    _echo(models_quality(dsn, Path(truth_dir)))
+    _echo(segment_customers(_date(as_of_date), seed=seed).to_dict())
