@@ -17,13 +17,12 @@ from pathlib import Path
 import psycopg
 from psycopg import conninfo
 
-from portrait.quality import identity_quality
+from portrait.scorecards.identity import identity_quality
 from portrait.settings import Settings
 from sources.loader import load_landing
 from sources.simulator import simulate
 
 REPO = Path(__file__).resolve().parent.parent
-
 
 DBT = str(Path(sys.executable).parent / "dbt")
 GOAL_SECONDS_PER_MILLION = 300.0

@@ -119,11 +119,12 @@ def _vacuum(dsn: str) -> None:
 def _measure(dsn: str, champ, rows: int, repeats: int) -> dict:
     import numpy as np
 
-    from models_ml import data, score
+    from models_ml import data, registry, score
+    from models_ml.matrix import to_model_matrix
 
     with psycopg.connect(dsn) as conn:
         frame = data.snapshot_frame(conn, BENCH_DATE)
-    x = data.to_model_matrix(frame, champ.features)
+    x = to_model_matrix(frame, champ.features)
     x_np = np.ascontiguousarray(x.to_numpy())
     number = max(1, 200_000 // rows)
     predict_s = _best(lambda: champ.model.predict_proba(x), repeats, number)
@@ -140,17 +141,17 @@ def _measure(dsn: str, champ, rows: int, repeats: int) -> dict:
 
     def end_to_end() -> None:
         result = score.score_task(TASK, BENCH_DATE, dsn=dsn)
-        assert result["rows"] == rows, result
-        stages.append(result["seconds"])
+        assert result.rows == rows, result
+        stages.append(result.seconds)
 
     e2e_s = _best(end_to_end, repeats, setup=lambda: _vacuum(dsn))
     seconds = min(stages, key=lambda s: sum(s.values()))
-    contributions = score.ChampionModel.contributions
-    score.ChampionModel.contributions = lambda self, x: np.zeros((len(x), len(self.features)))
+    contributions = registry.ChampionModel.contributions
+    registry.ChampionModel.contributions = lambda self, x: np.zeros((len(x), len(self.features)))
     try:
         bare_s = _best(end_to_end, repeats, setup=lambda: _vacuum(dsn))
     finally:
-        score.ChampionModel.contributions = contributions
+        registry.ChampionModel.contributions = contributions
     return {
         "rows": rows,
         "end_to_end_rows_per_s": round(rows / e2e_s),
@@ -173,7 +174,7 @@ def _measure(dsn: str, champ, rows: int, repeats: int) -> dict:
 
 def run(work: Path, dsn: str, repeats: int = 3) -> dict:
     from models_ml.data import ensure_ml_schema
-    from models_ml.score import load_champion
+    from models_ml.registry import load_champion
 
     _prepare(Path(work), dsn)
     champ = load_champion(TASK)
@@ -219,7 +220,7 @@ def _with_history(dsn: str, days: int, repeats: int) -> dict:
     stages: list[dict] = []
 
     def end_to_end() -> None:
-        stages.append(score_task(TASK, BENCH_DATE, dsn=dsn)["seconds"])
+        stages.append(score_task(TASK, BENCH_DATE, dsn=dsn).seconds)
 
     e2e_s = _best(end_to_end, repeats, setup=lambda: _vacuum(dsn))
     return {

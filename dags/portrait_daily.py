@@ -18,7 +18,7 @@ watchlists, history).
 from airflow.sdk import TriggerRule, dag, task
 from airflow.sdk.exceptions import AirflowSkipException
 
-from models_ml.tasks import TASKS
+from models_ml.targets import TARGETS
 from portrait import orchestration as orc
 
 
@@ -66,7 +66,7 @@ def portrait_daily():
     segmented = segment(orc.AS_OF_DATE_TEMPLATE)
     transform >> segmented >> marts
     drift_results = []
-    for name in TASKS:
+    for name in TARGETS:
         scored = score.override(task_id=f"score_{name}")(name, orc.AS_OF_DATE_TEMPLATE)
         transform >> scored
         checked = drift.override(task_id=f"drift_{name}", trigger_rule=TriggerRule.ALL_SUCCESS)(

@@ -15,7 +15,7 @@ Runs when `portrait_daily`'s drift policy emits `portrait://monitoring/drift_ale
 
 from airflow.sdk import dag, task
 
-from models_ml.tasks import TASKS
+from models_ml.targets import TARGETS
 from portrait import orchestration as orc
 
 
@@ -46,7 +46,7 @@ def portrait_train():
         return orc.promote_task(task_name)
 
     load() >> features
-    for name in TASKS:
+    for name in TARGETS:
         trained = train.override(task_id=f"train_{name}")(name)
         features >> trained >> promote.override(task_id=f"promote_{name}")(name)
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import math
-import zlib
 from collections.abc import Iterator
 
 import numpy as np
@@ -13,7 +11,8 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
-from models_ml.tasks import CATEGORICAL_FEATURES, Task
+from models_ml.matrix import FeatureError, to_model_matrix
+from models_ml.targets import CATEGORICAL_FEATURES, Target
 from portrait import db
 
 ML_DDL = """
@@ -39,14 +38,6 @@ create table if not exists ml.customer_scores (
 """
 
 
-# Category codes are taken modulo this (LightGBM wants non-negative integers below 2**31).
-CATEGORY_CODES = 2**20
-
-
-class FeatureError(RuntimeError):
-    """The feature snapshot cannot feed the model (missing table, date or column)."""
-
-
 def ensure_ml_schema(conn: psycopg.Connection) -> None:
     conn.execute(ML_DDL)
 
@@ -60,14 +51,14 @@ def _require_features_table(conn: psycopg.Connection) -> None:
             )
 
 
-def training_frame(conn: psycopg.Connection, task: Task) -> pd.DataFrame:
-    """Feature snapshots joined with the task's label, labelled rows only."""
+def training_frame(conn: psycopg.Connection, target: Target) -> pd.DataFrame:
+    """Feature snapshots joined with the target's label, labelled rows only."""
     _require_features_table(conn)
     query = sql.SQL(
         "select f.*, l.{label}::int as label from features.customer_features as f "
         "join features.customer_labels as l using (cid, as_of_date) "
         "where l.{label} is not null order by f.as_of_date, f.cid"
-    ).format(label=sql.Identifier(task.name))
+    ).format(label=sql.Identifier(target.name))
     return db.read_frame(conn, query)
 
 
@@ -99,36 +90,6 @@ def snapshot_frame(conn: psycopg.Connection, as_of_date: dt.date) -> pd.DataFram
             "features for that date first (dbt var as_of_date)."
         )
     return frame
-
-
-def category_code(value: object) -> float:
-    """A text category as a stable non-negative integer code (NaN when missing): the same value
-    gets the same code in training and scoring, with no vocabulary to store beside the model."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return math.nan
-    return float(zlib.crc32(str(value).encode("utf-8")) % CATEGORY_CODES)
-
-
-def require_columns(available: list[str], columns: list[str]) -> None:
-    """A missing column is an error, not a silent NaN."""
-    missing = [c for c in columns if c not in available]
-    if missing:
-        raise FeatureError(
-            f"The feature snapshot lacks column(s) the model needs: {', '.join(missing)}. "
-            "Rebuild features with the dbt project version the model was trained on, or retrain."
-        )
-
-
-def to_model_matrix(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """The model's input columns as floats; a missing column is an error, not a silent NaN.
-    Categorical columns (tasks.CATEGORICAL_FEATURES) become category codes."""
-    require_columns(list(frame.columns), columns)
-    x = frame.loc[:, columns].copy()
-    for col in columns:
-        if col in CATEGORICAL_FEATURES:
-            codes = {v: category_code(v) for v in x[col].dropna().unique()}
-            x[col] = x[col].map(codes)
-    return x.apply(pd.to_numeric, errors="coerce").astype("float64")
 
 
 def snapshot_chunks(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import mlflow
@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from models_ml import data, tracking
-from models_ml.score import load_champion
-from models_ml.train import reference_frame
+from models_ml.matrix import FeatureError, to_model_matrix
+from models_ml.registry import ChampionModel, load_champion, reference_frame
 from portrait import db
 
 MONITORING_DDL = """
@@ -140,6 +140,130 @@ def apply_policy(
     return drifted_streak, clean_streak, alarm
 
 
+@dataclass
+class DriftFigures:
+    """One day's drift against the reference window, before the policy's streaks."""
+
+    metrics: pd.DataFrame  # one row per column (features, then the score)
+    reference_rows: int
+    current_rows: int
+    drifted_feature_share: float
+    score_psi: float
+    is_drifted: bool
+
+
+@dataclass
+class DriftResult:
+    """A drift run as stored in monitoring.drift_runs (and returned for XCom)."""
+
+    as_of_date: dt.date
+    task: str
+    model_version: str
+    reference_rows: int
+    current_rows: int
+    drifted_feature_share: float
+    score_psi: float
+    is_drifted: bool
+    consecutive_drifted: int
+    consecutive_clean: int
+    retrain_recommended: bool
+    report_path: str
+
+    def row(self) -> dict:
+        return asdict(self)
+
+    def to_dict(self) -> dict:
+        return {k: (str(v) if isinstance(v, dt.date) else v) for k, v in self.row().items()}
+
+
+def compute_drift(
+    champ: ChampionModel,
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    as_of_date: dt.date,
+    policy: DriftPolicy,
+    html_path: Path | None,
+) -> DriftFigures:
+    """Drift of each champion feature and of the score between the reference window and the
+    current snapshot (with its scores): Evidently's tests, PSI, and the day's verdict."""
+    cols = [*champ.features, "score"]
+    ref_x = to_model_matrix(reference, cols)
+    cur_x = to_model_matrix(current, cols)
+    drift = evidently_drift(ref_x, cur_x, html_path)
+    rows = []
+    for col in cols:
+        method, stat, threshold, drifted = drift.get(col, ("n/a", math.nan, math.nan, False))
+        value = psi(ref_x[col].to_numpy(), cur_x[col].to_numpy())
+        rows.append(
+            {
+                "as_of_date": as_of_date,
+                "task": champ.target.name,
+                "model_version": champ.version,
+                "column_name": col,
+                "kind": "score" if col == "score" else "feature",
+                "method": method,
+                "statistic": stat,
+                "threshold": threshold,
+                "drifted": drifted,
+                "psi": value,
+                "psi_band": psi_band(value),
+            }
+        )
+    metrics = pd.DataFrame(rows)
+    feat = metrics[metrics["kind"] == "feature"]
+    share = float(feat["drifted"].mean()) if len(feat) else 0.0
+    score_psi = float(metrics.loc[metrics["kind"] == "score", "psi"].iloc[0])
+    is_drifted = share >= policy.drifted_share or (
+        not math.isnan(score_psi) and score_psi >= policy.score_psi_alert
+    )
+    return DriftFigures(metrics, len(ref_x), len(cur_x), share, score_psi, is_drifted)
+
+
+def current_frame(conn, target_name: str, as_of_date: dt.date) -> pd.DataFrame:
+    """The snapshot's features joined with its scores of the target."""
+    current = data.snapshot_frame(conn, as_of_date)
+    scores = db.read_frame(
+        conn,
+        "select cid, score from ml.customer_scores where task = %s and as_of_date = %s",
+        (target_name, as_of_date),
+    )
+    if scores.empty:
+        raise FeatureError(f"No {target_name} scores for {as_of_date}: run the score task first.")
+    return current.merge(scores, on="cid", how="inner")
+
+
+def write_drift(conn, figures: DriftFigures, run: DriftResult) -> None:
+    """Replace the day's rows of monitoring.drift_metrics and monitoring.drift_runs."""
+    for table in ("drift_metrics", "drift_runs"):
+        conn.execute(
+            f"delete from monitoring.{table} where task = %s and as_of_date = %s",
+            (run.task, run.as_of_date),
+        )
+    metrics = figures.metrics
+    db.copy_frame(conn, "monitoring", "drift_metrics", metrics, list(metrics.columns))
+    row = run.row()
+    db.copy_frame(conn, "monitoring", "drift_runs", pd.DataFrame([row]), list(row))
+
+
+def log_drift(run: DriftResult, html: Path) -> None:
+    """The day's figures and the HTML report as a run of the portrait/monitoring experiment."""
+    tracking.configure()
+    with mlflow.start_run(
+        experiment_id=tracking.experiment_id("portrait/monitoring"),
+        run_name=f"drift-{run.task}-{run.as_of_date}",
+    ):
+        tags = {"task": run.task, "as_of_date": str(run.as_of_date)}
+        mlflow.set_tags(tags | {"model_version": run.model_version})
+        score_psi = run.score_psi
+        mlflow.log_metrics(
+            {
+                "drifted_feature_share": run.drifted_feature_share,
+                "score_psi": 0.0 if math.isnan(score_psi) else score_psi,
+            }
+        )
+        mlflow.log_artifact(str(html), artifact_path="drift")
+
+
 def check_drift(
     task_name: str,
     as_of_date: dt.date | None = None,
@@ -147,100 +271,40 @@ def check_drift(
     dsn: str | None = None,
     reports_dir: Path | None = None,
     policy: DriftPolicy | None = None,
-) -> dict:
+) -> DriftResult:
+    """Drift of a snapshot against the champion's reference window of the target `task_name`:
+    compute, apply the policy's streaks, write monitoring.*, log to MLflow."""
     from portrait.settings import get_settings
 
     policy = policy or DriftPolicy()
     reports_dir = Path(reports_dir or get_settings().reports_dir) / "drift"
     champ = load_champion(task_name)
     reference = reference_frame(champ.run_id)
+    name = champ.target.name
     with db.connect(dsn) as conn:
         conn.execute(MONITORING_DDL)
         if as_of_date is None:
             as_of_date = data.latest_snapshot_date(conn)
-        current = data.snapshot_frame(conn, as_of_date)
-        scores = db.read_frame(
-            conn,
-            "select cid, score from ml.customer_scores where task = %s and as_of_date = %s",
-            (champ.task.name, as_of_date),
-        )
-        if scores.empty:
-            raise data.FeatureError(
-                f"No {champ.task.name} scores for {as_of_date}: run the score task first."
-            )
-        current = current.merge(scores, on="cid", how="inner")
-        cols = [*champ.features, "score"]
-        ref_x = data.to_model_matrix(reference, cols)
-        cur_x = data.to_model_matrix(current, cols)
-        html = reports_dir / f"{champ.task.name}_{as_of_date}.html"
-        drift = evidently_drift(ref_x, cur_x, html)
-        rows = []
-        for col in cols:
-            method, stat, threshold, drifted = drift.get(col, ("n/a", math.nan, math.nan, False))
-            value = psi(ref_x[col].to_numpy(), cur_x[col].to_numpy())
-            rows.append(
-                {
-                    "as_of_date": as_of_date,
-                    "task": champ.task.name,
-                    "model_version": champ.version,
-                    "column_name": col,
-                    "kind": "score" if col == "score" else "feature",
-                    "method": method,
-                    "statistic": stat,
-                    "threshold": threshold,
-                    "drifted": drifted,
-                    "psi": value,
-                    "psi_band": psi_band(value),
-                }
-            )
-        metrics = pd.DataFrame(rows)
-        feat = metrics[metrics["kind"] == "feature"]
-        share = float(feat["drifted"].mean()) if len(feat) else 0.0
-        score_psi = float(metrics.loc[metrics["kind"] == "score", "psi"].iloc[0])
-        is_drifted = share >= policy.drifted_share or (
-            not math.isnan(score_psi) and score_psi >= policy.score_psi_alert
-        )
+        current = current_frame(conn, name, as_of_date)
+        html = reports_dir / f"{name}_{as_of_date}.html"
+        figures = compute_drift(champ, reference, current, as_of_date, policy, html)
         streaks = apply_policy(
-            policy, is_drifted, *_previous_streaks(conn, champ.task.name, as_of_date)
+            policy, figures.is_drifted, *_previous_streaks(conn, name, as_of_date)
         )
-        conn.execute(
-            "delete from monitoring.drift_metrics where task = %s and as_of_date = %s",
-            (champ.task.name, as_of_date),
+        run = DriftResult(
+            as_of_date=as_of_date,
+            task=name,
+            model_version=champ.version,
+            reference_rows=figures.reference_rows,
+            current_rows=figures.current_rows,
+            drifted_feature_share=figures.drifted_feature_share,
+            score_psi=figures.score_psi,
+            is_drifted=figures.is_drifted,
+            consecutive_drifted=streaks[0],
+            consecutive_clean=streaks[1],
+            retrain_recommended=streaks[2],
+            report_path=str(html),
         )
-        conn.execute(
-            "delete from monitoring.drift_runs where task = %s and as_of_date = %s",
-            (champ.task.name, as_of_date),
-        )
-        db.copy_frame(conn, "monitoring", "drift_metrics", metrics, list(metrics.columns))
-        run = {
-            "as_of_date": as_of_date,
-            "task": champ.task.name,
-            "model_version": champ.version,
-            "reference_rows": len(ref_x),
-            "current_rows": len(cur_x),
-            "drifted_feature_share": share,
-            "score_psi": score_psi,
-            "is_drifted": is_drifted,
-            "consecutive_drifted": streaks[0],
-            "consecutive_clean": streaks[1],
-            "retrain_recommended": streaks[2],
-            "report_path": str(html),
-        }
-        db.copy_frame(conn, "monitoring", "drift_runs", pd.DataFrame([run]), list(run))
-
-    tracking.configure()
-    with mlflow.start_run(
-        experiment_id=tracking.experiment_id("portrait/monitoring"),
-        run_name=f"drift-{champ.task.name}-{as_of_date}",
-    ):
-        mlflow.set_tags(
-            {"task": champ.task.name, "as_of_date": str(as_of_date), "model_version": champ.version}
-        )
-        mlflow.log_metrics(
-            {
-                "drifted_feature_share": share,
-                "score_psi": 0.0 if math.isnan(score_psi) else score_psi,
-            }
-        )
-        mlflow.log_artifact(str(html), artifact_path="drift")
-    return {k: (str(v) if isinstance(v, dt.date) else v) for k, v in run.items()}
+        write_drift(conn, figures, run)
+    log_drift(run, html)
+    return run

@@ -10,12 +10,17 @@ import json
 import math
 from dataclasses import dataclass, field
 
-from mlflow.exceptions import MlflowException
-
-from models_ml import tracking
-from models_ml.tasks import get_task
-
-CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
+from models_ml import evaluate, tracking
+from models_ml.matrix import FeatureError, to_model_matrix
+from models_ml.registry import (
+    CHALLENGER,
+    CHAMPION,
+    PREVIOUS,
+    load_champion,
+    reference_frame,
+    version_by_alias,
+)
+from models_ml.targets import get_target
 
 
 @dataclass
@@ -44,13 +49,6 @@ class GatePolicy:
     # One-sided 95 %: a segment collapses when the drop exceeds this many standard errors of
     # the difference of the two AUCs (each from evaluate.auc_standard_error).
     segment_z: float = 1.645
-
-
-def _version_by_alias(client, name: str, alias: str):
-    try:
-        return client.get_model_version_by_alias(name, alias)
-    except MlflowException:
-        return None
 
 
 def _run_metrics(client, run_id: str) -> dict[str, float]:
@@ -115,15 +113,11 @@ def compare_segments(task_name: str, challenger_run_id: str, policy: GatePolicy)
     """(reasons, checks): the champion re-scores the challenger's test window and both are
     compared per segment. A champion that cannot read the window (other features) skips the
     check, with a note, rather than blocking every future model."""
-    from models_ml import data, evaluate
-    from models_ml.score import load_champion
-    from models_ml.train import reference_frame
-
     reference = reference_frame(challenger_run_id)
     champ = load_champion(task_name, CHAMPION)
     try:
-        x = data.to_model_matrix(reference, champ.features)
-    except data.FeatureError as exc:
+        x = to_model_matrix(reference, champ.features)
+    except FeatureError as exc:
         return [], {"segments_skipped": str(exc)}
     y = reference["label"].to_numpy(dtype=int)
     ours = evaluate.segment_report(reference, y, reference["score"].to_numpy(dtype=float))
@@ -135,14 +129,14 @@ def compare_segments(task_name: str, challenger_run_id: str, policy: GatePolicy)
 def promote(task_name: str, policy: GatePolicy | None = None) -> GateDecision:
     """Promote the challenger if it passes the gate; log the decision on its run."""
     policy = policy or GatePolicy()
-    task = get_task(task_name)
+    target = get_target(task_name)
     client = tracking.configure()
-    name = task.registered_model_name
-    challenger = _version_by_alias(client, name, CHALLENGER)
-    champion = _version_by_alias(client, name, CHAMPION)
+    name = target.registered_model_name
+    challenger = version_by_alias(client, name, CHALLENGER)
+    champion = version_by_alias(client, name, CHAMPION)
     if challenger is None:
         return GateDecision(
-            task.name,
+            target.name,
             None,
             champion.version if champion else None,
             False,
@@ -150,7 +144,7 @@ def promote(task_name: str, policy: GatePolicy | None = None) -> GateDecision:
         )
     if champion is not None and champion.version == challenger.version:
         return GateDecision(
-            task.name,
+            target.name,
             challenger.version,
             champion.version,
             False,
@@ -162,7 +156,7 @@ def promote(task_name: str, policy: GatePolicy | None = None) -> GateDecision:
         reasons = gate(
             _run_metrics(client, challenger.run_id), _run_metrics(client, champion.run_id), policy
         )
-        segment_reasons, checks = compare_segments(task.name, challenger.run_id, policy)
+        segment_reasons, checks = compare_segments(target.name, challenger.run_id, policy)
         reasons += segment_reasons
     promoted = not reasons
     if promoted:
@@ -172,7 +166,7 @@ def promote(task_name: str, policy: GatePolicy | None = None) -> GateDecision:
         client.delete_registered_model_alias(name, CHALLENGER)
         reasons = ["first champion" if champion is None else "passed the gate"]
     decision = GateDecision(
-        task.name,
+        target.name,
         challenger.version,
         champion.version if champion else None,
         promoted,
@@ -180,7 +174,7 @@ def promote(task_name: str, policy: GatePolicy | None = None) -> GateDecision:
         checks,
     )
     # The client API, not mlflow.start_run: the challenger's run belongs to another
-    # experiment than whatever a previous task in the same process left active.
+    # experiment than whatever a previous step in the same process left active.
     client.log_dict(challenger.run_id, decision.to_dict(), "promotion_decision.json")
     client.set_tag(challenger.run_id, "promotion", "promoted" if promoted else "rejected")
     client.set_model_version_tag(
@@ -191,18 +185,18 @@ def promote(task_name: str, policy: GatePolicy | None = None) -> GateDecision:
 
 def rollback(task_name: str) -> GateDecision:
     """Make the previous champion champion again (the current one becomes previous)."""
-    task = get_task(task_name)
+    target = get_target(task_name)
     client = tracking.configure()
-    name = task.registered_model_name
-    champion = _version_by_alias(client, name, CHAMPION)
-    previous = _version_by_alias(client, name, PREVIOUS)
+    name = target.registered_model_name
+    champion = version_by_alias(client, name, CHAMPION)
+    previous = version_by_alias(client, name, PREVIOUS)
     if previous is None:
         raise RuntimeError(f"{name} has no 'previous' version to roll back to.")
     client.set_registered_model_alias(name, CHAMPION, previous.version)
     if champion is not None:
         client.set_registered_model_alias(name, PREVIOUS, champion.version)
     return GateDecision(
-        task.name,
+        target.name,
         None,
         previous.version,
         True,

@@ -11,23 +11,18 @@ per row.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 
-import lightgbm as lgb
-import mlflow
 import numpy as np
-import pandas as pd
-from mlflow.exceptions import MlflowException
 from psycopg import sql
 
-from models_ml import data, tracking
-from models_ml.calibrate import IDENTITY, Calibrator
-from models_ml.register import CHAMPION
-from models_ml.tasks import FEATURE_WORDS, Task, get_task
+from models_ml import data
+from models_ml.matrix import FeatureError, require_columns
+from models_ml.registry import ChampionModel, load_champion
+from models_ml.targets import FEATURE_WORDS
 from portrait import db
 
 # What scoring stages per customer; the final insert adds the run's constant columns (and
@@ -48,62 +43,6 @@ select
     %(model_name)s, %(model_version)s, %(model_alias)s, %(run_id)s
 from score_staging
 """
-
-
-class NoChampionError(RuntimeError):
-    """No model version carries the alias to score with."""
-
-
-def _threads() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-
-
-@dataclass
-class ChampionModel:
-    task: Task
-    model: object
-    version: str
-    run_id: str
-    alias: str
-    features: list[str]
-    # Maps the booster's probabilities to the task's calibrated scores (identity if none).
-    calibrator: Calibrator = field(default=IDENTITY)
-
-    @property
-    def booster(self) -> lgb.Booster:
-        return self.model.booster_
-
-    def predict(self, x: pd.DataFrame | np.ndarray) -> np.ndarray:
-        """Calibrated scores for a model matrix with the champion's columns (the booster's
-        probability is the classifier's predict_proba[:, 1], without its input checks)."""
-        return self.calibrator.apply(self.booster.predict(x, num_threads=_threads()))
-
-    def contributions(self, x: pd.DataFrame | np.ndarray) -> np.ndarray:
-        """TreeSHAP contribution of each feature to each row's raw score (bias dropped)."""
-        return self.booster.predict(x, pred_contrib=True, num_threads=_threads())[:, :-1]
-
-
-def load_champion(task_name: str, alias: str = CHAMPION) -> ChampionModel:
-    task = get_task(task_name)
-    client = tracking.configure()
-    try:
-        mv = client.get_model_version_by_alias(task.registered_model_name, alias)
-    except MlflowException:
-        raise NoChampionError(
-            f"No version of {task.registered_model_name} has alias '{alias}'. Run the "
-            f"portrait_train DAG (or `portrait models train {task.name}` then "
-            f"`portrait models promote {task.name}`) first."
-        ) from None
-    # Load the version the alias resolved to, not the alias again: were it moved in between,
-    # the scores would name a version other than the one that produced them.
-    uri = f"models:/{task.registered_model_name}/{mv.version}"
-    model = mlflow.lightgbm.load_model(uri)
-    metadata = mlflow.models.get_model_info(uri).metadata or {}
-    features = list(
-        metadata.get("features") or getattr(model, "feature_name_", None) or task.features
-    )
-    calibrator = Calibrator.from_dict(metadata.get("calibration"))
-    return ChampionModel(task, model, str(mv.version), mv.run_id, alias, features, calibrator)
 
 
 def reason_codes(contrib: np.ndarray, features: list[str], top: int = 3) -> np.ndarray:
@@ -157,7 +96,7 @@ def score_matrix(
         contrib = champ.contributions(x)
     with watch("reasons_and_bands"):
         reasons = reason_codes(contrib, champ.features)
-        bands = champ.task.bands(scores)
+        bands = champ.target.bands(scores)
     return {
         "score": scores,
         "band": bands,
@@ -167,14 +106,36 @@ def score_matrix(
     }
 
 
+@dataclass
+class ScoreResult:
+    """What a scoring run wrote (and the seconds per stage), for XCom and the CLI."""
+
+    task: str
+    as_of_date: dt.date
+    rows: int
+    model_version: str
+    alias: str
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "task": self.task,
+            "as_of_date": str(self.as_of_date),
+            "rows": self.rows,
+            "model_version": self.model_version,
+            "alias": self.alias,
+            "seconds": self.seconds,
+        }
+
+
 def score_task(
     task_name: str,
     as_of_date: dt.date | None = None,
     *,
     dsn: str | None = None,
     chunk_rows: int = 50_000,
-) -> dict:
-    """Score every customer of the snapshot; returns counts (and seconds per stage) for XCom."""
+) -> ScoreResult:
+    """Score every customer of the snapshot with the champion of the target `task_name`."""
     watch = Stopwatch()
     with watch("load_model"):
         champ = load_champion(task_name)
@@ -186,7 +147,7 @@ def score_task(
         if as_of_date is None:
             as_of_date = data.latest_snapshot_date(conn)
         available = db.table_columns(conn, "features", "customer_features")
-        data.require_columns(available, champ.features)
+        require_columns(available, champ.features)
         conn.execute(STAGING_DDL)
         staging = sql.Identifier("score_staging")
         written = 0
@@ -204,13 +165,13 @@ def score_task(
                 with watch("stage_write"):
                     written += db.copy_columns(conn, staging, {"cid": cids, **scored})
         if written == 0:
-            raise data.FeatureError(
+            raise FeatureError(
                 f"features.customer_features has no rows for as_of_date {as_of_date}."
             )
         params = {
-            "task": champ.task.name,
+            "task": champ.target.name,
             "as_of_date": as_of_date,
-            "model_name": champ.task.registered_model_name,
+            "model_name": champ.target.registered_model_name,
             "model_version": champ.version,
             "model_alias": champ.alias,
             "run_id": champ.run_id,
@@ -221,11 +182,6 @@ def score_task(
             conn.execute(INSERT_SQL, params)
         with watch("commit"):
             conn.commit()
-    return {
-        "task": champ.task.name,
-        "as_of_date": str(as_of_date),
-        "rows": written,
-        "model_version": champ.version,
-        "alias": champ.alias,
-        "seconds": watch.rounded(),
-    }
+    return ScoreResult(
+        champ.target.name, as_of_date, written, champ.version, champ.alias, watch.rounded()
+    )

@@ -19,6 +19,7 @@ from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import StandardScaler
 
 from models_ml import data, plots, tracking
+from models_ml.matrix import FeatureError, to_model_matrix
 from portrait import db
 
 EXPERIMENT = "portrait/segments"
@@ -67,9 +68,31 @@ class Segmentation:
     explained_variance: tuple[float, float]
 
 
+@dataclass
+class SegmentResult:
+    """What a segmentation run wrote, for XCom and the CLI."""
+
+    as_of_date: dt.date
+    rows: int
+    k: int
+    silhouette: float
+    segments: dict[str, int]  # customers per segment name
+    run_id: str
+
+    def to_dict(self) -> dict:
+        return {
+            "as_of_date": str(self.as_of_date),
+            "rows": self.rows,
+            "k": self.k,
+            "silhouette": self.silhouette,
+            "segments": self.segments,
+            "run_id": self.run_id,
+        }
+
+
 def behaviour_matrix(frame: pd.DataFrame) -> pd.DataFrame:
     """The behaviour features as standardisable floats: log-scaled, missing -> median."""
-    x = data.to_model_matrix(frame, list(BEHAVIOUR))
+    x = to_model_matrix(frame, list(BEHAVIOUR))
     for col in LOG_SCALED:
         x[col] = np.log1p(x[col].clip(lower=0))
     return x.fillna(x.median()).fillna(0.0)
@@ -97,7 +120,7 @@ def fit_segments(frame: pd.DataFrame, seed: int = 42, k_range=K_RANGE) -> Segmen
     z = StandardScaler().fit_transform(x)
     ks = [k for k in k_range if 2 <= k < len(z)]
     if not ks:
-        raise data.FeatureError(f"{len(z)} customers are too few to segment.")
+        raise FeatureError(f"{len(z)} customers are too few to segment.")
     fits, silhouettes = {}, {}
     for k in ks:
         km = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(z)
@@ -124,7 +147,7 @@ def fit_segments(frame: pd.DataFrame, seed: int = 42, k_range=K_RANGE) -> Segmen
 
 def segment_customers(
     as_of_date: dt.date | None = None, *, dsn: str | None = None, seed: int = 42
-) -> dict:
+) -> SegmentResult:
     """Segment one snapshot's customers and replace that date's rows in ml.customer_segments."""
     tracking.configure()
     with db.connect(dsn) as conn:
@@ -173,11 +196,11 @@ def segment_customers(
         conn.execute(SEGMENTS_DDL)
         conn.execute("delete from ml.customer_segments where as_of_date = %s", (as_of_date,))
         written = db.copy_frame(conn, "ml", "customer_segments", out, SEGMENT_COLUMNS)
-    return {
-        "as_of_date": str(as_of_date),
-        "rows": written,
-        "k": seg.k,
-        "silhouette": seg.silhouettes[seg.k],
-        "segments": {seg.names[i]: int((seg.labels == i).sum()) for i in sorted(seg.names)},
-        "run_id": run_id,
-    }
+    return SegmentResult(
+        as_of_date,
+        written,
+        seg.k,
+        seg.silhouettes[seg.k],
+        {seg.names[i]: int((seg.labels == i).sum()) for i in sorted(seg.names)},
+        run_id,
+    )

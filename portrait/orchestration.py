@@ -154,19 +154,19 @@ def promote_task(task_name: str) -> dict:
 def score_task(task_name: str, as_of_date: str) -> dict:
     from models_ml.score import score_task as score
 
-    return score(task_name, dt.date.fromisoformat(as_of_date), dsn=warehouse_dsn())
+    return score(task_name, dt.date.fromisoformat(as_of_date), dsn=warehouse_dsn()).to_dict()
 
 
 def segment_task(as_of_date: str) -> dict:
     from models_ml.segment import segment_customers
 
-    return segment_customers(dt.date.fromisoformat(as_of_date), dsn=warehouse_dsn())
+    return segment_customers(dt.date.fromisoformat(as_of_date), dsn=warehouse_dsn()).to_dict()
 
 
 def drift_task(task_name: str, as_of_date: str) -> dict:
     from models_ml.monitor import check_drift
 
-    return check_drift(task_name, dt.date.fromisoformat(as_of_date), dsn=warehouse_dsn())
+    return check_drift(task_name, dt.date.fromisoformat(as_of_date), dsn=warehouse_dsn()).to_dict()
 
 
 def start_date():

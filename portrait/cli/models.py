@@ -52,7 +52,7 @@ def score(
     """Score every customer of a snapshot with TASK's champion."""
     from models_ml.score import score_task
 
-    _echo(score_task(task, _date(as_of_date)))
+    _echo(score_task(task, _date(as_of_date)).to_dict())
 
 
 @app.command()
@@ -62,7 +62,7 @@ def drift(
     """Check feature and score drift of a snapshot against TASK's champion test window."""
     from models_ml.monitor import check_drift
 
-    _echo(check_drift(task, _date(as_of_date)))
+    _echo(check_drift(task, _date(as_of_date)).to_dict())
 
 
 @app.command()
@@ -73,4 +73,4 @@ def segment(
     """Segment a snapshot's customers by behaviour (K-means) into ml.customer_segments."""
     from models_ml.segment import segment_customers
 
-    _echo(segment_customers(_date(as_of_date), seed=seed))
+    _echo(segment_customers(_date(as_of_date), seed=seed).to_dict())

@@ -27,11 +27,11 @@ def model_lines() -> list[str]:
     from mlflow.exceptions import MlflowException
 
     from models_ml import tracking
-    from models_ml.tasks import TASKS
+    from models_ml.targets import TARGETS
 
     client = tracking.configure()
     lines = []
-    for task in TASKS.values():
+    for task in TARGETS.values():
         try:
             mv = client.get_model_version_by_alias(task.registered_model_name, "champion")
         except MlflowException:

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from conftest import create_database, service_env_for
 
-from models_ml.tasks import TASKS
+from models_ml.targets import TARGETS
 from portrait.local.runner import world_run_date
 
 REPO = Path(__file__).resolve().parents[2]
@@ -69,7 +69,7 @@ def test_every_customer_of_the_snapshot_is_scored_once_per_task(pipeline):
             r[0] for r in conn.execute("select distinct model_alias from ml.customer_scores")
         }
     assert customers > 0
-    assert per_task == dict.fromkeys(TASKS, customers)
+    assert per_task == dict.fromkeys(TARGETS, customers)
     assert dupes == 0
     assert aliases == {"champion"}
 
@@ -81,7 +81,7 @@ def test_drift_figures_are_stored_with_a_report(pipeline):
             "select task, drifted_feature_share, report_path from monitoring.drift_runs"
         ).fetchall()
         (metrics,) = conn.execute("select count(*) from monitoring.drift_metrics").fetchone()
-    assert {r[0] for r in runs} == set(TASKS)
+    assert {r[0] for r in runs} == set(TARGETS)
     assert metrics > 0
     for _, share, path in runs:
         assert 0.0 <= share <= 1.0

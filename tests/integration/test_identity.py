@@ -8,7 +8,7 @@ import pytest
 from conftest import run_dbt as dbt
 from conftest import service_env_for
 
-from portrait.quality import identity_quality
+from portrait.scorecards.identity import identity_quality
 from sources.loader import load_landing
 
 REPO = Path(__file__).resolve().parents[2]

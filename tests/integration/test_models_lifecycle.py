@@ -26,7 +26,7 @@ def world(pg_cluster, default_world, tmp_path_factory):
     """The default world loaded and built, MLflow pointed at a private store, every task
     trained and promoted once."""
     from models_ml.register import promote
-    from models_ml.tasks import TASKS
+    from models_ml.targets import TARGETS
     from models_ml.train import train_task
     from portrait.settings import get_settings
 
@@ -43,8 +43,8 @@ def world(pg_cluster, default_world, tmp_path_factory):
         mp.setenv("PORTRAIT_MLFLOW_ARTIFACT_ROOT", str(local / "artifacts"))
         mp.setenv("PORTRAIT_REPORTS_DIR", str(local / "reports"))
         get_settings.cache_clear()
-        trained = {name: train_task(name, dsn=dsn) for name in TASKS}
-        promoted = {name: promote(name) for name in TASKS}
+        trained = {name: train_task(name, dsn=dsn) for name in TARGETS}
+        promoted = {name: promote(name) for name in TARGETS}
         yield {
             "dsn": dsn,
             "local": local,
@@ -57,11 +57,11 @@ def world(pg_cluster, default_world, tmp_path_factory):
 
 def champion_version(task_name: str) -> str:
     from models_ml import tracking
-    from models_ml.tasks import get_task
+    from models_ml.targets import get_target
 
     client = tracking.configure()
     return client.get_model_version_by_alias(
-        get_task(task_name).registered_model_name, "champion"
+        get_target(task_name).registered_model_name, "champion"
     ).version
 
 
@@ -83,7 +83,7 @@ def test_every_task_trains_well_above_chance_and_becomes_champion(world):
 
 def test_runs_carry_search_children_dataset_signature_and_calibrator(world):
     from models_ml import tracking
-    from models_ml.train import SEARCH_SPACE
+    from models_ml.fit import SEARCH_SPACE
 
     client = tracking.configure()
     result = world["trained"]["default_90dpd_180d"]
@@ -140,7 +140,7 @@ def test_scoring_a_date_twice_leaves_one_row_per_customer_and_task(world):
 
     dsn, as_of = world["dsn"], latest_date(world["dsn"])
     for _ in range(2):
-        result = score_task("default_90dpd_180d", as_of, dsn=dsn)
+        result = score_task("default_90dpd_180d", as_of, dsn=dsn).to_dict()
     with psycopg.connect(dsn) as conn:
         (customers,) = conn.execute(
             "select count(*) from features.customer_features where as_of_date = %s", (as_of,)
@@ -156,7 +156,7 @@ def test_scoring_a_date_twice_leaves_one_row_per_customer_and_task(world):
 
 
 def test_scoring_without_a_needed_column_fails_and_keeps_the_old_scores(world):
-    from models_ml.data import FeatureError
+    from models_ml.matrix import FeatureError
     from models_ml.score import score_task
 
     dsn, as_of = world["dsn"], latest_date(world["dsn"])
@@ -183,12 +183,12 @@ def test_scores_name_their_model_and_give_reasons_and_a_midway_failure_writes_no
     world, monkeypatch
 ):
     from models_ml import score, tracking
-    from models_ml.tasks import get_task
+    from models_ml.targets import get_target
 
     dsn, as_of, task = world["dsn"], latest_date(world["dsn"]), "churn_180d"
     score.score_task(task, as_of, dsn=dsn, chunk_rows=20)
     mv = tracking.configure().get_model_version_by_alias(
-        get_task(task).registered_model_name, "champion"
+        get_target(task).registered_model_name, "champion"
     )
     query = (
         "select cid, score, band, reason_1, reason_2, reason_3, model_version, run_id "
@@ -198,7 +198,7 @@ def test_scores_name_their_model_and_give_reasons_and_a_midway_failure_writes_no
         before = conn.execute(query, (task, as_of)).fetchall()
     assert {(r[6], r[7]) for r in before} == {(str(mv.version), mv.run_id)}
     assert any(r[3] for r in before) and all(r[3] or not r[4] for r in before)
-    assert all(r[2] == get_task(task).band(r[1]) for r in before)
+    assert all(r[2] == get_target(task).band(r[1]) for r in before)
 
     scored = score.score_matrix
     calls = []
@@ -218,11 +218,12 @@ def test_scores_name_their_model_and_give_reasons_and_a_midway_failure_writes_no
 
 def test_scoring_without_a_champion_fails_clearly_and_writes_nothing(world):
     from models_ml import tracking
-    from models_ml.score import NoChampionError, score_task
-    from models_ml.tasks import get_task
+    from models_ml.registry import NoChampionError
+    from models_ml.score import score_task
+    from models_ml.targets import get_target
 
     dsn, as_of, task = world["dsn"], latest_date(world["dsn"]), "churn_180d"
-    name = get_task(task).registered_model_name
+    name = get_target(task).registered_model_name
     client = tracking.configure()
     version = client.get_model_version_by_alias(name, "champion").version
     count = "select count(*) from ml.customer_scores where task = %s and as_of_date = %s"
@@ -243,7 +244,7 @@ def test_segments_are_written_once_per_date_with_names_and_a_map(world):
 
     dsn, as_of = world["dsn"], latest_date(world["dsn"])
     segment_customers(as_of, dsn=dsn)
-    result = segment_customers(as_of, dsn=dsn)
+    result = segment_customers(as_of, dsn=dsn).to_dict()
     assert 3 <= result["k"] <= 8
     with psycopg.connect(dsn) as conn:
         rows, cids, names, runs = conn.execute(
@@ -288,8 +289,8 @@ def copy_snapshot(conn, source: dt.date, target: dt.date, shift: bool) -> None:
 
 def test_drift_recommends_retraining_after_the_trigger_days_only_when_shifted(world):
     from models_ml.monitor import DriftPolicy, check_drift
-    from models_ml.score import load_champion, score_task
-    from models_ml.train import reference_frame
+    from models_ml.registry import load_champion, reference_frame
+    from models_ml.score import score_task
 
     dsn, task = world["dsn"], "churn_180d"
     policy = DriftPolicy()
@@ -309,7 +310,7 @@ def test_drift_recommends_retraining_after_the_trigger_days_only_when_shifted(wo
             result = check_drift(
                 task, d, dsn=dsn, reports_dir=world["local"] / "reports", policy=policy
             )
-            verdicts.append((result["is_drifted"], result["retrain_recommended"]))
+            verdicts.append((result.is_drifted, result.retrain_recommended))
     finally:
         with psycopg.connect(dsn) as conn:
             conn.execute("delete from features.customer_features where as_of_date >= '2029-01-01'")
@@ -322,11 +323,11 @@ def test_drift_recommends_retraining_after_the_trigger_days_only_when_shifted(wo
 
 
 def test_models_quality_compares_each_task_with_the_oracle(world):
-    from models_ml.quality import models_quality
-    from models_ml.tasks import TASKS
+    from models_ml.targets import TARGETS
+    from portrait.scorecards.models import models_quality
 
     quality = models_quality(world["dsn"], world["truth"])
-    assert set(quality) == set(TASKS)
+    assert set(quality) == set(TARGETS)
     for name, q in quality.items():
         assert q["oracle_coverage"] > 0.9, name
         assert 0.5 < q["oracle_auc"] <= 1.0 and not math.isnan(q["auc_ratio_to_oracle"])

@@ -4,9 +4,9 @@ The oracle's probabilities come from replaying the latent process from each comp
 state, so its AUC is the best any model can reach. Our models only see the exports, which
 reflect that state partly and with noise. To tell "our features miss something" from "the
 exports cannot say more" (or "this many rows cannot teach more"), ``ceilings`` refits the
-task's LightGBM on the same time split three times, on the test rows the oracle covers:
+target's LightGBM on the same time split three times, on the test rows the oracle covers:
 
-- ``observed``: the task's feature columns (what the champion sees);
+- ``observed``: the target's feature columns (what the champion sees);
 - ``latent``: the company's latent traits and its true state at the as_of date
   (``truth/companies.csv`` and ``truth/states.csv``), nothing observed;
 - ``observed_plus_latent``: both;
@@ -30,7 +30,9 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from models_ml import data
-from models_ml.tasks import Task
+from models_ml.fit import fit_lightgbm, target_split
+from models_ml.matrix import to_model_matrix
+from models_ml.targets import Target
 from portrait import db
 
 TRAIT_COLUMNS = (
@@ -72,9 +74,9 @@ def latent_frame(truth_dir: Path) -> pd.DataFrame:
     return pd.concat([frame, *lagged], axis=1).reset_index(drop=True)
 
 
-def oracle_rows(oracle: pd.DataFrame, task: str) -> pd.DataFrame:
-    """(company_id, as_of_date as a date, p_<task>) of the oracle table."""
-    return oracle.loc[:, ["company_id", "as_of_date", f"p_{task}"]].assign(
+def oracle_rows(oracle: pd.DataFrame, target: str) -> pd.DataFrame:
+    """(company_id, as_of_date as a date, p_<target>) of the oracle table."""
+    return oracle.loc[:, ["company_id", "as_of_date", f"p_{target}"]].assign(
         as_of_date=lambda f: pd.to_datetime(f["as_of_date"]).dt.date
     )
 
@@ -84,18 +86,18 @@ def attach_truth(
     companies: dict[str, str],
     latent: pd.DataFrame,
     oracle: pd.DataFrame,
-    task: str,
+    target: str,
 ) -> pd.DataFrame:
     """The rows of a window whose CID maps to a company with a latent state and an oracle
     probability, with both attached."""
-    orc = oracle_rows(oracle, task)
+    orc = oracle_rows(oracle, target)
     rows = part.assign(
         company_id=part["cid"].map(companies),
         as_of_date=pd.to_datetime(part["as_of_date"]).dt.date,
     ).dropna(subset=["company_id"])
     rows = rows.merge(latent, on=["company_id", "as_of_date"], how="inner")
     return rows.merge(orc, on=["company_id", "as_of_date"], how="inner").dropna(
-        subset=[f"p_{task}"]
+        subset=[f"p_{target}"]
     )
 
 
@@ -117,44 +119,42 @@ def bootstrap_ratio(
 
 
 def ceilings(
-    task: Task,
+    target: Target,
     dsn: str | None,
     companies: dict[str, str],
     latent: pd.DataFrame,
     oracle: pd.DataFrame,
 ) -> dict:
-    """Test AUC of the task's LightGBM on observed, latent (``latent_frame``) and both inputs,
+    """Test AUC of the target's LightGBM on observed, latent (``latent_frame``) and both inputs,
     beside the oracle's on the same rows (see the module docstring)."""
-    from models_ml.train import fit_lightgbm, task_split
-
     with db.connect(dsn) as conn:
-        frame = data.training_frame(conn, task)
-    _, parts = task_split(task, frame)
-    rows = {k: attach_truth(v, companies, latent, oracle, task.name) for k, v in parts.items()}
+        frame = data.training_frame(conn, target)
+    _, parts = target_split(target, frame)
+    rows = {k: attach_truth(v, companies, latent, oracle, target.name) for k, v in parts.items()}
     y = {k: v["label"].to_numpy(dtype=int) for k, v in rows.items()}
     if any(len(np.unique(v)) < 2 for v in y.values()):
         return {"error": "a window lacks one of the classes after mapping to the truth"}
     latent_cols = [c for c in latent.columns if c.startswith("latent_")]
     inputs = {
-        "observed": list(task.features),
+        "observed": list(target.features),
         "latent": latent_cols,
-        "observed_plus_latent": [*task.features, *latent_cols],
+        "observed_plus_latent": [*target.features, *latent_cols],
         **{
             f"observed_plus_state_{k}m_before": [
-                *task.features,
+                *target.features,
                 *(c for c in latent.columns if c.startswith(f"lag{k}_")),
             ]
             for k in STATE_LAGS
         },
     }
-    p_oracle = rows["test"][f"p_{task.name}"].to_numpy(dtype=float)
+    p_oracle = rows["test"][f"p_{target.name}"].to_numpy(dtype=float)
     oracle_auc = float(roc_auc_score(y["test"], p_oracle))
     out: dict[str, float] = {"test_rows": float(len(y["test"])), "oracle_auc": oracle_auc}
     scores = {}
     for name, cols in inputs.items():
-        xs = {k: data.to_model_matrix(v, cols) for k, v in rows.items()}
+        xs = {k: to_model_matrix(v, cols) for k, v in rows.items()}
         model = fit_lightgbm(
-            xs["train"], y["train"], xs["valid"], y["valid"], 42, None, task.balance_classes
+            xs["train"], y["train"], xs["valid"], y["valid"], 42, None, target.balance_classes
         )
         scores[name] = model.predict_proba(xs["test"])[:, 1]
         auc = float(roc_auc_score(y["test"], scores[name]))

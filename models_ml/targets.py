@@ -1,4 +1,4 @@
-"""The prediction tasks: label, horizon, eligibility, features and how scores read to people."""
+"""The prediction targets: label, horizon, eligibility, features and how scores read to people."""
 
 from __future__ import annotations
 
@@ -112,7 +112,7 @@ CATEGORICAL_FEATURES: frozenset[str] = frozenset(
     {"customer_type", "industry", "region", "registry_status"}
 )
 
-# Which features each task reads; docs/models.md has the figures behind each choice. Churn: the
+# Which features each target reads; docs/models.md has the figures behind each choice. Churn: the
 # ERP families and the relationship signals below (all columns did no better); the product
 # trials and qualification samples show the project phase, which the 20x world's churn
 # needed most (ratio to the oracle 0.923 -> 0.940 over three test windows). Purchase:
@@ -159,7 +159,7 @@ CHURN_SIGNALS: tuple[str, ...] = (
 
 
 @dataclass(frozen=True)
-class Task:
+class Target:
     name: str
     description: str
     horizon_days: int
@@ -194,8 +194,8 @@ class Task:
         return self.bands(np.asarray([score]))[0]
 
 
-TASKS: dict[str, Task] = {
-    "churn_180d": Task(
+TARGETS: dict[str, Target] = {
+    "churn_180d": Target(
         name="churn_180d",
         description="No order in the 180 days after the snapshot (active customers only).",
         horizon_days=180,
@@ -206,7 +206,7 @@ TASKS: dict[str, Task] = {
         # bands read as probabilities; early-stopped boosters are far from calibrated.
         calibration="platt",
     ),
-    "purchase_30d": Task(
+    "purchase_30d": Target(
         name="purchase_30d",
         description="At least one order in the 30 days after the snapshot.",
         horizon_days=30,
@@ -214,7 +214,7 @@ TASKS: dict[str, Task] = {
         band_names=("cold", "warm", "hot"),
         calibration="platt",
     ),
-    "default_90dpd_180d": Task(
+    "default_90dpd_180d": Target(
         name="default_90dpd_180d",
         description=(
             "Credit risk: an invoice becomes 90 days past due within the 180 days after the "
@@ -234,8 +234,8 @@ TASKS: dict[str, Task] = {
 }
 
 
-def get_task(name: str) -> Task:
+def get_target(name: str) -> Target:
     try:
-        return TASKS[name]
+        return TARGETS[name]
     except KeyError:
-        raise ValueError(f"Unknown task {name!r}; known tasks: {', '.join(TASKS)}") from None
+        raise ValueError(f"Unknown target {name!r}; known targets: {', '.join(TARGETS)}") from None

@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from models_ml.ceiling import attach_truth, bootstrap_ratio, latent_frame
+from portrait.scorecards.ceiling import attach_truth, bootstrap_ratio, latent_frame
 
 
 def _truth(tmp_path):

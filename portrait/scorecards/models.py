@@ -1,35 +1,31 @@
 """Model quality against the simulator's oracle: how close each champion gets to the true
 probabilities that generated the world (demo and test worlds only; real data has no oracle).
 
-    python -m models_ml.quality --truth DIR [--dsn DSN]
-
-``models_quality(dsn, truth_dir)`` reads each task's champion run (or trains one without
-registering it when a task has none), re-reads its test window, maps each CID to the
+``models_quality(dsn, truth_dir)`` reads each target's champion run (or trains one without
+registering it when a target has none), re-reads its test window, maps each CID to the
 simulated company behind it (ERP customer codes in ``identity.customer_ids`` ->
 ``truth/records.csv``; a CID holding codes of several companies takes the majority), and
-scores the same rows with the oracle's probabilities. The lead merges the result into
-``reports/quality.json`` under ``models``. The ``ceiling_*`` figures (models_ml/ceiling.py)
+scores the same rows with the oracle's probabilities. ``portrait.scorecards.run`` merges the
+result into ``reports/quality.json`` under ``models``. The ``ceiling_*`` figures (``ceiling``)
 refit the same LightGBM on the latent state, to tell missing features from an unlearnable gap.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from mlflow.exceptions import MlflowException
 from sklearn.metrics import roc_auc_score
 
 from models_ml import tracking
-from models_ml.ceiling import ceilings, latent_frame, oracle_rows
-from models_ml.register import CHAMPION
-from models_ml.tasks import TASKS
+from models_ml.registry import CHAMPION, reference_frame, version_by_alias
+from models_ml.targets import TARGETS, Target
+from models_ml.train import train_task
 from portrait import db
+from portrait.scorecards.ceiling import ceilings, latent_frame, oracle_rows
 
 
 def cid_companies(dsn: str | None, truth_dir: Path) -> dict[str, str]:
@@ -54,50 +50,46 @@ def cid_companies(dsn: str | None, truth_dir: Path) -> dict[str, str]:
 
 
 def oracle_comparison(
-    reference: pd.DataFrame, oracle: pd.DataFrame, companies: dict[str, str], task: str
+    reference: pd.DataFrame, oracle: pd.DataFrame, companies: dict[str, str], target: str
 ) -> dict[str, float]:
     """Model and oracle AUC on the test rows whose CID maps to a company with an oracle row."""
     ref = reference.assign(
         company_id=reference["cid"].map(companies),
         as_of_date=pd.to_datetime(reference["as_of_date"]).dt.date,
     )
-    both = ref.merge(oracle_rows(oracle, task), on=["company_id", "as_of_date"], how="inner")
-    both = both.dropna(subset=[f"p_{task}"])
+    both = ref.merge(oracle_rows(oracle, target), on=["company_id", "as_of_date"], how="inner")
+    both = both.dropna(subset=[f"p_{target}"])
     y = both["label"].to_numpy(dtype=int)
     out = {"oracle_rows": float(len(both)), "oracle_coverage": len(both) / max(len(ref), 1)}
     if len(np.unique(y)) < 2:
         return out | {"oracle_auc": math.nan, "model_auc_on_oracle_rows": math.nan}
     return out | {
-        "oracle_auc": float(roc_auc_score(y, both[f"p_{task}"])),
+        "oracle_auc": float(roc_auc_score(y, both[f"p_{target}"])),
         "model_auc_on_oracle_rows": float(roc_auc_score(y, both["score"])),
     }
 
 
-def _champion_run(client, task) -> str | None:
-    try:
-        return client.get_model_version_by_alias(task.registered_model_name, CHAMPION).run_id
-    except MlflowException:
-        return None
+def _champion_run(client, target: Target) -> str | None:
+    version = version_by_alias(client, target.registered_model_name, CHAMPION)
+    return version.run_id if version is not None else None
 
 
 def models_quality(dsn: str | None, truth_dir: Path) -> dict:
-    """Per task: test_auc, baseline_auc, oracle_auc (same rows), auc_ratio_to_oracle, brier,
+    """Per target: test_auc, baseline_auc, oracle_auc (same rows), auc_ratio_to_oracle, brier,
     ece, and where the figures came from."""
-    from models_ml.train import reference_frame, train_task
-
     client = tracking.configure()
     oracle = pd.read_csv(Path(truth_dir) / "oracle.csv", dtype={"company_id": str})
     companies = cid_companies(dsn, truth_dir)
     latent = latent_frame(truth_dir)
     out: dict[str, dict] = {}
-    for task in TASKS.values():
-        run_id, source = _champion_run(client, task), "champion"
+    for target in TARGETS.values():
+        run_id, source = _champion_run(client, target), "champion"
         if run_id is None:
-            run_id, source = train_task(task.name, dsn=dsn, register=False).run_id, "fresh run"
+            run_id, source = train_task(target.name, dsn=dsn, register=False).run_id, "fresh run"
         metrics = client.get_run(run_id).data.metrics
-        cmp = oracle_comparison(reference_frame(run_id), oracle, companies, task.name)
+        cmp = oracle_comparison(reference_frame(run_id), oracle, companies, target.name)
         test_auc = metrics.get("test_roc_auc", math.nan)
-        out[task.name] = {
+        out[target.name] = {
             "test_auc": test_auc,
             "baseline_auc": metrics.get("baseline_test_roc_auc", math.nan),
             "oracle_auc": cmp["oracle_auc"],
@@ -116,19 +108,7 @@ def models_quality(dsn: str | None, truth_dir: Path) -> dict:
             "source": source,
         }
         # What the same LightGBM reaches given the hidden state: the world's learnable ceiling.
-        out[task.name] |= {
-            f"ceiling_{k}": v for k, v in ceilings(task, dsn, companies, latent, oracle).items()
+        out[target.name] |= {
+            f"ceiling_{k}": v for k, v in ceilings(target, dsn, companies, latent, oracle).items()
         }
     return out
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--truth", type=Path, required=True, help="the world's truth/ folder")
-    parser.add_argument("--dsn", default=None, help="warehouse DSN (default: the settings)")
-    args = parser.parse_args(argv)
-    print(json.dumps(models_quality(args.dsn, args.truth), indent=2, default=str))
-
-
-if __name__ == "__main__":
-    main()

@@ -1,22 +1,18 @@
 """Identity resolution quality: the CIDs in the warehouse against the simulator's truth.
 
-    python -m portrait.quality --truth DIR [--dsn DSN] [--reports DIR]
-
 ``identity_quality(dsn, truth_dir)`` compares ``identity.customer_ids`` with
 ``truth/records.csv`` over the records of every entity source (CRM accounts, ERP customers,
 lab sample requests, service tickets, projects, registry companies): pairwise and B-cubed
-precision / recall / F1, wrong and missed merges with examples. The CLI merges the result
-into ``reports/quality.json`` under the key ``identity`` and rewrites ``reports/quality.md``.
+precision / recall / F1, wrong and missed merges with examples. ``portrait.scorecards.run``
+merges the result into ``reports/quality.json`` under the key ``identity``.
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
-import json
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 # (source, table) of the truth -> source_system of identity.customer_ids (one table each).
@@ -280,68 +276,3 @@ def splink_quality(
             f"probability >= {SPLINK_THRESHOLD}"
         ),
     }
-
-
-def _markdown(report: Mapping[str, dict]) -> str:
-    lines = ["# Quality", ""]
-    for section, figures in report.items():
-        lines += [f"## {section}", "", "| figure | value |", "|---|---|"]
-        for key, value in figures.items():
-            if isinstance(value, dict):
-                # e.g. the models section: one dict of figures per task
-                for sub, subvalue in value.items():
-                    if not isinstance(subvalue, list | dict):
-                        lines.append(f"| {key}.{sub} | {subvalue} |")
-                continue
-            if isinstance(value, list):
-                continue
-            lines.append(f"| {key} | {value} |")
-        for key in ("wrong_merge_examples", "missed_merge_examples"):
-            for ex in figures.get(key, []) if isinstance(figures, dict) else []:
-                lines.append(f"| {key} | {json.dumps(ex, ensure_ascii=False)} |")
-        lines.append("")
-    return "\n".join(lines)
-
-
-def write_report(section: str, figures: dict, reports_dir: Path) -> Path:
-    """Merge one section into reports/quality.json and rewrite reports/quality.md."""
-    reports_dir.mkdir(parents=True, exist_ok=True)
-    path = reports_dir / "quality.json"
-    report = json.loads(path.read_text()) if path.exists() else {}
-    report[section] = figures
-    path.write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str))
-    (reports_dir / "quality.md").write_text(_markdown(report))
-    return path
-
-
-def main(argv: Iterable[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m portrait.quality", description=__doc__)
-    parser.add_argument("--truth", type=Path, help="simulator truth folder (default: settings)")
-    parser.add_argument("--dsn", help="warehouse DSN (default: settings)")
-    parser.add_argument("--reports", type=Path, help="reports folder (default: settings)")
-    args = parser.parse_args(list(argv) if argv is not None else None)
-    if args.dsn is None or args.truth is None or args.reports is None:
-        from portrait.settings import get_settings
-
-        settings = get_settings()
-        args.dsn = args.dsn or settings.warehouse_dsn()
-        args.truth = args.truth or settings.truth_dir
-        args.reports = args.reports or settings.reports_dir
-    figures = identity_quality(args.dsn, args.truth)
-    path = write_report("identity", figures, args.reports)
-    shown = {k: v for k, v in figures.items() if not isinstance(v, list | dict)}
-    print(json.dumps(shown, indent=2, ensure_ascii=False))
-    from models_ml.quality import models_quality
-
-    try:
-        models = models_quality(args.dsn, args.truth)
-    except Exception as exc:  # no champion yet, no features: say so in the report
-        models = {"error": f"{type(exc).__name__}: {exc}"}
-    write_report("models", models, args.reports)
-    print(json.dumps(models, indent=2, ensure_ascii=False, default=str))
-    print(f"written to {path}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

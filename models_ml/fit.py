@@ -1,0 +1,303 @@
+"""Fit one target on its labelled snapshots, with no MLflow and no warehouse: time split,
+window checks, a bounded LightGBM search, a logistic baseline, calibration, test metrics,
+segment AUCs and the reference window. ``models_ml.train`` logs and registers the result."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from models_ml import evaluate
+from models_ml.calibrate import IDENTITY, Calibrator, fit_calibrator
+from models_ml.matrix import FeatureError, to_model_matrix
+from models_ml.split import TimeSplit, time_split
+from models_ml.targets import CATEGORICAL_FEATURES, Target
+
+# Each window needs this many of both classes: fewer positives make AUC, early stopping and
+# calibration noise, so training stops with a message instead of producing a random model.
+MIN_WINDOW_POSITIVES = 5
+
+# The bounded hyper-parameter search: each config is fitted with early stopping on the
+# validation window (the tracking edge logs each as a child run); the best validation AUC
+# wins (ties: the earlier, more conservative config). The first is the former fixed one.
+SEARCH_SPACE: tuple[dict[str, float], ...] = (
+    {"num_leaves": 7, "min_child_samples": 50, "learning_rate": 0.03, "colsample_bytree": 0.8},
+    {"num_leaves": 3, "min_child_samples": 30, "learning_rate": 0.05, "colsample_bytree": 0.8},
+    {"num_leaves": 5, "min_child_samples": 20, "learning_rate": 0.02, "colsample_bytree": 1.0},
+    {"num_leaves": 4, "min_child_samples": 10, "learning_rate": 0.03, "colsample_bytree": 0.6},
+    {"num_leaves": 15, "min_child_samples": 30, "learning_rate": 0.03, "colsample_bytree": 0.6},
+    {"num_leaves": 7, "min_child_samples": 100, "learning_rate": 0.05, "colsample_bytree": 0.6},
+    {"num_leaves": 15, "min_child_samples": 100, "learning_rate": 0.1, "colsample_bytree": 0.8},
+    {"num_leaves": 31, "min_child_samples": 50, "learning_rate": 0.02, "colsample_bytree": 0.5},
+)
+
+WINDOWS = ("train", "valid", "test")
+
+
+class TooFewPositivesError(FeatureError):
+    """A split window holds too few of one class to train or judge a model."""
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One config of the search and how it did on the validation window."""
+
+    params: dict[str, float]
+    best_iteration: int
+    valid_roc_auc: float
+
+    def to_dict(self) -> dict:
+        return {
+            **self.params,
+            "best_iteration": self.best_iteration,
+            "valid_roc_auc": self.valid_roc_auc,
+        }
+
+
+@dataclass
+class SearchResult:
+    model: lgb.LGBMClassifier
+    params: dict[str, float]
+    trials: list[Trial]
+
+
+@dataclass
+class FitResult:
+    """Everything a fit produced: the tracking edge logs it, the gate and drift read its
+    reference window back from the run."""
+
+    target: Target
+    features: list[str]
+    seed: int
+    split: TimeSplit
+    parts: dict[str, pd.DataFrame]
+    xs: dict[str, pd.DataFrame]
+    ys: dict[str, np.ndarray]
+    search: SearchResult
+    baseline: object
+    calibrator: Calibrator
+    raw_test: np.ndarray  # the booster's test probabilities before calibration
+    p_test: np.ndarray
+    p_base: np.ndarray
+    metrics: dict[str, float]
+    baseline_metrics: dict[str, float]
+    # Test metrics of the uncalibrated scores; None when there is no calibrator.
+    uncalibrated_metrics: dict[str, float] | None
+    segments: dict[str, dict[str, dict[str, float]]]
+    reference: pd.DataFrame
+    search_configs: int = field(default=len(SEARCH_SPACE))
+
+    @property
+    def model(self) -> lgb.LGBMClassifier:
+        return self.search.model
+
+    @property
+    def params(self) -> dict[str, float]:
+        return self.search.params
+
+    @property
+    def valid_auc(self) -> float:
+        return valid_auc(self.model)
+
+    def summary(self) -> dict:
+        """The figures behind the fit (the run's metrics.json)."""
+        return {
+            "model": self.metrics,
+            "baseline": self.baseline_metrics,
+            "segments": self.segments,
+            "search": [t.to_dict() for t in self.search.trials],
+            "chosen_params": self.params,
+            "calibration": self.calibrator.to_dict(),
+        }
+
+
+def split_frame(frame: pd.DataFrame, split: TimeSplit) -> dict[str, pd.DataFrame]:
+    return {
+        "train": frame[frame["as_of_date"].isin(split.train_dates)],
+        "valid": frame[frame["as_of_date"].isin(split.valid_dates)],
+        "test": frame[frame["as_of_date"].isin(split.test_dates)],
+    }
+
+
+def target_split(target: Target, frame: pd.DataFrame) -> tuple[TimeSplit, dict[str, pd.DataFrame]]:
+    """The target's time split of its labelled snapshots, and the rows of each window."""
+    if frame.empty:
+        raise FeatureError(f"No labelled rows for {target.name}: nothing to train on.")
+    positives = frame.groupby("as_of_date")["label"].sum().astype(int).to_dict()
+    split = time_split(
+        list(frame["as_of_date"].unique()),
+        target.horizon_days,
+        positives=positives,
+        window_positives=target.window_positives,
+    )
+    return split, split_frame(frame, split)
+
+
+def fit_lightgbm(
+    x_train: pd.DataFrame,
+    y_train: np.ndarray,
+    x_valid: pd.DataFrame,
+    y_valid: np.ndarray,
+    seed: int,
+    params: dict[str, float] | None = None,
+    balance_classes: bool = False,
+) -> lgb.LGBMClassifier:
+    pos = max(float(y_train.sum()), 1.0)
+    neg = max(float(len(y_train) - y_train.sum()), 1.0)
+    # Balanced weights for rare outcomes that are calibrated afterwards; otherwise a mild
+    # weight keeps probabilities honest while helping rare positives a bit.
+    pos_weight = neg / pos if balance_classes else min(neg / pos, 5.0) ** 0.5
+    model = lgb.LGBMClassifier(
+        n_estimators=1000,
+        subsample=0.8,
+        subsample_freq=1,
+        reg_lambda=5.0,
+        scale_pos_weight=pos_weight,
+        random_state=seed,
+        n_jobs=2,
+        verbose=-1,
+        **(params or SEARCH_SPACE[0]),
+    )
+    model.fit(
+        x_train,
+        y_train,
+        categorical_feature=[c for c in x_train.columns if c in CATEGORICAL_FEATURES] or "auto",
+        eval_X=(x_valid,),
+        eval_y=(y_valid,),
+        eval_metric="auc",
+        callbacks=[lgb.early_stopping(50, verbose=False)],
+    )
+    return model
+
+
+def valid_auc(model: lgb.LGBMClassifier) -> float:
+    scores = model.best_score_.get("valid_0", {}) or next(iter(model.best_score_.values()), {})
+    return float(scores.get("auc", math.nan))
+
+
+def search(
+    target: Target,
+    xs: dict[str, pd.DataFrame],
+    ys: dict[str, np.ndarray],
+    seed: int,
+    space: tuple[dict[str, float], ...] = SEARCH_SPACE,
+) -> SearchResult:
+    """Fit every config of the space; the best by validation AUC, and every trial."""
+    best, best_params, best_auc, trials = None, {}, -math.inf, []
+    for params in space:
+        model = fit_lightgbm(
+            xs["train"], ys["train"], xs["valid"], ys["valid"], seed, params, target.balance_classes
+        )
+        auc = valid_auc(model)
+        trials.append(Trial(dict(params), model.best_iteration_, auc))
+        if auc > best_auc:
+            best, best_params, best_auc = model, dict(params), auc
+    if best is None:  # every validation AUC was undefined: keep the first config
+        best, best_params = (
+            fit_lightgbm(xs["train"], ys["train"], xs["valid"], ys["valid"], seed, space[0], False),
+            dict(space[0]),
+        )
+    return SearchResult(best, best_params, trials)
+
+
+def check_windows(target: Target, ys: dict[str, np.ndarray], split: TimeSplit) -> None:
+    """Refuse to train when a window holds fewer than MIN_WINDOW_POSITIVES of either class."""
+    counts = {k: (int(v.sum()), int(len(v) - v.sum())) for k, v in ys.items()}
+    short = [
+        f"{k} ({pos} positives, {neg} negatives)"
+        for k, (pos, neg) in counts.items()
+        if min(pos, neg) < MIN_WINDOW_POSITIVES
+    ]
+    if short:
+        windows = split.describe()
+        raise TooFewPositivesError(
+            f"{target.name}: too few examples of a class to train and judge a model in the "
+            f"{', '.join(short)} window(s); each needs at least {MIN_WINDOW_POSITIVES} of both. "
+            f"Windows: train {windows['split_train']}, valid {windows['split_valid']}, "
+            f"test {windows['split_test']}. Add history (more snapshot dates or customers) "
+            "before training this target."
+        )
+
+
+def fit_baseline(
+    x_train: pd.DataFrame, y_train: np.ndarray, seed: int, balance_classes: bool = False
+):
+    model = make_pipeline(
+        StandardScaler(),
+        LogisticRegression(
+            C=1.0,
+            max_iter=2000,
+            random_state=seed,
+            class_weight="balanced" if balance_classes else None,
+        ),
+    )
+    model.fit(x_train.fillna(0.0), y_train)
+    return model
+
+
+def reference_window(
+    test: pd.DataFrame, features: list[str], scores: np.ndarray, labels: np.ndarray
+) -> pd.DataFrame:
+    """The test rows as the registry stores them: keys, segment columns, features, score, label."""
+    extra = [c for c in evaluate.SEGMENT_COLUMNS if c in test.columns and c not in features]
+    reference = test.loc[:, ["cid", "as_of_date", *extra, *features]].copy()
+    reference["score"] = scores
+    reference["label"] = labels
+    return reference
+
+
+def fit(
+    frame: pd.DataFrame,
+    target: Target,
+    *,
+    features: list[str] | None = None,
+    seed: int = 42,
+    search_space: tuple[dict[str, float], ...] = SEARCH_SPACE,
+) -> FitResult:
+    """Fit `target` on its labelled snapshots (`frame`: features plus a label column).
+    `features` restricts the inputs (an ablation); by default the target's own list."""
+    split, parts = target_split(target, frame)
+    features = list(features or target.features)
+    xs = {k: to_model_matrix(v, features) for k, v in parts.items()}
+    ys = {k: v["label"].to_numpy(dtype=int) for k, v in parts.items()}
+    check_windows(target, ys, split)
+
+    found = search(target, xs, ys, seed, search_space)
+    baseline = fit_baseline(xs["train"], ys["train"], seed, target.balance_classes)
+    raw_test = found.model.predict_proba(xs["test"])[:, 1]
+    calibrator: Calibrator = IDENTITY
+    if target.calibration:
+        raw_valid = found.model.predict_proba(xs["valid"])[:, 1]
+        calibrator = fit_calibrator(ys["valid"], raw_valid, target.calibration)
+    p_test = calibrator.apply(raw_test)
+    p_base = baseline.predict_proba(xs["test"].fillna(0.0))[:, 1]
+    return FitResult(
+        target=target,
+        features=features,
+        seed=seed,
+        split=split,
+        parts=parts,
+        xs=xs,
+        ys=ys,
+        search=found,
+        baseline=baseline,
+        calibrator=calibrator,
+        raw_test=raw_test,
+        p_test=p_test,
+        p_base=p_base,
+        metrics=evaluate.binary_metrics(ys["test"], p_test),
+        baseline_metrics=evaluate.binary_metrics(ys["test"], p_base),
+        uncalibrated_metrics=(
+            None if calibrator is IDENTITY else evaluate.binary_metrics(ys["test"], raw_test)
+        ),
+        segments=evaluate.segment_report(parts["test"], ys["test"], p_test),
+        reference=reference_window(parts["test"], features, p_test, ys["test"]),
+        search_configs=len(search_space),
+    )
