@@ -1,21 +1,19 @@
 """The label windows are written once for dbt (dbt_project.yml vars, read by
 features.customer_labels) and once for models_ml (each target's horizon_days): they must agree."""
 
-import importlib
 import re
 from pathlib import Path
 
 import yaml
 
+from models_ml.targets import TARGETS
+
 DBT_PROJECT = Path(__file__).resolve().parents[2] / "dbt_project" / "dbt_project.yml"
 
 
 def python_targets() -> dict:
-    """models_ml's prediction targets by name (models_ml.targets, formerly models_ml.tasks)."""
-    try:
-        return importlib.import_module("models_ml.targets").TARGETS
-    except ModuleNotFoundError:
-        return importlib.import_module("models_ml.tasks").TASKS
+    """models_ml's prediction targets by name."""
+    return TARGETS
 
 
 def dbt_vars() -> dict:
