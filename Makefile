@@ -29,9 +29,10 @@ demo: install  ## start the warehouse, simulate a company, run both DAGs, print 
 test: install  ## the whole suite against throwaway PostgreSQL clusters
 	$(BIN)/pytest
 
-lint: install  ## ruff + sqlfluff
+lint: install  ## ruff, the import layers (lint-imports) and sqlfluff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 	cd dbt_project && ../$(BIN)/sqlfluff lint models --processes 2
 
 format: install  ## fix what ruff and sqlfluff can
@@ -52,7 +53,7 @@ bench: install  ## run bench/ and write reports/bench.json
 
 quality: install  ## compare the last demo's CIDs (and models) with the simulator's truth: reports/quality.json (and Splink's)
 	$(UV) sync --frozen --compile-bytecode --group bench
-	$(BIN)/python -m portrait.quality --truth .local/data/truth
+	$(BIN)/portrait quality --truth .local/data/truth
 
 requirements:  ## re-export requirements.txt from uv.lock
 	$(UV) export --frozen --no-hashes --no-dev --no-emit-project -o requirements.txt >/dev/null

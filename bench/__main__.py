@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from portrait.services import PgCluster, free_port
+from portrait.local.services import PgCluster, free_port
 from portrait.settings import get_settings
 
 BENCH_DIR = Path(__file__).resolve().parent

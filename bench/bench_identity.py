@@ -17,14 +17,13 @@ from pathlib import Path
 import psycopg
 from psycopg import conninfo
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+from portrait.quality import identity_quality
+from portrait.settings import Settings
+from sources.loader import load_landing
+from sources.simulator import simulate
 
-from portrait.quality import identity_quality  # noqa: E402
-from portrait.settings import Settings  # noqa: E402
-from sources.loader import load_landing  # noqa: E402
-from sources.simulator import simulate  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
+
 
 DBT = str(Path(sys.executable).parent / "dbt")
 GOAL_SECONDS_PER_MILLION = 300.0

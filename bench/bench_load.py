@@ -36,12 +36,11 @@ from pathlib import Path
 import psycopg
 from psycopg import conninfo, sql
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+from sources.contract import Contract, load_contract, pg_encoding, raw_table_name
+from sources.loader import ensure_raw_schema, load_landing
 
-from sources.contract import Contract, load_contract, pg_encoding, raw_table_name  # noqa: E402
-from sources.loader import ensure_raw_schema, load_landing  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
+
 
 TOTAL_ROWS = 300_000
 REPEAT = 5

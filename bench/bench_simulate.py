@@ -22,8 +22,8 @@ SCALES = tuple(
 
 def one_scale(work: pathlib.Path, scale: float) -> dict:
     out = pathlib.Path(work) / f"simulate_sf{scale:g}"
-    cmd = [sys.executable, "-m", "sources.simulator", "--out", str(out),
-           "--scale", f"{scale:g}", "--no-progress"]  # fmt: skip
+    cmd = [sys.executable, "-m", "portrait.cli", "simulate", "--out", str(out),
+           "--scale", f"{scale:g}", "--seed", "42", "--no-progress", "--json"]  # fmt: skip
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, text=True)
     stdout = proc.stdout.read()

@@ -8,13 +8,13 @@ model (churn, credit grade, purchase intent) and **segment** them, check **drift
 the champion's test window, and build the **marts** analysts read (profiles, tags,
 watchlists, history).
 
-* As-of date: the business-time (Asia/Shanghai) day before the run.
+* As-of date: the business-time day before the run (`PORTRAIT_BUSINESS_TIMEZONE`,
+  default Asia/Shanghai).
 * Re-running a day replaces that day's rows everywhere (loads by batch, scores by date).
 * When the drift policy recommends retraining, `retrain_signal` emits the
   `portrait://monitoring/drift_alert` asset, which schedules `portrait_train`.
 """
 
-import pendulum
 from airflow.sdk import TriggerRule, dag, task
 from airflow.sdk.exceptions import AirflowSkipException
 
@@ -25,7 +25,7 @@ from portrait import orchestration as orc
 @dag(
     dag_id="portrait_daily",
     schedule="@daily",
-    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
+    start_date=orc.start_date(),
     catchup=False,
     max_active_runs=1,
     default_args=orc.DEFAULT_ARGS,
@@ -46,12 +46,12 @@ def portrait_daily():
     def score(task_name: str, as_of_date: str) -> dict:
         return orc.score_task(task_name, as_of_date)
 
-    @task(outlets=[orc.SCORES])
+    @task(outlets=[orc.SEGMENTS])
     def segment(as_of_date: str) -> dict:
         return orc.segment_task(as_of_date)
 
     @task
-    def drift(task_name: str, as_of_date: str, _scored: dict) -> dict:
+    def drift(task_name: str, as_of_date: str) -> dict:
         return orc.drift_task(task_name, as_of_date)
 
     @task(outlets=[orc.DRIFT_ALERT])
@@ -70,8 +70,9 @@ def portrait_daily():
         scored = score.override(task_id=f"score_{name}")(name, orc.AS_OF_DATE_TEMPLATE)
         transform >> scored
         checked = drift.override(task_id=f"drift_{name}", trigger_rule=TriggerRule.ALL_SUCCESS)(
-            name, orc.AS_OF_DATE_TEMPLATE, scored
+            name, orc.AS_OF_DATE_TEMPLATE
         )
+        scored >> checked
         drift_results.append(checked)
         scored >> marts
     retrain_signal(drift_results)

@@ -13,7 +13,6 @@ undoes).
 Runs when `portrait_daily`'s drift policy emits `portrait://monitoring/drift_alert`, or by hand.
 """
 
-import pendulum
 from airflow.sdk import dag, task
 
 from models_ml.tasks import TASKS
@@ -23,7 +22,7 @@ from portrait import orchestration as orc
 @dag(
     dag_id="portrait_train",
     schedule=[orc.DRIFT_ALERT],
-    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
+    start_date=orc.start_date(),
     catchup=False,
     max_active_runs=1,
     default_args=orc.DEFAULT_ARGS,
@@ -42,15 +41,14 @@ def portrait_train():
     def train(task_name: str) -> dict:
         return orc.train_task(task_name)
 
-    @task(retries=0)
-    def promote(task_name: str, _trained: dict) -> dict:
+    @task(retries=0, outlets=[orc.MODELS])
+    def promote(task_name: str) -> dict:
         return orc.promote_task(task_name)
 
     load() >> features
     for name in TASKS:
         trained = train.override(task_id=f"train_{name}")(name)
-        features >> trained
-        promote.override(task_id=f"promote_{name}")(name, trained)
+        features >> trained >> promote.override(task_id=f"promote_{name}")(name)
 
 
 portrait_train()

@@ -9,17 +9,22 @@ from pathlib import Path
 
 from airflow.sdk import Asset
 
-from portrait.settings import AIRFLOW_CONN_ID
+from portrait.settings import AIRFLOW_CONN_ID, get_settings
 
-# Schema boundaries as Airflow Assets (DESIGN.md: each boundary is an asset).
+# Schema boundaries as Airflow Assets (DESIGN.md: each boundary is an asset); every task
+# emits the asset it writes.
 RAW = Asset(name="warehouse.raw", uri="portrait://warehouse/raw", group="portrait")
-FEATURES = Asset(name="warehouse.features", uri="portrait://warehouse/features", group="portrait")
 SCORES = Asset(
     name="warehouse.ml.customer_scores",
     uri="portrait://warehouse/ml/customer_scores",
     group="portrait",
 )
-MARTS = Asset(name="warehouse.marts", uri="portrait://warehouse/marts", group="portrait")
+SEGMENTS = Asset(
+    name="warehouse.ml.customer_segments",
+    uri="portrait://warehouse/ml/customer_segments",
+    group="portrait",
+)
+MODELS = Asset(name="mlflow.champions", uri="portrait://mlflow/champions", group="portrait")
 # Emitted only when the drift policy recommends retraining; portrait_train listens to it.
 DRIFT_ALERT = Asset(
     name="monitoring.drift_alert",
@@ -27,7 +32,9 @@ DRIFT_ALERT = Asset(
     group="portrait",
 )
 
-BUSINESS_TIMEZONE = "Asia/Shanghai"
+BUSINESS_TIMEZONE = get_settings().business_timezone
+# The first day the DAGs schedule (business time); history before it is run by backfill.
+START_DATE = dt.date(2026, 1, 1)
 
 
 def as_of_date_for(run_after) -> str:
@@ -46,8 +53,6 @@ AS_OF_DATE_TEMPLATE = "{{ portrait_as_of_date(dag_run.logical_date or dag_run.ru
 
 
 def _default_args() -> dict:
-    from portrait.settings import get_settings
-
     settings = get_settings()
     return {
         "owner": "data-team",
@@ -58,8 +63,7 @@ def _default_args() -> dict:
 
 DEFAULT_ARGS = _default_args()
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-DBT_PROJECT_DIR = PROJECT_DIR / "dbt_project"
+DBT_PROJECT_DIR = get_settings().dbt_project_dir
 
 
 def warehouse_dsn() -> str:
@@ -70,10 +74,25 @@ def warehouse_dsn() -> str:
     return uri.replace("postgres://", "postgresql://", 1)
 
 
+def dbt_profile():
+    """dbt's profile built by Cosmos from the same Airflow connection the Python tasks use,
+    so dbt and the tasks can never reach the warehouse with different credentials."""
+    from cosmos import ProfileConfig
+    from cosmos.profiles import PostgresUserPasswordProfileMapping
+
+    return ProfileConfig(
+        profile_name="portrait",
+        target_name="local",
+        profile_mapping=PostgresUserPasswordProfileMapping(
+            conn_id=AIRFLOW_CONN_ID, profile_args={"schema": "public", "threads": 2}
+        ),
+    )
+
+
 def dbt_task_group(group_id: str, select: list[str], exclude: list[str] | None = None):
     """A Cosmos task group over the dbt project, rendered from the parsed manifest (no dbt
     call at DAG parse time); tests, unit tests included, run with each model (build)."""
-    from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+    from cosmos import DbtTaskGroup, ExecutionConfig, ProjectConfig, RenderConfig
     from cosmos.constants import LoadMode, TestBehavior
 
     return DbtTaskGroup(
@@ -83,11 +102,7 @@ def dbt_task_group(group_id: str, select: list[str], exclude: list[str] | None =
             manifest_path=DBT_PROJECT_DIR / "target" / "manifest.json",
             install_dbt_deps=False,
         ),
-        profile_config=ProfileConfig(
-            profile_name="portrait",
-            target_name="local",
-            profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml",
-        ),
+        profile_config=dbt_profile(),
         execution_config=ExecutionConfig(dbt_executable_path=Path(sys.executable).parent / "dbt"),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
@@ -98,14 +113,16 @@ def dbt_task_group(group_id: str, select: list[str], exclude: list[str] | None =
             # not inside whichever model's build happens to come first.
             should_detach_multiple_parents_tests=True,
         ),
-        operator_args={"vars": {"as_of_date": AS_OF_DATE_TEMPLATE}, "install_deps": False},
+        operator_args={
+            "vars": {"as_of_date": AS_OF_DATE_TEMPLATE, "business_timezone": BUSINESS_TIMEZONE},
+            "install_deps": False,
+        },
         default_args=DEFAULT_ARGS,
     )
 
 
 # ---- task bodies ---------------------------------------------------------------------------
 def load_landing_task() -> dict:
-    from portrait.settings import get_settings
     from sources.loader import load_landing
 
     report = load_landing(warehouse_dsn(), get_settings().landing_dir, progress=False)
@@ -150,6 +167,15 @@ def drift_task(task_name: str, as_of_date: str) -> dict:
     from models_ml.monitor import check_drift
 
     return check_drift(task_name, dt.date.fromisoformat(as_of_date), dsn=warehouse_dsn())
+
+
+def start_date():
+    """START_DATE in the business time zone, as the DAGs' start_date."""
+    import pendulum
+
+    return pendulum.datetime(
+        START_DATE.year, START_DATE.month, START_DATE.day, tz=BUSINESS_TIMEZONE
+    )
 
 
 def retrain_needed(drift_results: list[dict]) -> bool:

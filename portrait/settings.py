@@ -14,6 +14,9 @@ from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 AIRFLOW_CONN_ID = "portrait_warehouse"
+# The company's business time zone: as-of dates, order days and DAG schedules are days in it,
+# and a source's exports are read in it unless the landing contract names another zone.
+DEFAULT_BUSINESS_TIMEZONE = "Asia/Shanghai"
 
 
 def _default_project_dir() -> Path:
@@ -39,6 +42,8 @@ class Settings(BaseSettings):
     pg_password: SecretStr = SecretStr("portrait")
     pg_database: str = "portrait"
     pg_bin_dir: Path | None = None
+
+    business_timezone: str = DEFAULT_BUSINESS_TIMEZONE
 
     # Simulated world used by `make demo`.
     scale: float = 1.0
@@ -121,6 +126,8 @@ class Settings(BaseSettings):
             "PORTRAIT_PROJECT_DIR": str(self.project_dir),
             "PORTRAIT_LOCAL_DIR": str(self.local_dir),
             "PORTRAIT_REPORTS_DIR": str(self.reports_dir),
+            # dbt's `business_timezone` var and the DAGs' schedules read this one setting
+            "PORTRAIT_BUSINESS_TIMEZONE": self.business_timezone,
             # dbt reads the warehouse through env_var() in dbt_project/profiles.yml
             "DBT_PROFILES_DIR": str(self.dbt_project_dir),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",

@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from portrait.settings import DEFAULT_BUSINESS_TIMEZONE
+
 CONTRACT_PATH = Path(__file__).resolve().parent / "contract.yml"
 DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "landing-contract.md"
 
@@ -20,7 +22,7 @@ RAW_SCHEMA = "raw"
 
 # Time zone in which a source's timestamps without a UTC offset are read (contract key
 # ``timezone`` per source; an IANA name).
-DEFAULT_TIMEZONE = "Asia/Shanghai"
+DEFAULT_TIMEZONE = DEFAULT_BUSINESS_TIMEZONE
 
 # Contract type -> PostgreSQL column type of the raw table.
 PG_TYPES: dict[str, str] = {
@@ -44,7 +46,7 @@ _PG_ENCODINGS: dict[str, str] = {
     "big5": "BIG5",
 }
 
-GENERATED_BEGIN = "<!-- BEGIN GENERATED: contract tables (python -m sources.contract) -->"
+GENERATED_BEGIN = "<!-- BEGIN GENERATED: contract tables (portrait contract doc) -->"
 GENERATED_END = "<!-- END GENERATED: contract tables -->"
 
 
@@ -252,8 +254,3 @@ def write_doc(path: Path = DOC_PATH) -> bool:
         path.write_text(new, encoding="utf-8")
         return True
     return False
-
-
-if __name__ == "__main__":
-    changed = write_doc()
-    print(f"{DOC_PATH}: {'updated' if changed else 'already in sync'}")

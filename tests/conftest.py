@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from portrait.services import PgCluster, free_port
+from portrait.local.services import PgCluster, free_port
 
 REPO = Path(__file__).resolve().parent.parent
 _db_counter = itertools.count()

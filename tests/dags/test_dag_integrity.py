@@ -109,3 +109,29 @@ def test_dag_files_are_thin():
         text = path.read_text()
         for heavy in ("import pandas", "import lightgbm", "import mlflow", "psycopg", "select "):
             assert heavy not in text, f"{path.name} contains {heavy!r}: move it into a package"
+
+
+@pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.stem)
+def test_each_dag_file_parses_quickly(dagbag, path):
+    """A loose bound (the dagbag is already warm): it catches a dbt call or a warehouse query
+    at parse time (tens of seconds), not the noise of a shared machine."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    started = time.perf_counter()
+    bag = DagBag(dag_folder=str(path))
+    elapsed = time.perf_counter() - started
+    assert not bag.import_errors
+    assert elapsed < 5.0, f"{path.name} took {elapsed:.1f}s to parse"
+
+
+def test_tasks_emit_the_assets_they_write(dagbag):
+    from portrait import orchestration as orc
+
+    daily = dagbag.dags["portrait_daily"]
+    outlets = {t.task_id: {o.uri for o in t.outlets} for t in daily.tasks}
+    assert outlets["load"] == {orc.RAW.uri}
+    assert outlets["segment"] == {orc.SEGMENTS.uri}
+    assert all(outlets[t] == {orc.SCORES.uri} for t in outlets if t.startswith("score_"))
+    train = dagbag.dags["portrait_train"]
+    promote = [t for t in train.tasks if t.task_id.startswith("promote_")]
+    assert promote and all({o.uri for o in t.outlets} == {orc.MODELS.uri} for t in promote)

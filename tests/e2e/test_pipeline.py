@@ -11,7 +11,7 @@ import pytest
 from conftest import create_database, service_env_for
 
 from models_ml.tasks import TASKS
-from portrait.runner import world_run_date
+from portrait.local.runner import world_run_date
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -40,7 +40,7 @@ def pipeline(pg_cluster, default_world, tmp_path_factory):
     run_date = world_run_date(local / "data" / "landing")
     for dag_id in ("portrait_train", "portrait_daily"):
         run(
-            [sys.executable, "-m", "portrait.runner", dag_id, run_date.isoformat()],
+            [sys.executable, "-m", "portrait.cli", "dags", "test", dag_id, run_date.isoformat()],
             env,
             logs / f"{dag_id}.log",
         )
@@ -121,7 +121,15 @@ def test_rerunning_the_day_replaces_rather_than_duplicates(pipeline):
             "select task, count(*) from ml.customer_scores group by 1 order by 1"
         ).fetchall()
     run(
-        [sys.executable, "-m", "portrait.runner", "portrait_daily", run_date.isoformat()],
+        [
+            sys.executable,
+            "-m",
+            "portrait.cli",
+            "dags",
+            "test",
+            "portrait_daily",
+            run_date.isoformat(),
+        ],
         env,
         logs / "portrait_daily_rerun.log",
     )

@@ -63,7 +63,7 @@ def test_markdown_lists_every_table_and_column():
 
 def test_landing_contract_doc_is_in_sync_with_contract_yml():
     text = DOC_PATH.read_text(encoding="utf-8")
-    assert render_doc(text) == text, "run `python -m sources.contract` to regenerate the doc"
+    assert render_doc(text) == text, "run `portrait contract doc` to regenerate the doc"
 
 
 def test_timezone_defaults_to_shanghai_and_is_checked():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from portrait.services import POSTGRES_PACKAGE_HINT, ServiceError, find_pg_bin_dir
+from portrait.local.services import POSTGRES_PACKAGE_HINT, ServiceError, find_pg_bin_dir
 from portrait.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -79,3 +79,20 @@ def test_requirements_txt_is_exported_from_the_lock(tmp_path):
     assert pins(out.read_text()) == pins((REPO / "requirements.txt").read_text()), (
         "requirements.txt is out of date with uv.lock: run `make requirements`"
     )
+
+
+def test_the_business_timezone_has_one_source():
+    """dbt's var falls back to the settings' default; the DAGs and dbt get the setting."""
+    import yaml
+
+    from portrait.settings import DEFAULT_BUSINESS_TIMEZONE
+    from sources.contract import DEFAULT_TIMEZONE
+
+    project = yaml.safe_load((REPO / "dbt_project" / "dbt_project.yml").read_text())
+    var = project["vars"]["business_timezone"]
+    assert var == (
+        f"{{{{ env_var('PORTRAIT_BUSINESS_TIMEZONE', '{DEFAULT_BUSINESS_TIMEZONE}') }}}}"
+    )
+    assert DEFAULT_TIMEZONE == DEFAULT_BUSINESS_TIMEZONE
+    env = Settings(business_timezone="Europe/Berlin").service_env()
+    assert env["PORTRAIT_BUSINESS_TIMEZONE"] == "Europe/Berlin"

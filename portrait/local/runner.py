@@ -95,10 +95,3 @@ def dag_test(dag_id: str, run_date: dt.date) -> str:
     logical = pendulum.datetime(run_date.year, run_date.month, run_date.day, tz="UTC")
     run = dag.test(logical_date=logical)
     return str(run.state)
-
-
-if __name__ == "__main__":
-    # python -m portrait.runner <dag_id> <YYYY-MM-DD>: used by the e2e tests.
-    state = dag_test(sys.argv[1], dt.date.fromisoformat(sys.argv[2]))
-    print(f"{sys.argv[1]} finished: {state}")
-    sys.exit(0 if state == "success" else 1)

@@ -74,13 +74,3 @@ def segment(
     from models_ml.segment import segment_customers
 
     _echo(segment_customers(_date(as_of_date), seed=seed))
-
-
-@app.command()
-def quality(truth_dir: str, dsn: str = typer.Option(None, help="default: the settings")) -> None:
-    """Compare each task's champion with the simulator's oracle probabilities (demo worlds)."""
-    from pathlib import Path
-
-    from models_ml.quality import models_quality
-
-    _echo(models_quality(dsn, Path(truth_dir)))

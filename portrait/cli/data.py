@@ -1,8 +1,10 @@
-"""`portrait simulate` and `portrait load`: the source side without Airflow."""
+"""`portrait simulate` and `portrait load`: the source side without Airflow (the CLI shell
+starts the warehouse; `sources` only loads into the DSN it is given)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import typer
@@ -25,6 +27,8 @@ def simulate(
     oracle_replays: int = typer.Option(
         None, help="Replicas of the future behind each oracle probability; default 256"
     ),
+    progress: bool = typer.Option(True, help="Show a progress bar"),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON line"),
 ) -> None:
     """Simulate an advanced-materials company's source exports, with the ground truth."""
     from portrait.settings import get_settings
@@ -39,9 +43,10 @@ def simulate(
         months=months,
         start=dt.date.fromisoformat(start),
         sources=source or None,
+        progress=progress,
         **({} if oracle_replays is None else {"oracle_replays": oracle_replays}),
     )
-    typer.echo(summary)
+    typer.echo(json.dumps(summary, ensure_ascii=False) if as_json else summary)
 
 
 def load(
@@ -50,7 +55,7 @@ def load(
     batch: list[str] = typer.Option(None, help="Only these batch ids (repeatable)"),
 ) -> None:
     """Load landing batches into raw.* (one transaction per batch; bad rows quarantined)."""
-    from portrait.services import ensure_warehouse
+    from portrait.local.services import ensure_warehouse
     from portrait.settings import get_settings
     from sources.loader import load_landing
 

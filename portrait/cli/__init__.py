@@ -1,0 +1,22 @@
+"""`portrait`: the command line of every step, usable without Airflow (one Typer group per file)."""
+
+from __future__ import annotations
+
+import typer
+
+from portrait.cli import contract, dags, data, demo, models, quality, ui, warehouse
+
+app = typer.Typer(
+    help="portrait — customer portraits for B2B advanced-materials companies.", no_args_is_help=True
+)
+app.command()(data.simulate)
+app.command()(data.load)
+app.command()(demo.demo)
+app.command()(demo.summary)
+app.command()(demo.env)
+app.command()(quality.quality)
+app.add_typer(models.app, name="models")
+app.add_typer(warehouse.app, name="warehouse")
+app.add_typer(ui.app, name="ui")
+app.add_typer(dags.app, name="dags")
+app.add_typer(contract.app, name="contract")

@@ -1,0 +1,64 @@
+"""`portrait demo`, `portrait summary` and `portrait env`: the single-machine path."""
+
+from __future__ import annotations
+
+import shlex
+import time
+
+import typer
+
+
+def env() -> None:
+    """Print the environment derived from the settings (eval "$(portrait env)")."""
+    from portrait.settings import get_settings
+
+    for key, value in get_settings().service_env().items():
+        typer.echo(f"export {key}={shlex.quote(value)}")
+
+
+def summary() -> None:
+    """Rows per schema, model metrics, drift verdict, where to look next."""
+    from portrait.local import runner
+    from portrait.local.services import ensure_warehouse
+    from portrait.local.summary import render
+    from portrait.settings import get_settings
+
+    settings = get_settings()
+    runner.apply_env(settings)
+    typer.echo(render(settings, ensure_warehouse(settings)))
+
+
+def demo(
+    scale: float = typer.Option(
+        None, help="World scale (default PORTRAIT_SCALE, 1 ≈ 100 companies)"
+    ),
+    seed: int = typer.Option(None, help="World seed (default PORTRAIT_SEED)"),
+) -> None:
+    """Start the warehouse, simulate a company, run portrait_train then portrait_daily with
+    `airflow dags test`, and print the summary."""
+    from portrait.local import runner
+    from portrait.local.services import ensure_warehouse
+    from portrait.local.summary import render
+    from portrait.settings import get_settings
+    from sources.simulator import simulate as run_simulation
+
+    started = time.monotonic()
+    settings = get_settings()
+    runner.apply_env(settings)
+    typer.echo("- warehouse")
+    dsn = ensure_warehouse(settings)
+    typer.echo(f"- simulate the world into {settings.data_dir}")
+    run_simulation(
+        settings.data_dir,
+        scale=settings.scale if scale is None else scale,
+        seed=settings.seed if seed is None else seed,
+        progress=True,
+    )
+    typer.echo("- dbt parse (manifest for Cosmos) and airflow db migrate")
+    runner.dbt_parse(settings)
+    runner.airflow_migrate(settings)
+    run_date = runner.world_run_date(settings.landing_dir)
+    runner.dags_test("portrait_train", run_date, settings)
+    runner.dags_test("portrait_daily", run_date, settings)
+    typer.echo(render(settings, dsn))
+    typer.echo(f"demo finished in {time.monotonic() - started:.0f}s")

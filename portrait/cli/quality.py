@@ -1,0 +1,25 @@
+"""`portrait quality`: the demo world's CIDs and models against the simulator's truth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def quality(
+    truth: Path = typer.Option(None, help="Simulator truth folder; default .local/data/truth"),
+    dsn: str = typer.Option(None, help="Warehouse DSN; default from the settings"),
+    reports: Path = typer.Option(None, help="Reports folder; default reports/"),
+) -> None:
+    """Pairwise and B-cubed identity figures (Splink beside ours) and each model against the
+    oracle, into reports/quality.json and .md (simulated worlds only: real data has no truth)."""
+    from portrait.scorecards import run
+    from portrait.settings import get_settings
+
+    settings = get_settings()
+    run(
+        truth or settings.truth_dir,
+        dsn or settings.warehouse_dsn(),
+        reports or settings.reports_dir,
+    )
