@@ -1,13 +1,12 @@
 {#- Normalised company name for comparison: NFKC (full-width brackets, letters, spaces and
-    punctuation become half-width), lower case, department and legal-form suffixes removed,
-    bracketed parts removed (usually a city: 普科新材料科技（上海）有限公司), the leading
-    province/city removed when city_pattern (see city_prefix_pattern) is given, then every
-    space and punctuation mark removed. Group words such as 集团 are kept. -#}
+    punctuation become half-width), lower case, department and legal-form suffixes removed
+    (company_name_words), bracketed parts removed (usually a city: 普科新材料科技（上海）有限公司),
+    the leading province/city removed when city_pattern (see city_prefix_pattern) is given,
+    then every space and punctuation mark removed. Group words such as 集团 are kept. -#}
 {% macro normalize_company_name(column, city_pattern=none) -%}
-    {%- set cfg = identity_config() -%}
-    {%- set depts = cfg.departments | join('|') -%}
+    {%- set depts = company_name_words('department') | join('|') -%}
     {%- set forms = [] -%}
-    {%- for form in cfg.legal_forms -%}
+    {%- for form in company_name_words('legal_form') -%}
         {%- do forms.append(form | replace('.', ' ') | replace(',', ' ') | trim | replace(' ', '\\s*')) -%}
     {%- endfor -%}
     {%- set step_punct -%}
@@ -51,4 +50,14 @@
             || ')?(省|市|自治区)?(' || string_agg(distinct regexp_replace(city, '市$', ''), '|') || ')?市?'
         from {{ ref('identity_cn_cities') }}
     )
+{%- endmacro %}
+
+{#- The words of one kind ('legal_form' or 'department') of the identity_company_name_words
+    seed, in strip order: a company name loses these suffixes before comparison. -#}
+{% macro company_name_words(word_kind) -%}
+    {%- set words = [] -%}
+    {%- for row in identity_seed_rows('identity_company_name_words', 'strip_order') if row['word_kind'] == word_kind -%}
+        {%- do words.append(row['word']) -%}
+    {%- endfor -%}
+    {{- return(words) -}}
 {%- endmacro %}

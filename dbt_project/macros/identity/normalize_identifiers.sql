@@ -73,9 +73,13 @@
     case when {{ cleaned }} ~ '^[^@]+@[^@]+\.[a-z]{2,}$' then {{ cleaned }} end
 {%- endmacro %}
 
-{#- The domain of a normalised e-mail when it is company evidence: not a free-mail domain. -#}
+{#- The domain of a normalised e-mail when it is company evidence: not a free-mail domain
+    (identity_free_mail_domains seed). -#}
 {% macro company_email_domain(normalized_email) -%}
-    {%- set free = identity_config().free_mail_domains -%}
+    {%- set free = [] -%}
+    {%- for row in identity_seed_rows('identity_free_mail_domains', 'domain') -%}
+        {%- do free.append(row['domain']) -%}
+    {%- endfor -%}
     case
         when split_part({{ normalized_email }}, '@', 2) not in ('{{ free | join("', '") }}')
             then nullif(split_part({{ normalized_email }}, '@', 2), '')

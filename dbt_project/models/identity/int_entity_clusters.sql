@@ -1,10 +1,10 @@
 {#- Customers: deterministic entities joined by scored pairs at or above match_threshold,
-    strongest first, by the guarded union-find post-hook (no two valid credit codes, no
-    confirmed non-match, no weak link between two big clusters). One row per entity;
-    cluster_num is the smallest node_num of its customer. -#}
-{{ config(post_hook="{{ union_find_clusters(this, scored_link_edges(this), non_match_links(this)) }}") }}
--- depends_on: {{ ref('int_record_pairs_scored') }}
--- depends_on: {{ ref('identity_review_decisions') }}
+    strongest first, by the guarded clustering function (macros/identity/connected_components.sql:
+    no two valid credit codes, no confirmed non-match, no weak link between two big clusters).
+    One row per entity; cluster_num is the smallest node_num of its customer. The pre-hook
+    keeps the function current; this model's unit tests run after int_records_linked created it. -#}
+{{ config(pre_hook="{{ create_connected_components() }}") }}
+{%- set cfg = identity_config() -%}
 
 with records as (
     select * from {{ ref('int_company_records_normalized') }}
@@ -12,6 +12,14 @@ with records as (
 
 linked as (
     select * from {{ ref('int_records_linked') }}
+),
+
+pairs as (
+    select * from {{ ref('int_record_pairs_scored') }}
+),
+
+decisions as (
+    select * from {{ ref('identity_review_decisions') }}
 ),
 
 entities as (
@@ -24,14 +32,90 @@ entities as (
     group by l.cluster_num
 ),
 
-final as (
+nodes as (
     select
         (row_number() over (order by entity_num))::integer as node_num,
-        (row_number() over (order by entity_num))::integer as cluster_num,
         entity_num,
         credit_code,
         record_count
     from entities
+),
+
+edges as (
+    select
+        array_agg(na.node_num order by na.node_num, nb.node_num) as nodes_from,
+        array_agg(nb.node_num order by na.node_num, nb.node_num) as nodes_to,
+        array_agg(p.match_weight order by na.node_num, nb.node_num) as weights
+    from pairs as p
+    inner join nodes as na on p.entity_num_a = na.entity_num
+    inner join nodes as nb on p.entity_num_b = nb.entity_num
+    where p.match_weight >= {{ cfg.match_threshold }}
+),
+
+-- confirmed non-matches between customer records, as pairs of entity nodes
+non_matches as (
+    select distinct
+        na.node_num as node_a,
+        nb.node_num as node_b
+    from decisions as d
+    inner join records as l
+        on
+            d.left_source_system = l.source_system and d.left_source_record_id = l.source_record_id
+            and l.is_customer_record
+    inner join records as r
+        on
+            d.right_source_system = r.source_system and d.right_source_record_id = r.source_record_id
+            and r.is_customer_record
+    inner join linked as el on l.record_num = el.node_num
+    inner join linked as er on r.record_num = er.node_num
+    inner join nodes as na on el.cluster_num = na.entity_num
+    inner join nodes as nb on er.cluster_num = nb.entity_num
+    where d.decision = 'non_match' and na.node_num <> nb.node_num
+),
+
+cannot_links as (
+    select
+        array_agg(node_a order by node_a, node_b) as nodes_from,
+        array_agg(node_b order by node_a, node_b) as nodes_to
+    from non_matches
+),
+
+node_attributes as (
+    select
+        count(*)::integer as node_count,
+        array_agg(credit_code order by node_num) as credit_codes,
+        array_agg(record_count order by node_num) as record_counts
+    from nodes
+),
+
+clusters as (
+    select c.*
+    from node_attributes as n
+    cross join edges as e
+    cross join cannot_links as x
+    cross join lateral {{ connected_components() }}(
+        n.node_count,
+        e.nodes_from,
+        e.nodes_to,
+        e.weights,
+        n.credit_codes,
+        n.record_counts,
+        x.nodes_from,
+        x.nodes_to,
+        {{ cfg.chain_guard.large_cluster_records }},
+        {{ cfg.chain_guard.large_merge_min_weight }}
+    ) as c
+),
+
+final as (
+    select
+        n.node_num,
+        c.cluster_num,
+        n.entity_num,
+        n.credit_code,
+        n.record_count
+    from nodes as n
+    inner join clusters as c on n.node_num = c.node_num
 )
 
 select * from final

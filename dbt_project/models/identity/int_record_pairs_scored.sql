@@ -1,5 +1,5 @@
 {#- Candidate pairs between deterministic entities, scored with Fellegi-Sunter weights
-    (identity_config().comparisons). Candidates come from blocking keys shared by at most
+    (identity_match_levels seed). Candidates come from blocking keys shared by at most
     blocking.max_block_size distinct profiles; a profile is a distinct combination of the
     compared attributes within an entity, so repeated tickets or requests are compared once.
     One row per entity pair: its best-scoring profile pair. -#}
