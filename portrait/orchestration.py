@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 from airflow.sdk import Asset
 
@@ -80,10 +81,27 @@ def dbt_profile():
     from cosmos import ProfileConfig
     from cosmos.profiles import PostgresUserPasswordProfileMapping
 
+    class WarehouseProfileMapping(PostgresUserPasswordProfileMapping):
+        """Cosmos's Postgres mapping, also for a connection without a password (a server
+        that authenticates otherwise, e.g. the test suite's throwaway clusters)."""
+
+        required_fields: ClassVar[list[str]] = ["host", "user", "dbname"]
+
+        @property
+        def secret_fields(self) -> list[str]:
+            return ["password"] if self.conn.password else []
+
+        @property
+        def profile(self) -> dict:
+            profile = super().profile
+            if not self.conn.password:
+                profile["password"] = ""
+            return profile
+
     return ProfileConfig(
         profile_name="portrait",
         target_name="local",
-        profile_mapping=PostgresUserPasswordProfileMapping(
+        profile_mapping=WarehouseProfileMapping(
             conn_id=AIRFLOW_CONN_ID, profile_args={"schema": "public", "threads": 2}
         ),
     )
