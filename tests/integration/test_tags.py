@@ -7,8 +7,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from conftest import create_database, service_env_for
 from conftest import run_dbt as dbt
-from conftest import service_env_for
 
 from models_ml.data import ensure_ml_schema
 from sources.loader import load_landing
@@ -67,13 +67,21 @@ def check_history_consistent(conn):
     )
 
 
-def test_tags_follow_the_catalog_and_analyst_queries_run(fresh_db, tiny_world, tmp_path):
-    load_landing(fresh_db, tiny_world / "landing", progress=False)
-    env = service_env_for(fresh_db, tmp_path / "local")
-    out = dbt(["build"], env)  # no ml.* tables yet: the tag layer must not need them
+@pytest.fixture(scope="module")
+def tagged(pg_cluster, tiny_world, tmp_path_factory):
+    """The small world loaded and built once (before any ml.* table exists: the tag layer
+    must not need them); the tests below run in file order on the same warehouse."""
+    dsn = create_database(pg_cluster, "tags_world")
+    load_landing(dsn, tiny_world / "landing", progress=False)
+    env = service_env_for(dsn, tmp_path_factory.mktemp("tags_local"))
+    out = dbt(["build"], env)
     assert "rfm_quintiles_segments_and_value_tiers" in out
+    return dsn, env
 
-    with psycopg.connect(fresh_db) as conn:
+
+def test_tags_follow_the_catalog(tagged):
+    dsn, _ = tagged
+    with psycopg.connect(dsn) as conn:
         # every tag row is a catalog code; every feature snapshot has a lifecycle stage
         assert not rows(
             conn,
@@ -114,7 +122,11 @@ def test_tags_follow_the_catalog_and_analyst_queries_run(fresh_db, tiny_world, t
         assert len(non_erp) >= 5, non_erp
         check_history_consistent(conn)
 
-        # scoring writes ml.customer_scores between the tags layer and the marts
+
+def test_model_tags_join_from_the_scores_and_analyst_queries_run(tagged):
+    """Scoring writes ml.customer_scores between the tags layer and the marts."""
+    dsn, env = tagged
+    with psycopg.connect(dsn) as conn:
         ensure_ml_schema(conn)
         latest = rows(conn, "select max(as_of_date) from features.customer_features")[0][0]
         conn.execute(
@@ -139,7 +151,7 @@ def test_tags_follow_the_catalog_and_analyst_queries_run(fresh_db, tiny_world, t
         )
     dbt(["build", "--select", "path:models/marts"], env)
 
-    with psycopg.connect(fresh_db) as conn:
+    with psycopg.connect(dsn) as conn:
         (high, grade_e) = rows(
             conn,
             """select count(*) filter (where tag_code = 'churn_risk_high'),
@@ -165,12 +177,16 @@ def test_tags_follow_the_catalog_and_analyst_queries_run(fresh_db, tiny_world, t
             except psycopg.Error as exc:  # pragma: no cover - the message names the question
                 pytest.fail(f"analyst query failed: {question}\n{exc}")
 
+
+def test_a_rule_without_its_feature_column_is_planned_until_the_column_exists(tagged):
+    dsn, env = tagged
+    with psycopg.connect(dsn) as conn:
         # a rule whose feature column is missing is planned and silent; it turns on by itself
         # once the column exists
         conn.execute("alter table features.customer_features drop column sample_requests_30d")
     # run, not build: the unit tests' fixtures name the column that is gone
     dbt(["run", "--select", "path:models/tags"], env)
-    with psycopg.connect(fresh_db) as conn:
+    with psycopg.connect(dsn) as conn:
         high_intent = "tag_code = 'high_intent'"
         assert rows(
             conn, f"select status, missing_columns from tags.tag_catalog where {high_intent}"
@@ -184,7 +200,7 @@ def test_tags_follow_the_catalog_and_analyst_queries_run(fresh_db, tiny_world, t
             "(select min(cid) from features.customer_features)"
         )
     dbt(["build", "--select", "path:models/tags"], env)
-    with psycopg.connect(fresh_db) as conn:
+    with psycopg.connect(dsn) as conn:
         assert rows(conn, "select status from tags.tag_catalog where tag_code = 'high_intent'") == [
             ("active",)
         ]
