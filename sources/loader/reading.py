@@ -197,7 +197,7 @@ def _encoding_mismatch(path: Path, encoding: str) -> _Mismatch | None:
         return None
     lines = [line for line in body.split(b"\n") if not line.isascii()]
     bad = sum(not _decodes(line, declared) for line in lines)
-    if len(lines) < 2 or bad < 0.5 * len(lines):
+    if bad < 2 or bad < 0.9 * len(lines):
         return None
     best = from_bytes(body).best()
     if best is None:
