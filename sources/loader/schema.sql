@@ -92,13 +92,13 @@ end $$;
 
 -- Zone abbreviations in a timestamp (CST is US Central to PostgreSQL, China Standard Time to
 -- a Chinese export): the first word of value that is one of abbrevs (upper case), or null.
--- A word is a run of letters not joined to other letters, '/' or '_' (Asia/Shanghai is a
--- zone name, not an abbreviation).
+-- A word is a run of letters after a digit (blanks, +, - or ( between), not joined to '/'
+-- or '_' (Asia/Shanghai is a zone name); the loader's byte scan (zones.py) uses this rule.
 create or replace function raw._zone_word(value text, abbrevs text[]) returns text
 language sql immutable strict parallel safe as $$
     select w from (
         select upper(m[1]) as w
-        from regexp_matches(value, '(?<![A-Za-z/_])([A-Za-z]+)(?![A-Za-z/_])', 'g') as m
+        from regexp_matches(value, '[0-9][ \t+(-]*([A-Za-z]+)(?![A-Za-z/_])', 'g') as m
     ) as words
     where w = any(abbrevs)
     limit 1

@@ -16,10 +16,12 @@ from sources.loader.reading import COPY_CHUNK, _Landing
 # Abbreviations that name one offset whatever the exporter: read as PostgreSQL reads them.
 UNAMBIGUOUS = frozenset({"UTC", "UT", "UCT", "GMT", "Z", "ZULU"})
 
-# A run of letters right after a digit (blanks, + or - between): where an abbreviation
-# stands in a timestamp (`09:30:00 CST`, `09:30CST`, `2024-03-01 BST`, Java's
-# `Fri Mar 01 09:30:00 CST 2024`). Letters joined to '/' or '_' belong to a zone name.
-_CANDIDATE = re.compile(rb"[0-9][ \t+-]*([A-Za-z]{2,10})(?![A-Za-z/_])")
+# A run of letters right after a digit (blanks, +, - or ( between): where an abbreviation
+# stands in a timestamp (`09:30:00 CST`, `09:30CST`, `09:30 (CST)`, `2024-03-01 BST`, Java's
+# `Fri Mar 01 09:30:00 CST 2024`). Letters joined to '/' or '_' belong to a zone name. The
+# typing statement's raw._zone_word (schema.sql) finds words by the same rule, so both
+# paths agree on every value.
+_CANDIDATE = re.compile(rb"[0-9][ \t+(-]*([A-Za-z]{2,10})(?![A-Za-z/_])")
 _OVERLAP = 32
 # A quick look first (bytes.translate and find run at memory speed, the regex does not):
 # digits become 0, letters a, the blanks and signs between them go; "0aa" is then where
@@ -31,7 +33,7 @@ _CLASSES = (
     )
     + b"," * 128
 )
-_BETWEEN = b" \t+-"
+_BETWEEN = b" \t+(-"
 
 
 @dataclass(frozen=True)

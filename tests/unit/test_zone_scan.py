@@ -21,6 +21,7 @@ def landing(data: bytes) -> _Landing:
         b"2024-03-01 09:30:00cst",
         b"Fri Mar 01 09:30:00 CST 2024",
         b"2024-03-01 BST",
+        b"2024-03-01 09:30 (CST)",
         b"2024-03-01 09:30 BJT",  # mapped in the contract: still the careful path
     ],
 )
