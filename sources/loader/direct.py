@@ -47,12 +47,10 @@ def _direct_check_sql(tab: TableSpec, layout: _Layout) -> sql.Composable:
                 ).format(c=c)
             )
         if col.numeric_bound is not None:
-            # beyond the contract's precision (two cheap comparisons first)
+            # beyond the contract's precision (one cheap comparison first, measured)
             near = sql.Literal(10**col.numeric_bound - 1)
             bad.append(
-                SQL(
-                    "(({c} > {t} or {c} < -{t}) and abs(round({c}, {s})) >= {lim}::numeric)"
-                ).format(
+                SQL("(abs({c}) > {t} and abs(round({c}, {s})) >= {lim}::numeric)").format(
                     c=c,
                     t=near,
                     s=sql.Literal(col.scale or 0),
