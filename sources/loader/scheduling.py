@@ -82,7 +82,9 @@ def load_landing(
 
     A batch that fails with LoadError is rolled back; the batches of its source that have
     not started are not loaded (status ``skipped``), the other sources are loaded to the
-    end, then one LoadError names every failed batch (``.report`` has all batches). Any
+    end, then one LoadError names every failed batch (``.report`` has all batches). A folder
+    that cannot be loaded (see discover_batches) is reported as failed without stopping
+    anything; failed and skipped batches get their row in raw._batches. Any
     other error stops the load: no new batch starts, the running ones finish, the error is
     raised as is.
     """
