@@ -101,7 +101,7 @@ def _layout(header: list[str], tab: TableSpec, rel: str) -> _Layout:
         raise LoadError(
             f"{rel}: required column{'s' if len(missing) > 1 else ''} "
             f"{', '.join(repr(m) for m in missing)} missing from the header "
-            f"(header: {', '.join(header)})"
+            f"({len(header)} columns)"
         )
     return _Layout(positions, extras)
 
