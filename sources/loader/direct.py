@@ -1,7 +1,9 @@
 """Direct path: COPY the file's bytes straight into the typed raw table, in a savepoint.
 
-A statement trigger runs the check query built here over the COPY's rows; a hit, or any
-COPY data error, rolls the savepoint back and the file takes the careful path.
+A statement trigger runs the check query built here over the COPY's rows; a hit, any COPY
+data error, or bytes that PostgreSQL would read otherwise than the record reader (then the
+COPY is stopped before it sees them) rolls the savepoint back and the file takes the careful
+path.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from sources.contract import (
     pg_encoding,
     raw_table_name,
 )
-from sources.loader.reading import COPY_CHUNK, _Landing, _Layout
+from sources.loader.careful import _copy_checked
+from sources.loader.reading import _Landing, _Layout, _RecordByRecord
 from sources.loader.schema import _row_seq
 
 _DIRECT_SAVEPOINT = "portrait_direct_copy"
@@ -122,10 +125,8 @@ def _copy_direct(
     with conn.cursor() as cur:
         cur.execute(prepare)
         try:
-            with cur.copy(stmt) as copy, landing.stream() as fh:
-                while chunk := fh.read(COPY_CHUNK):
-                    copy.write(chunk)
-        except psycopg.errors.DataError:
+            _copy_checked(cur, stmt, landing)
+        except (psycopg.errors.DataError, _RecordByRecord):
             cur.execute(
                 SQL("rollback to savepoint {sp}; release savepoint {sp}").format(
                     sp=Id(_DIRECT_SAVEPOINT)

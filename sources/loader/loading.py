@@ -19,11 +19,11 @@ from sources.contract import (
     load_contract,
     raw_table_name,
 )
-from sources.loader.careful import _TMP, _copy_fast, _create_temp, _parse_slow
+from sources.loader.careful import _TMP, _copy_fast, _create_temp, _parse_slow, _read_mismatched
 from sources.loader.casting import _type_rows, _typing_statements
 from sources.loader.direct import _copy_direct
 from sources.loader.discovery import BatchRef, _batch_files, _read_manifest, discover_batches
-from sources.loader.reading import _layout, _read_landing
+from sources.loader.reading import _layout, _read_landing, _RecordByRecord
 from sources.loader.report import BatchReport, FileReport, LoadError
 from sources.loader.schema import ROW_SLOT_LOCK, ROW_SLOTS, ensure_raw_schema
 from sources.loader.zones import NO_ZONES, ZoneWords, may_hold_zone_words, zone_words
@@ -51,6 +51,15 @@ def _load_file(
     if landing.header is None:
         report.parser, report.status = "none", "empty"
         return report
+    if landing.mismatch is not None:
+        # In another encoding than declared: every record is quarantined, none loaded.
+        report.parser, report.typing = "python", "none"
+        mismatched: list[tuple] = []
+        report.records = report.quarantined = _read_mismatched(landing, mismatched)
+        _quarantine_rows(conn, ref, tab, rel, mismatched)
+        report.status = "quarantined" if report.records else "empty"
+        report.seconds = round(time.perf_counter() - started, 3)
+        return report
     header = landing.header
     layout = _layout(header, tab, rel)
     report.extra_columns = [name for name, _ in layout.extras]
@@ -74,34 +83,13 @@ def _load_file(
     try:
         with conn.transaction():
             records = _copy_fast(conn, landing, ncols)
-    except psycopg.errors.DataError:
-        # Bad bytes, broken quoting or a wrong field count somewhere in the file:
-        # the savepoint is rolled back and the file is read record by record.
+    except (psycopg.errors.DataError, _RecordByRecord):
+        # Bad bytes, broken quoting, a wrong field count or bytes PostgreSQL would read
+        # otherwise somewhere in the file: the savepoint is rolled back and the file is read
+        # record by record (the one rule for every row, see reading._ByteCheck).
         report.parser = "python"
         records = _parse_slow(conn, landing, header, py_quarantine)
-    if py_quarantine:
-        now = conn.execute("select now()").fetchone()[0]
-        with (
-            conn.cursor() as cur,
-            cur.copy(
-                "copy raw._quarantine (source, table_name, batch_id, file, row_number, "
-                "column_name, reason, raw_line, _loaded_at) from stdin"
-            ) as copy,
-        ):
-            for row_number, column, reason, raw_line in py_quarantine:
-                copy.write_row(
-                    (
-                        ref.source,
-                        tab.name,
-                        ref.batch_id,
-                        rel,
-                        row_number,
-                        column,
-                        reason,
-                        raw_line,
-                        now,
-                    )
-                )
+    _quarantine_rows(conn, ref, tab, rel, py_quarantine)
 
     raw_ident = sql.Identifier(RAW_SCHEMA, raw_table_name(spec.name, tab.name))
     params = {
@@ -137,6 +125,27 @@ def _load_file(
         report.status = "loaded_with_quarantine"
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def _quarantine_rows(
+    conn: psycopg.Connection, ref: BatchRef, tab: TableSpec, rel: str, rows: list[tuple]
+) -> None:
+    """COPY (row_number, column, reason, raw_line) rows set aside by the reader into
+    raw._quarantine (their text is escaped by the reader, see careful._shown)."""
+    if not rows:
+        return
+    now = conn.execute("select now()").fetchone()[0]
+    with (
+        conn.cursor() as cur,
+        cur.copy(
+            "copy raw._quarantine (source, table_name, batch_id, file, row_number, "
+            "column_name, reason, raw_line, _loaded_at) from stdin"
+        ) as copy,
+    ):
+        for row_number, column, reason, raw_line in rows:
+            copy.write_row(
+                (ref.source, tab.name, ref.batch_id, rel, row_number, column, reason, raw_line, now)
+            )
 
 
 def _lock_batch(conn: psycopg.Connection, ref: BatchRef) -> int:
