@@ -246,12 +246,14 @@ def _load_batch_in_transaction(
         # For the whole batch: how timestamps are read, and the bookkeeping values that the
         # raw tables' defaults pick up on the direct path. Whether the batch was loaded
         # before is read by a statement that starts after the lock is held.
-        previous = conn.execute(
+        previous, first_loaded_at = conn.execute(
             "select set_config('TimeZone', %s, true), set_config('DateStyle', %s, true), "
             "set_config('portrait.batch_id', %s, true), "
             "set_config('portrait.extracted_at', %s, true), "
             "set_config('portrait.row_slot', %s, true), "
-            "exists (select from raw._batches where source = %s and batch_id = %s)",
+            "exists (select from raw._batches where source = %s and batch_id = %s), "
+            "(select coalesce(first_loaded_at, case when status not in ('failed', 'skipped') "
+            "then loaded_at end) from raw._batches where source = %s and batch_id = %s)",
             (
                 spec.timezone,
                 DATESTYLE,
@@ -260,8 +262,10 @@ def _load_batch_in_transaction(
                 str(slot),
                 ref.source,
                 ref.batch_id,
+                ref.source,
+                ref.batch_id,
             ),
-        ).fetchone()[-1]
+        ).fetchone()[-2:]
         if previous:
             # Re-loading replaces the batch: its earlier rows go, whatever tables they were in.
             report.replaced = True
@@ -285,6 +289,15 @@ def _load_batch_in_transaction(
             for tab, path, fmt in _load_order(files, alongside)
         }
         report.files = [loaded[path] for _, path, _ in files]
+        if first_loaded_at is not None:
+            # A re-delivery keeps the batch's first load time (see raw._batches.first_loaded_at).
+            for tab in {tab.name for tab, _, _ in files}:
+                conn.execute(
+                    sql.SQL("update {} set _loaded_at = %s where _batch_id = %s").format(
+                        sql.Identifier(RAW_SCHEMA, raw_table_name(spec.name, tab))
+                    ),
+                    (first_loaded_at, ref.batch_id),
+                )
         if not report.reconciled:
             raise LoadError(f"{ref.source}/{ref.batch_id}: counts do not reconcile")
         if report.records == 0:
@@ -294,8 +307,9 @@ def _load_batch_in_transaction(
         # The batch's row and its files' rows in one statement (one round trip).
         conn.execute(
             "with batch as (insert into raw._batches (source, batch_id, extracted_at, "
-            "loaded_at, files, records, loaded, quarantined, status) "
-            "values (%(source)s, %(batch_id)s, %(extracted_at)s, now(), %(files)s, "
+            "loaded_at, first_loaded_at, files, records, loaded, quarantined, status) "
+            "values (%(source)s, %(batch_id)s, %(extracted_at)s, now(), "
+            "coalesce(%(first_loaded_at)s::timestamptz, now()), %(files)s, "
             "%(records)s, %(loaded)s, %(quarantined)s, %(status)s)) "
             "insert into raw._batch_files (source, batch_id, file, table_name, records, "
             "loaded, quarantined, extra_columns, parser, status, loaded_at) "
@@ -309,6 +323,7 @@ def _load_batch_in_transaction(
                 "source": ref.source,
                 "batch_id": ref.batch_id,
                 "extracted_at": report.extracted_at,
+                "first_loaded_at": first_loaded_at,
                 "files": len(report.files),
                 "records": report.records,
                 "loaded": report.loaded,

@@ -19,6 +19,11 @@ create table if not exists raw._batches (
 );
 -- Why the last load of the batch failed or was skipped (null when it loaded).
 alter table raw._batches add column if not exists error text;
+-- When the batch first loaded. A re-delivery under the same batch id keeps it, and so do its
+-- rows' _loaded_at: a corrected batch keeps its place among the versions of a record (and
+-- rewrites what was known from then on) instead of becoming the newest version. Null for a
+-- batch that never loaded.
+alter table raw._batches add column if not exists first_loaded_at timestamptz;
 
 create table if not exists raw._batch_files (
     source text not null,

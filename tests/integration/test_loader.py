@@ -640,7 +640,7 @@ def _raw_contents(dsn: str) -> dict[str, list[tuple]]:
                 for r in conn.execute(
                     "select column_name from information_schema.columns where table_schema = "
                     "'raw' and table_name = %s and column_name not in ('_loaded_at', "
-                    "'loaded_at') order by ordinal_position",
+                    "'loaded_at', 'first_loaded_at') order by ordinal_position",
                     (table,),
                 ).fetchall()
             ]

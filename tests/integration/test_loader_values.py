@@ -454,3 +454,35 @@ def test_a_file_that_cannot_be_read_fails_its_batch_not_the_load(fresh_db, tmp_p
         ("crm", "loaded"),
         ("erp", "failed"),
     ]
+
+
+# ---- 11. re-delivered batches without a manifest keep their place ------------------------
+
+
+def test_a_redelivered_batch_without_manifest_keeps_its_first_load_time(fresh_db, tmp_path):
+    """Corrections re-delivered under the same id stay older than the batches after them:
+    without extracted_at, versions are ordered by load time, so a re-delivery stamped with
+    its new load time would silently become the newest version of every record it holds."""
+    put(tmp_path, "crm", "20240301", "accounts.csv", accounts(f"A1,Acme first,{TS}"))
+    load_landing(fresh_db, tmp_path, progress=False)
+    put(tmp_path, "crm", "20240302", "accounts.csv", accounts(f"A1,Acme second,{TS}"))
+    load_landing(fresh_db, tmp_path, progress=False)
+    put(tmp_path, "crm", "20240301", "accounts.csv", accounts(f"A1,Acme first fixed,{TS}"))
+    load_landing(fresh_db, tmp_path, batches=["20240301"], progress=False)
+
+    batches = {
+        batch: (first_loaded, loaded)
+        for batch, first_loaded, loaded in query(
+            fresh_db,
+            "select batch_id, first_loaded_at, loaded_at from raw._batches where source = 'crm'",
+        )
+    }
+    first, last = batches["20240301"]
+    assert first < last, "the re-delivery's own load time is kept in loaded_at"
+    assert first < batches["20240302"][0]
+    rows = query(
+        fresh_db,
+        "select account_name, _loaded_at from raw.crm__accounts order by _loaded_at, _batch_id",
+    )
+    assert [name for name, _ in rows] == ["Acme first fixed", "Acme second"]
+    assert rows[0][1] == first

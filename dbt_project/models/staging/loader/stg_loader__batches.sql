@@ -6,7 +6,7 @@ final as (
     select
         source as source_system,
         batch_id,
-        coalesce(extracted_at, loaded_at) as known_at,
+        coalesce(extracted_at, first_loaded_at, loaded_at) as known_at,
         loaded_at,
         status as batch_status
     from source
