@@ -22,6 +22,7 @@ VOLATILE = frozenset(
     {
         "_loaded_at",
         "loaded_at",
+        "first_loaded_at",
         "cid_assigned_at",
         "cid_changed_at",
         "run_id",

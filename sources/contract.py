@@ -6,6 +6,7 @@ column tables from it, and code generating dbt source YAML reads it through the 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -23,6 +24,17 @@ RAW_SCHEMA = "raw"
 # Time zone in which a source's timestamps without a UTC offset are read (contract key
 # ``timezone`` per source; an IANA name).
 DEFAULT_TIMEZONE = DEFAULT_BUSINESS_TIMEZONE
+
+# Precision and scale of a numeric column that declares none: values must round to less
+# than 10^(precision - scale) in absolute value (see ColumnSpec.numeric_bound).
+DEFAULT_NUMERIC = (14, 4)
+
+# Dates and timestamps outside [first, end) are quarantined: a year 0024 or 9999 typo would
+# otherwise stretch every feature series from the data's first to its last month.
+DATE_RANGE = ("1900-01-01", "2100-01-01")
+
+# A zone abbreviation as the contract's timezone_aliases names it (letters only).
+_ABBREV_RE = re.compile(r"^[A-Za-z]{2,10}$")
 
 # Contract type -> PostgreSQL column type of the raw table.
 PG_TYPES: dict[str, str] = {
@@ -60,10 +72,27 @@ class ColumnSpec:
     type: str
     required: bool = False
     description: str = ""
+    # numeric only: the SQL precision and scale the values must fit (None for other types)
+    precision: int | None = None
+    scale: int | None = None
 
     @property
     def pg_type(self) -> str:
         return PG_TYPES[self.type]
+
+    @property
+    def declared_type(self) -> str:
+        """The type as the contract declares it, e.g. ``numeric(14, 2)``."""
+        if self.type == "numeric" and self.precision is not None:
+            return f"numeric({self.precision}, {self.scale})"
+        return self.type
+
+    @property
+    def numeric_bound(self) -> int | None:
+        """Exponent e: a numeric value must round to less than 10^e in absolute value."""
+        if self.type != "numeric" or self.precision is None:
+            return None
+        return self.precision - (self.scale or 0)
 
 
 @dataclass(frozen=True)
@@ -94,6 +123,12 @@ class SourceSpec:
     tables: tuple[TableSpec, ...]
     description: str = ""
     timezone: str = DEFAULT_TIMEZONE
+    # zone abbreviation (upper case) -> IANA zone in which a timestamp carrying it is read
+    timezone_aliases: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def aliases(self) -> dict[str, str]:
+        return dict(self.timezone_aliases)
 
     @property
     def table_names(self) -> tuple[str, ...]:
@@ -164,6 +199,7 @@ def parse_contract(data: dict) -> Contract:
                         type=ctype,
                         required=bool(cdata.get("required", False)),
                         description=str(cdata.get("description", "") or ""),
+                        **_precision(f"{sname}.{tname}.{cname}", ctype, cdata),
                     )
                 )
             key = tuple(tdata.get("key") or ())
@@ -187,9 +223,57 @@ def parse_contract(data: dict) -> Contract:
                 tables=tuple(tables),
                 description=str(sdata.get("description", "") or ""),
                 timezone=timezone,
+                timezone_aliases=_aliases(sname, sdata.get("timezone_aliases")),
             )
         )
     return Contract(version=int(data.get("version", 1)), sources=tuple(sources))
+
+
+def _precision(where: str, ctype: str, cdata: dict) -> dict:
+    """precision/scale of a numeric column (default DEFAULT_NUMERIC), checked."""
+    if ctype != "numeric":
+        if "precision" in cdata or "scale" in cdata:
+            raise ContractError(f"{where}: precision and scale are for numeric columns only")
+        return {}
+    precision = cdata.get("precision", DEFAULT_NUMERIC[0])
+    scale = cdata.get("scale", DEFAULT_NUMERIC[1] if "precision" not in cdata else 0)
+    if not (
+        isinstance(precision, int)
+        and isinstance(scale, int)
+        and 1 <= precision <= 1000
+        and 0 <= scale <= precision
+    ):
+        raise ContractError(
+            f"{where}: precision {precision!r} and scale {scale!r} must be whole numbers "
+            "with 1 <= precision <= 1000 and 0 <= scale <= precision"
+        )
+    return {"precision": precision, "scale": scale}
+
+
+def _aliases(sname: str, data: object) -> tuple[tuple[str, str], ...]:
+    """A source's timezone_aliases (abbreviation -> IANA zone), checked and upper-cased."""
+    if not data:
+        return ()
+    if not isinstance(data, dict):
+        raise ContractError(f"{sname}: timezone_aliases must map abbreviations to IANA zones")
+    out: dict[str, str] = {}
+    for abbrev, zone in data.items():
+        if not isinstance(abbrev, str) or not _ABBREV_RE.match(abbrev):
+            raise ContractError(
+                f"{sname}: timezone_aliases key {abbrev!r} is not a zone abbreviation "
+                "(2 to 10 letters, e.g. CST)"
+            )
+        try:
+            ZoneInfo(str(zone))
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ContractError(
+                f"{sname}: timezone_aliases {abbrev}: unknown timezone {zone!r} (use an IANA "
+                f"name such as {DEFAULT_TIMEZONE})"
+            ) from exc
+        if abbrev.upper() in out:
+            raise ContractError(f"{sname}: timezone_aliases names {abbrev.upper()} twice")
+        out[abbrev.upper()] = str(zone)
+    return tuple(sorted(out.items()))
 
 
 def load_contract(path: Path | str | None = None) -> Contract:
@@ -215,6 +299,10 @@ def render_markdown(contract: Contract | None = None) -> str:
     for src in contract.sources:
         out.append(f"### `{src.name}` — encoding `{src.encoding}`, time zone `{src.timezone}`")
         out.append("")
+        if src.timezone_aliases:
+            shown = ", ".join(f"`{a}` → `{z}`" for a, z in src.timezone_aliases)
+            out.append(f"Zone abbreviations read as: {shown}.")
+            out.append("")
         if src.description:
             out.append(_md_cell(src.description))
             out.append("")
@@ -229,7 +317,9 @@ def render_markdown(contract: Contract | None = None) -> str:
             out.append("|---|---|---|---|")
             for col in tab.columns:
                 req = "yes" if col.required else ""
-                out.append(f"| `{col.name}` | {col.type} | {req} | {_md_cell(col.description)} |")
+                out.append(
+                    f"| `{col.name}` | {col.declared_type} | {req} | {_md_cell(col.description)} |"
+                )
             out.append("")
     return "\n".join(out).rstrip("\n") + "\n"
 

@@ -54,14 +54,28 @@ def load(
     source: list[str] = typer.Option(None, help="Only these sources (repeatable)"),
     batch: list[str] = typer.Option(None, help="Only these batch ids (repeatable)"),
 ) -> None:
-    """Load landing batches into raw.* (one transaction per batch; bad rows quarantined)."""
+    """Load landing batches into raw.* (one transaction per batch; bad rows quarantined).
+
+    Exits with 1 when a batch failed: the report first, then one line per failed batch.
+    """
     from portrait.local.services import ensure_warehouse
     from portrait.settings import get_settings
-    from sources.loader import load_landing
+    from sources.loader import LoadError, load_landing
 
     settings = get_settings()
     dsn = ensure_warehouse(settings)
-    report = load_landing(
-        dsn, landing or settings.landing_dir, sources=source or None, batches=batch or None
-    )
+    try:
+        report = load_landing(
+            dsn, landing or settings.landing_dir, sources=source or None, batches=batch or None
+        )
+    except LoadError as exc:
+        if exc.report is None:  # nothing was loaded (no landing root, unknown source, ...)
+            typer.echo(f"failed: {' '.join(str(exc).split())}", err=True)
+            raise typer.Exit(1) from None
+        typer.echo(exc.report.summary())
+        for b in exc.report.batches:
+            if b.status == "failed":
+                name = f"{b.source}/{b.batch_id}".rstrip("/")
+                typer.echo(f"failed: {name}: {' '.join(str(b.error).split())}")
+        raise typer.Exit(1) from None
     typer.echo(report.summary())

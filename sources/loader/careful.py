@@ -1,7 +1,9 @@
 """Careful path, first step: the file's records as text in a temp table.
 
-COPY the bytes into the temp table, or, when PostgreSQL rejects them, parse the file record
-by record in Python and set the unreadable records aside for the quarantine.
+COPY the bytes into the temp table, or, when PostgreSQL rejects them or would read them
+otherwise than an RFC 4180 reader (see reading._ByteCheck), parse the file record by record
+in Python and set the unreadable records aside for the quarantine. A file in another
+encoding than declared is not loaded: each of its records is set aside.
 """
 
 from __future__ import annotations
@@ -16,7 +18,16 @@ from collections.abc import Iterator
 import psycopg
 
 from sources.contract import pg_encoding
-from sources.loader.reading import COPY_CHUNK, RAW_LINE_MAX, VALUE_MAX, _Landing
+from sources.loader.reading import (
+    CONTROL_CHARS,
+    COPY_CHUNK,
+    RAW_LINE_MAX,
+    VALUE_MAX,
+    _ascii_compatible,
+    _ByteCheck,
+    _Landing,
+    _RecordByRecord,
+)
 
 _TMP = "_portrait_landing"
 
@@ -31,16 +42,35 @@ def _create_temp(conn: psycopg.Connection, ncols: int) -> None:
 
 
 def _copy_fast(conn: psycopg.Connection, landing: _Landing, ncols: int) -> int:
+    """COPY the file as text into the temp table; raises _RecordByRecord (or a DataError)
+    when it is to be read record by record."""
+    if landing.record_by_record:
+        raise _RecordByRecord
     cols = ", ".join(f"c{i}" for i in range(ncols))
     stmt = (
         f"copy pg_temp.{_TMP} ({cols}) from stdin "
         f"(format csv, header true, encoding '{pg_encoding(landing.encoding)}')"
     )
     with conn.cursor() as cur:
-        with cur.copy(stmt) as copy, landing.stream() as fh:
-            while chunk := fh.read(COPY_CHUNK):
-                copy.write(chunk)
+        _copy_checked(cur, stmt, landing)
         return cur.rowcount
+
+
+def _copy_checked(cur: psycopg.Cursor, stmt: object, landing: _Landing) -> None:
+    """COPY the file's bytes with ``stmt``, stopping it (_RecordByRecord, and the landing is
+    marked so) on bytes that PostgreSQL would read otherwise than the record reader."""
+    check = _ByteCheck()
+    try:
+        with cur.copy(stmt) as copy, landing.stream() as fh:  # type: ignore[arg-type]
+            while chunk := fh.read(COPY_CHUNK):
+                if not check.feed(chunk):
+                    raise _RecordByRecord
+                copy.write(chunk)
+            if not check.finish():
+                raise _RecordByRecord
+    except _RecordByRecord:
+        landing.record_by_record = True
+        raise
 
 
 class _Lines:
@@ -77,18 +107,27 @@ class _Lines:
 
 
 _SURROGATES = re.compile("[\udc80-\udcff]")
+_CONTROL = re.compile(f"[{CONTROL_CHARS}]")
+_CONTROL_OR_EOL = re.compile(f"[{CONTROL_CHARS}\r\n]")
 
 
-def _shown(raw: bytes | str, limit: int = RAW_LINE_MAX) -> str:
-    text = raw.decode("utf-8", errors="backslashreplace") if isinstance(raw, bytes) else raw
-    text = text.rstrip("\r\n")
+def _hex(match: re.Match) -> str:
+    return f"\\x{ord(match.group()):02x}"
+
+
+def _shown(raw: bytes | str, limit: int = RAW_LINE_MAX, encoding: str = "utf-8") -> str:
+    """A record as kept in raw._quarantine: bad bytes and control characters as \\xNN
+    (PostgreSQL text cannot hold NUL), cut to ``limit`` characters."""
+    text = raw.decode(encoding, errors="backslashreplace") if isinstance(raw, bytes) else raw
+    text = _CONTROL.sub(_hex, text.rstrip("\r\n"))
     return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
 
 
 def _escaped(value: str, encoding: str) -> str:
-    """A field decoded with surrogateescape, its bad bytes shown as \\xNN."""
+    """A field decoded with surrogateescape as quoted in a reason: its bad bytes, control
+    characters and line breaks shown as \\xNN, cut to VALUE_MAX characters."""
     raw = value.encode(encoding, errors="surrogateescape")
-    return raw.decode(encoding, errors="backslashreplace")[:VALUE_MAX]
+    return _CONTROL_OR_EOL.sub(_hex, raw.decode(encoding, errors="backslashreplace")[:VALUE_MAX])
 
 
 def _parse_slow(
@@ -135,7 +174,7 @@ def _parse_slow(
                                 None,
                                 f"line {first_no}: malformed CSV ({exc}); check the quoting "
                                 f"of this line",
-                                _shown(b"".join(raw for _, raw in consumed)),
+                                _shown(b"".join(raw for _, raw in consumed), encoding=enc),
                             )
                         )
                         continue
@@ -145,10 +184,10 @@ def _parse_slow(
                     if row == [] and raw_line.strip() == b"":
                         continue  # blank line: not a record (PostgreSQL COPY rejects these)
                     records += 1
-                    problem = _record_problem(row, header, enc, first_no)
+                    problem = _record_problem(row, header, enc, first_no, raw_line)
                     if problem is not None:
                         column, reason = problem
-                        quarantine.append((records, column, reason, _shown(raw_line)))
+                        quarantine.append((records, column, reason, _shown(raw_line, encoding=enc)))
                         continue
                     copy.write_row([records, *row])
     finally:
@@ -157,8 +196,15 @@ def _parse_slow(
 
 
 def _record_problem(
-    row: list[str], header: list[str], encoding: str, line_no: int
+    row: list[str], header: list[str], encoding: str, line_no: int, raw_line: bytes = b""
 ) -> tuple[str | None, str] | None:
+    nuls = raw_line.count(0)
+    if nuls and not raw_line.strip(b"\x00 \t\r\n"):
+        return (
+            None,
+            f"line {line_no}: {nuls} NUL bytes and nothing else (padding, e.g. at the end "
+            f"of the file)",
+        )
     if len(row) != len(header):
         return (
             None,
@@ -172,7 +218,54 @@ def _record_problem(
             f"line {line_no}: bytes that are not valid {encoding} in {names}; "
             f"re-export the file as {encoding}",
         )
-    nul = [header[i] for i, v in enumerate(row) if "\x00" in v]
-    if nul:
-        return nul[0], f"line {line_no}: NUL character in column {', '.join(nul)}"
+    control = [(header[i], v) for i, v in enumerate(row) if _CONTROL.search(v)]
+    if control:
+        found = sorted({c for _, v in control for c in _CONTROL.findall(v)})
+        names = ", ".join(
+            f"column {name}: '{_escaped(value, encoding)}'" for name, value in control
+        )
+        return (
+            control[0][0],
+            f"line {line_no}: control character{'s' if len(found) > 1 else ''} "
+            f"{', '.join(_CONTROL_NAMES.get(c, f'{ord(c):#04x}') for c in found)} in {names}",
+        )
     return None
+
+
+_CONTROL_NAMES = {"\x00": "NUL (0x00)", "\x1b": "ESC (0x1b)", "\x7f": "DEL (0x7f)"}
+
+
+def _read_mismatched(landing: _Landing, quarantine: list[tuple]) -> int:
+    """Set every record of a file in the wrong encoding aside; return the records.
+
+    The records are found as every path finds them (the structural bytes of an
+    ASCII-compatible encoding are the same in the declared one) and shown decoded in the
+    detected encoding; UTF-16 and UTF-32 files are decoded first.
+    """
+    mismatch = landing.mismatch
+    assert mismatch is not None
+    detected = "utf-8-sig" if mismatch.detected == "utf-8" else mismatch.detected
+    limit = csv.field_size_limit()
+    csv.field_size_limit(sys.maxsize)
+    records = 0
+    try:
+        with landing.stream() as fh:
+            same_bytes = _ascii_compatible(detected)
+            text = io.TextIOWrapper(
+                fh, encoding="latin-1" if same_bytes else detected, errors="replace", newline=""
+            )  # type: ignore[arg-type]
+            reader = csv.reader(text)
+            next(reader, None)  # the header
+            for row in reader:
+                if not row:
+                    continue  # a blank line is not a record
+                out = io.StringIO()
+                csv.writer(out, lineterminator="").writerow(row)
+                line = out.getvalue()
+                if same_bytes:
+                    line = line.encode("latin-1").decode(detected, errors="backslashreplace")
+                records += 1
+                quarantine.append((records, None, mismatch.reason, _shown(line)))
+    finally:
+        csv.field_size_limit(limit)
+    return records

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from sources.contract import PG_TYPES, TableSpec
+from sources.contract import DATE_RANGE, PG_TYPES, ColumnSpec, TableSpec
 from sources.loader.careful import _TMP
 from sources.loader.reading import RAW_LINE_MAX, VALUE_MAX, _Layout
+from sources.loader.zones import NO_ZONES, ZoneWords
 
 # The typing statement runs optimistically first: plain casts, which are cheap, and the
 # whole file fails on the first value that does not cast. Only then (rolled back to a
@@ -39,11 +40,75 @@ def _cast_expr(ctype: str, x: sql.Composable, careful: bool) -> sql.Composable:
     return sql.SQL("{x}::{t}").format(x=x, t=sql.SQL(PG_TYPES[ctype]))
 
 
+# Letters in a timestamp other than the T between date and time and the Z of UTC: only
+# such values are looked at for zone abbreviations (a cheap test first).
+_HAS_WORD = "[A-SU-Ya-su-y]"
+
+
+def _shown(col: str, x: sql.Composable) -> sql.Composable:
+    return sql.SQL("{p} || quote_literal(left({x}, {n}))").format(
+        p=sql.Literal(f"column {col}: "), x=x, n=sql.Literal(VALUE_MAX)
+    )
+
+
 def _bad_value_message(col: str, ctype: str, x: sql.Composable) -> sql.Composable:
     L = sql.Literal
-    shown = sql.SQL("quote_literal(left({x}, {n}))").format(x=x, n=L(VALUE_MAX))
-    return sql.SQL("{p} || {shown} || {m}").format(
-        p=L(f"column {col}: "), shown=shown, m=L(" " + _TYPE_WORDS[ctype])
+    words = L(" " + _TYPE_WORDS[ctype])
+    if ctype == "integer":
+        words = sql.SQL("case when {x} ~ '^\\s*[+-]?[0-9]+\\s*$' then {r} else {w} end").format(
+            x=x,
+            r=L(" is out of the integer range (-9223372036854775808 to 9223372036854775807)"),
+            w=words,
+        )
+    return sql.SQL("{shown} || {m}").format(shown=_shown(col, x), m=words)
+
+
+def _timestamp_expr(x: sql.Composable, zones: ZoneWords, careful: bool) -> sql.Composable:
+    """A timestamptz cast; a value with a zone abbreviation the contract maps is read in
+    the zone it names (null if it then does not parse)."""
+    cast = _cast_expr("timestamptz", x, careful)
+    if not zones.aliases:
+        return cast
+    keys = sql.Literal([a for a, _ in zones.aliases])
+    return sql.SQL(
+        "case when {x} ~ {w} and raw._zone_word({x}, {keys}::text[]) is not null "
+        "then raw._try_timestamptz_aliased({x}, {al}::jsonb) else {cast} end"
+    ).format(
+        x=x, w=sql.Literal(_HAS_WORD), keys=keys, al=sql.Literal(zones.aliases_json), cast=cast
+    )
+
+
+def _zone_check(col: str, x: sql.Composable, zones: ZoneWords) -> tuple:
+    """(bad, message) for a timestamp carrying an ambiguous zone abbreviation."""
+    word = sql.SQL("raw._zone_word({x}, {a}::text[])").format(
+        x=x, a=sql.Literal(list(zones.ambiguous))
+    )
+    bad = sql.SQL("coalesce({x} ~ {w} and {word} is not null, false)").format(
+        x=x, w=sql.Literal(_HAS_WORD), word=word
+    )
+    message = sql.SQL("{shown} || {a} || {word} || {b}").format(
+        shown=_shown(col, x),
+        a=sql.Literal(" has the time zone abbreviation "),
+        word=word,
+        b=sql.Literal(
+            ", which is ambiguous (CST is China Standard Time to a Chinese export and US "
+            "Central to the warehouse): write the UTC offset (e.g. +08:00), or map the "
+            "abbreviation in the contract's timezone_aliases"
+        ),
+    )
+    return bad, message
+
+
+def _range_check(col: ColumnSpec, v: sql.Composable) -> tuple:
+    """(bad after the cast, message) for a number beyond the contract's precision."""
+    bound = col.numeric_bound
+    bad = sql.SQL(
+        "({v} is not null and abs(round({v}, {s})) >= {lim}::numeric "
+        "and abs({v}) < 'Infinity'::numeric)"
+    ).format(v=v, s=sql.Literal(col.scale or 0), lim=sql.Literal(f"1e{bound}"))
+    return bad, sql.Literal(
+        f"is out of range: the contract declares {col.declared_type}, so values must round "
+        f"to less than 10^{bound} in absolute value"
     )
 
 
@@ -55,7 +120,12 @@ def _csv_cell(c: sql.Composable) -> sql.Composable:
 
 
 def _typing_statements(
-    tab: TableSpec, layout: _Layout, ncols: int, raw_ident: sql.Identifier, careful: bool
+    tab: TableSpec,
+    layout: _Layout,
+    ncols: int,
+    raw_ident: sql.Identifier,
+    careful: bool,
+    zones: ZoneWords = NO_ZONES,
 ) -> _Statements:
     """SQL that inserts the valid rows of the temp table into raw, the others into quarantine.
 
@@ -83,6 +153,9 @@ def _typing_statements(
         if col.type == "text":
             typed.append(sql.SQL("{x} as {v}").format(x=x, v=v))
             direct.append(x)
+        elif col.type == "timestamptz":
+            typed.append(sql.SQL("{e} as {v}").format(e=_timestamp_expr(x, zones, careful), v=v))
+            direct.append(_timestamp_expr(x, zones, careful=False))
         else:
             typed.append(sql.SQL("{e} as {v}").format(e=_cast_expr(col.type, x, careful), v=v))
             direct.append(_cast_expr(col.type, x, careful=False))
@@ -101,9 +174,29 @@ def _typing_statements(
         if col.type in ("date", "timestamptz"):
             # The cast reads what PostgreSQL reads (DateStyle ISO, YMD; the source's time
             # zone), as the direct COPY does; 'infinity' is not a date.
-            bad_text = sql.SQL("coalesce(not isfinite({e}), false)").format(
-                e=_cast_expr(col.type, x, careful)
+            e = (
+                _timestamp_expr(x, zones, careful)
+                if col.type == "timestamptz"
+                else _cast_expr(col.type, x, careful)
             )
+            bad_text = sql.SQL("coalesce(not isfinite({e}), false)").format(e=e)
+            if col.type == "timestamptz" and zones.aliases:
+                # a mapped abbreviation in a value that does not parse: null, not an error
+                bad_text = sql.SQL("({b} or ({e}) is null and {x} is not null)").format(
+                    b=bad_text, e=e, x=x
+                )
+            first, end = DATE_RANGE
+            out_of_range = sql.SQL(
+                "coalesce(isfinite({e}) and ({e} < {lo}::{t} or {e} >= {hi}::{t}), false)"
+            ).format(e=e, lo=sql.Literal(first), hi=sql.Literal(end), t=sql.SQL(col.pg_type))
+            years = f"is outside the years {first[:4]} to {int(end[:4]) - 1} the contract accepts"
+            message = sql.SQL("{shown} || ' ' || {w}").format(
+                shown=_shown(col.name, x), w=sql.Literal(years)
+            )
+            checks.append((out_of_range, sql.SQL("false"), col.name, message))
+        if col.type == "timestamptz" and zones.ambiguous:
+            zone_bad, zone_msg = _zone_check(col.name, x, zones)
+            checks.append((zone_bad, sql.SQL("false"), col.name, zone_msg))
         if col.type == "numeric":  # the cast accepts NaN and Infinity; the contract does not
             bad_text = sql.SQL(
                 "(coalesce({c}, '') <> '' and ({c} like '%%n%%' or {c} like '%%N%%'))"
@@ -116,6 +209,10 @@ def _typing_statements(
                 _bad_value_message(col.name, col.type, x),
             )
         )
+        if col.numeric_bound is not None:
+            range_bad, words = _range_check(col, _cast_expr(col.type, x, careful))
+            message = sql.SQL("{shown} || ' ' || {w}").format(shown=_shown(col.name, x), w=words)
+            checks.append((range_bad, sql.SQL("false"), col.name, message))
     # Layered pipeline: a row is bad if any check fails, text or cast.
     bad_any = [sql.SQL("{} or {}").format(t, k) for t, k, _, _ in checks]
     checks_l = [(b, name, m) for b, (_, _, name, m) in zip(bad_any, checks, strict=True)]
@@ -176,7 +273,10 @@ def _typing_statements(
             continue
         ctype = tab.column(k).type
         x = sql.SQL("nullif({c}, '')").format(c=Id(f"c{pos}"))
-        key_exprs.append(x if ctype == "text" else _cast_expr(ctype, x, careful))
+        if ctype == "timestamptz":
+            key_exprs.append(_timestamp_expr(x, zones, careful))
+        else:
+            key_exprs.append(x if ctype == "text" else _cast_expr(ctype, x, careful))
 
     pipeline = sql.SQL(
         """

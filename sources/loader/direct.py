@@ -1,7 +1,9 @@
 """Direct path: COPY the file's bytes straight into the typed raw table, in a savepoint.
 
-A statement trigger runs the check query built here over the COPY's rows; a hit, or any
-COPY data error, rolls the savepoint back and the file takes the careful path.
+A statement trigger runs the check query built here over the COPY's rows; a hit, any COPY
+data error, or bytes that PostgreSQL would read otherwise than the record reader (then the
+COPY is stopped before it sees them) rolls the savepoint back and the file takes the careful
+path.
 """
 
 from __future__ import annotations
@@ -9,8 +11,16 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
-from sources.contract import RAW_SCHEMA, SourceSpec, TableSpec, pg_encoding, raw_table_name
-from sources.loader.reading import COPY_CHUNK, _Landing, _Layout
+from sources.contract import (
+    DATE_RANGE,
+    RAW_SCHEMA,
+    SourceSpec,
+    TableSpec,
+    pg_encoding,
+    raw_table_name,
+)
+from sources.loader.careful import _copy_checked
+from sources.loader.reading import _Landing, _Layout, _RecordByRecord
 from sources.loader.schema import _row_seq
 
 _DIRECT_SAVEPOINT = "portrait_direct_copy"
@@ -39,8 +49,26 @@ def _direct_check_sql(tab: TableSpec, layout: _Layout) -> sql.Composable:
                     "(pg_column_size({c}) in (3, 6) and {c} in ('NaN', 'Infinity', '-Infinity'))"
                 ).format(c=c)
             )
+        if col.numeric_bound is not None:
+            # beyond the contract's precision (one cheap comparison first, measured)
+            near = sql.Literal(10**col.numeric_bound - 1)
+            bad.append(
+                SQL("(abs({c}) > {t} and abs(round({c}, {s})) >= {lim}::numeric)").format(
+                    c=c,
+                    t=near,
+                    s=sql.Literal(col.scale or 0),
+                    lim=sql.Literal(f"1e{col.numeric_bound}"),
+                )
+            )
         elif col.type in ("date", "timestamptz"):
-            bad.append(SQL("not isfinite({c})").format(c=c))
+            bad.append(
+                SQL("(not isfinite({c}) or {c} < {lo}::{t} or {c} >= {hi}::{t})").format(
+                    c=c,
+                    lo=sql.Literal(DATE_RANGE[0]),
+                    hi=sql.Literal(DATE_RANGE[1]),
+                    t=SQL(col.pg_type),
+                )
+            )
     parts: list[sql.Composable] = []
     if bad:
         parts.append(SQL("exists (select from new_rows where {})").format(SQL(" or ").join(bad)))
@@ -97,10 +125,8 @@ def _copy_direct(
     with conn.cursor() as cur:
         cur.execute(prepare)
         try:
-            with cur.copy(stmt) as copy, landing.stream() as fh:
-                while chunk := fh.read(COPY_CHUNK):
-                    copy.write(chunk)
-        except psycopg.errors.DataError:
+            _copy_checked(cur, stmt, landing)
+        except (psycopg.errors.DataError, _RecordByRecord):
             cur.execute(
                 SQL("rollback to savepoint {sp}; release savepoint {sp}").format(
                     sp=Id(_DIRECT_SAVEPOINT)

@@ -34,7 +34,7 @@ class FileReport:
     parser: str = "direct"
     # direct (typed by the COPY) | cast (every value cast) | careful (null-on-error casts)
     typing: str = "direct"
-    status: str = "loaded"  # loaded | loaded_with_quarantine | empty
+    status: str = "loaded"  # loaded | loaded_with_quarantine | quarantined (wrong encoding) | empty
     seconds: float = 0.0
 
     @property

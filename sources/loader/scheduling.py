@@ -11,7 +11,7 @@ import psycopg
 
 from sources.contract import Contract, load_contract
 from sources.loader.discovery import BatchRef, _read_manifest, discover_batches
-from sources.loader.loading import _connect, _load_batch
+from sources.loader.loading import _connect, _load_batch, record_not_loaded
 from sources.loader.report import BatchReport, LoadError, LoadReport
 from sources.loader.schema import ensure_raw_schema
 
@@ -82,7 +82,9 @@ def load_landing(
 
     A batch that fails with LoadError is rolled back; the batches of its source that have
     not started are not loaded (status ``skipped``), the other sources are loaded to the
-    end, then one LoadError names every failed batch (``.report`` has all batches). Any
+    end, then one LoadError names every failed batch (``.report`` has all batches). A folder
+    that cannot be loaded (see discover_batches) is reported as failed without stopping
+    anything; failed and skipped batches get their row in raw._batches. Any
     other error stops the load: no new batch starts, the running ones finish, the error is
     raised as is.
     """
@@ -94,7 +96,8 @@ def load_landing(
         raise ValueError(f"workers must be >= 1, not {workers}")
     contract = contract or load_contract()
     refs = discover_batches(Path(landing_root), contract, sources, batches)
-    units = deque(_plan(refs))
+    # Folders that cannot be loaded are reported as failed; the other batches load.
+    units = deque(_plan([r for r in refs if r.problem is None]))
     done: dict[BatchRef, BatchReport] = {}
     failed_sources: set[str] = set()
     errors: list[tuple[BatchRef, LoadError]] = []
@@ -173,10 +176,15 @@ def load_landing(
             for c in conns:
                 c.close()
 
+    for ref in refs:
+        if ref.problem is not None:
+            errors.append((ref, LoadError(ref.problem)))
+            finish(ref, BatchReport(ref.source, ref.batch_id, status="failed", error=ref.problem))
     with bar:
         first = _connect(dsn)
         try:
             ensure_raw_schema(first, contract)
+            record_not_loaded(first, [(r, "failed", r.problem) for r in refs if r.problem])
         except BaseException:
             first.close()
             raise
@@ -189,6 +197,12 @@ def load_landing(
             for future in futures:
                 future.result()
     report = LoadReport([done[ref] for ref in refs if ref in done])
+    skipped = [
+        (r, "skipped", done[r].error) for r in refs if r in done and done[r].status == "skipped"
+    ]
+    if skipped and not crashed:
+        with _connect(dsn) as conn:
+            record_not_loaded(conn, skipped)
     if crashed:
         exc = crashed[0]
         if isinstance(exc, LoadError):

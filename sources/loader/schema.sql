@@ -17,6 +17,13 @@ create table if not exists raw._batches (
     status text not null,
     primary key (source, batch_id)
 );
+-- Why the last load of the batch failed or was skipped (null when it loaded).
+alter table raw._batches add column if not exists error text;
+-- When the batch first loaded. A re-delivery under the same batch id keeps it, and so do its
+-- rows' _loaded_at: a corrected batch keeps its place among the versions of a record (and
+-- rewrites what was known from then on) instead of becoming the newest version. Null for a
+-- batch that never loaded.
+alter table raw._batches add column if not exists first_loaded_at timestamptz;
 
 create table if not exists raw._batch_files (
     source text not null,
@@ -84,6 +91,39 @@ create or replace function raw._try_timestamptz(value text) returns timestamptz
 language plpgsql stable strict parallel safe as $$
 begin
     return value::timestamptz;
+exception when others then
+    return null;
+end $$;
+
+-- Zone abbreviations in a timestamp (CST is US Central to PostgreSQL, China Standard Time to
+-- a Chinese export): the first word of value that is one of abbrevs (upper case), or null.
+-- A word is a run of letters after a digit (blanks, +, - or ( between), not joined to '/'
+-- or '_' (Asia/Shanghai is a zone name); the loader's byte scan (zones.py) uses this rule.
+create or replace function raw._zone_word(value text, abbrevs text[]) returns text
+language sql immutable strict parallel safe as $$
+    select w from (
+        select upper(m[1]) as w
+        from regexp_matches(value, '[0-9][ \t+(-]*([A-Za-z]+)(?![A-Za-z/_])', 'g') as m
+    ) as words
+    where w = any(abbrevs)
+    limit 1
+$$;
+
+-- A timestamp written with a zone abbreviation the contract maps (aliases: abbreviation ->
+-- IANA zone): the value without the abbreviation, read as local time in that zone; null if
+-- it has no mapped abbreviation or does not parse.
+create or replace function raw._try_timestamptz_aliased(value text, aliases jsonb)
+returns timestamptz
+language plpgsql stable strict parallel safe as $$
+declare
+    word text := raw._zone_word(value, array(select jsonb_object_keys(aliases)));
+begin
+    if word is null then
+        return null;
+    end if;
+    return (regexp_replace(
+        value, '(?<![A-Za-z/_])' || word || '(?![A-Za-z/_])', ' ', 'gi'
+    )::timestamp) at time zone (aliases ->> word);
 exception when others then
     return null;
 end $$;

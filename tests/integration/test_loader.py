@@ -640,7 +640,7 @@ def _raw_contents(dsn: str) -> dict[str, list[tuple]]:
                 for r in conn.execute(
                     "select column_name from information_schema.columns where table_schema = "
                     "'raw' and table_name = %s and column_name not in ('_loaded_at', "
-                    "'loaded_at') order by ordinal_position",
+                    "'loaded_at', 'first_loaded_at') order by ordinal_position",
                     (table,),
                 ).fetchall()
             ]
@@ -699,11 +699,13 @@ def test_a_failed_source_does_not_stop_the_others_and_all_failures_are_named(fre
     ]
     assert query(fresh_db, "select count(*) from raw.crm__accounts") == [(3,)]
     assert query(fresh_db, "select order_id from raw.erp__orders") == [("O1",)]
-    assert query(fresh_db, "select source, batch_id from raw._batches order by 1, 2") == [
-        ("crm", "b1"),
-        ("crm", "b2"),
-        ("crm", "b3"),
-        ("erp", "b1"),
+    assert query(fresh_db, "select source, batch_id, status from raw._batches order by 1, 2") == [
+        ("crm", "b1", "loaded"),
+        ("crm", "b2", "loaded"),
+        ("crm", "b3", "loaded"),
+        ("erp", "b1", "loaded"),
+        ("erp", "b2", "failed"),  # the failed and skipped batches say so
+        ("erp", "b3", "skipped"),
     ]
 
     # two sources failing: one error naming both batches, after everything else loaded

@@ -58,7 +58,7 @@ def test_markdown_lists_every_table_and_column():
         for tab in src.tables:
             assert f"`raw.{raw_table_name(src.name, tab.name)}`" in md
             for col in tab.columns:
-                assert f"| `{col.name}` | {col.type} |" in md
+                assert f"| `{col.name}` | {col.declared_type} |" in md
 
 
 def test_landing_contract_doc_is_in_sync_with_contract_yml():
@@ -76,3 +76,42 @@ def test_timezone_defaults_to_shanghai_and_is_checked():
     assert "time zone `UTC`" in render_markdown(utc)
     with pytest.raises(ContractError, match=r"x: unknown timezone 'Mars/Olympus'"):
         parse_contract({"sources": {"x": {**one, "timezone": "Mars/Olympus"}}})
+
+
+def _one_column(cdata: dict, **source) -> dict:
+    return {"sources": {"x": {**source, "tables": {"t": {"columns": {"c": cdata}}}}}}
+
+
+def test_numeric_columns_declare_precision_and_scale():
+    contract = load_contract()
+    amount = contract.source("erp").table("orders").column("total_amount_cny")
+    assert (amount.precision, amount.scale, amount.numeric_bound) == (14, 2, 12)
+    assert amount.declared_type == "numeric(14, 2)" and amount.pg_type == "numeric"
+    for src in contract.sources:
+        for tab in src.tables:
+            for col in tab.columns:
+                assert (col.type == "numeric") == (col.numeric_bound is not None), col
+    default = parse_contract(_one_column({"type": "numeric"})).sources[0].tables[0].columns[0]
+    assert default.declared_type == "numeric(14, 4)"
+    for bad in ({"precision": 0}, {"precision": 5, "scale": 6}, {"precision": "big"}):
+        with pytest.raises(ContractError, match=r"x\.t\.c: precision"):
+            parse_contract(_one_column({"type": "numeric", **bad}))
+    with pytest.raises(ContractError, match="numeric columns only"):
+        parse_contract(_one_column({"type": "integer", "precision": 5}))
+
+
+def test_timezone_aliases_are_checked_and_upper_cased():
+    src = parse_contract(
+        _one_column({}, timezone_aliases={"cst": "Asia/Shanghai", "IST": "Asia/Kolkata"})
+    ).sources[0]
+    assert src.aliases == {"CST": "Asia/Shanghai", "IST": "Asia/Kolkata"}
+    assert "Zone abbreviations read as: `CST` → `Asia/Shanghai`" in render_markdown(
+        parse_contract(_one_column({}, timezone_aliases={"CST": "Asia/Shanghai"}))
+    )
+    with pytest.raises(ContractError, match="unknown timezone 'China'"):
+        parse_contract(_one_column({}, timezone_aliases={"CST": "China"}))
+    with pytest.raises(ContractError, match="not a zone abbreviation"):
+        parse_contract(_one_column({}, timezone_aliases={"+08": "Asia/Shanghai"}))
+    with pytest.raises(ContractError, match="names CST twice"):
+        parse_contract(_one_column({}, timezone_aliases={"CST": "Asia/Shanghai", "cst": "UTC"}))
+    assert load_contract().source("erp").timezone_aliases == ()

@@ -62,6 +62,8 @@
 {#- The incremental filter of the tags models: incremental_dates_filter (new snapshot dates, plus
     the requested as_of_date) while the table was built by the same rules; every date otherwise. -#}
 {% macro tag_dates_filter(fingerprint, date_column='as_of_date') -%}
+    {#- the batch ledger incremental_dates_filter reads: a dependency dbt must see at parse time -#}
+    {%- set ledger = ref('stg_loader__batches') -%}
     {#- unit tests have no `this`: they always compute every given date -#}
     {%- if execute and this is not none and is_incremental() -%}
         {%- set stored = run_query("select obj_description('" ~ this ~ "'::regclass, 'pg_class')") -%}

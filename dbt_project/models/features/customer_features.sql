@@ -1,7 +1,7 @@
 {{
     config(
         materialized='incremental',
-        unique_key=['cid', 'as_of_date'],
+        unique_key='as_of_date',
         incremental_strategy='delete+insert',
         indexes=[{'columns': ['as_of_date', 'cid'], 'unique': true}],
     )
@@ -9,8 +9,10 @@
 {#- Point-in-time customer snapshots: one row per (cid, as_of_date) for every month-end with
     loaded data, plus var('as_of_date') when it is not a month-end. A row uses only record
     versions known at its cutoff (midnight after as_of_date, business time) describing events
-    before it. Incremental: new dates are added; an existing date is only recomputed when it
-    is the requested as_of_date. The ERP families (value, rhythm, mix, payment) are computed
+    before it. Incremental: new dates are added; an existing date is recomputed when it is the
+    requested as_of_date or when a batch loaded since the last build (a correction re-delivered
+    under its batch id) changed what was known at its cutoff (macros/incremental_dates.sql).
+    An empty or unknown order status is a live order (stg_erp__orders.is_cancelled). The ERP families (value, rhythm, mix, payment) are computed
     here; the samples/lab, engagement, service, cooperation and firmographics families come
     from their own int_customer_* models under the same rules and dates. -#}
 
@@ -76,7 +78,7 @@ orders_known as (
         ids.cid,
         o.order_id,
         o.ordered_at,
-        o.order_status,
+        o.is_cancelled,
         o.change_count,
         o.order_amount_cny
     from as_of_dates as d
@@ -94,32 +96,32 @@ order_features as (
     select
         cid,
         as_of_date,
-        extract(day from max(cutoff_at) - max(ordered_at) filter (where order_status <> 'cancelled'))::integer
+        extract(day from max(cutoff_at) - max(ordered_at) filter (where not is_cancelled))::integer
             as days_since_last_order,
-        count(*) filter (where order_status <> 'cancelled' and ordered_at >= cutoff_at - interval '90 days')
+        count(*) filter (where not is_cancelled and ordered_at >= cutoff_at - interval '90 days')
             as orders_90d,
-        count(*) filter (where order_status <> 'cancelled' and ordered_at >= cutoff_at - interval '180 days')
+        count(*) filter (where not is_cancelled and ordered_at >= cutoff_at - interval '180 days')
             as orders_180d,
-        count(*) filter (where order_status <> 'cancelled' and ordered_at >= cutoff_at - interval '365 days')
+        count(*) filter (where not is_cancelled and ordered_at >= cutoff_at - interval '365 days')
             as orders_365d,
-        count(*) filter (where order_status <> 'cancelled' and ordered_at < cutoff_at - interval '365 days')
+        count(*) filter (where not is_cancelled and ordered_at < cutoff_at - interval '365 days')
             as orders_prev_365d,
         coalesce(sum(order_amount_cny) filter (
-            where order_status <> 'cancelled' and ordered_at >= cutoff_at - interval '90 days'
+            where not is_cancelled and ordered_at >= cutoff_at - interval '90 days'
         ), 0)::numeric(18, 2) as revenue_cny_90d,
         coalesce(sum(order_amount_cny) filter (
-            where order_status <> 'cancelled' and ordered_at >= cutoff_at - interval '180 days'
+            where not is_cancelled and ordered_at >= cutoff_at - interval '180 days'
         ), 0)::numeric(18, 2) as revenue_cny_180d,
         coalesce(sum(order_amount_cny) filter (
-            where order_status <> 'cancelled' and ordered_at >= cutoff_at - interval '365 days'
+            where not is_cancelled and ordered_at >= cutoff_at - interval '365 days'
         ), 0)::numeric(18, 2) as revenue_cny_365d,
         coalesce(sum(order_amount_cny) filter (
-            where order_status <> 'cancelled' and ordered_at >= cutoff_at - interval '180 days'
+            where not is_cancelled and ordered_at >= cutoff_at - interval '180 days'
             and ordered_at < cutoff_at - interval '90 days'
         ), 0)::numeric(18, 2) as revenue_cny_prev_90d,
         avg(change_count::numeric) filter (where ordered_at >= cutoff_at - interval '365 days')
             as avg_order_changes_365d,
-        avg((order_status = 'cancelled')::integer::numeric) filter (
+        avg(is_cancelled::integer::numeric) filter (
             where ordered_at >= cutoff_at - interval '365 days'
         ) as cancelled_order_share_365d
     from orders_known
@@ -134,7 +136,7 @@ order_gaps as (
             partition by cid, as_of_date order by ordered_at
         )) / 86400.0 as gap_days
     from orders_known
-    where order_status <> 'cancelled' and ordered_at >= cutoff_at - interval '365 days'
+    where not is_cancelled and ordered_at >= cutoff_at - interval '365 days'
 ),
 
 rhythm_features as (
@@ -161,7 +163,7 @@ lines_known as (
         on ok.order_id = l.order_id and {{ known_at_instant('ok.cutoff_at', 'l') }}
     left join materials as m
         on l.material_id = m.material_id
-    where ok.order_status <> 'cancelled' and ok.ordered_at >= ok.cutoff_at - interval '365 days'
+    where not ok.is_cancelled and ok.ordered_at >= ok.cutoff_at - interval '365 days'
 ),
 
 family_amounts as (

@@ -30,7 +30,7 @@ orders as (
     from {{ ref('stg_erp__orders') }} as o
     inner join customer_ids as ids
         on o.customer_code = ids.source_record_id
-    where o.superseded_at is null and o.order_status <> 'cancelled'
+    where o.superseded_at is null and not o.is_cancelled
 ),
 
 invoices as (

@@ -1,7 +1,7 @@
 {{
     config(
         materialized='incremental',
-        unique_key=['cid', 'as_of_date'],
+        unique_key='as_of_date',
         incremental_strategy='delete+insert',
     )
 }}

@@ -43,7 +43,7 @@ lines as (
             s.cutoff_at > o.ordered_at
             and o.ordered_at >= s.cutoff_at - interval '730 days'
             and {{ known_at_instant('s.cutoff_at', 'o') }}
-            and o.order_status <> 'cancelled'
+            and not o.is_cancelled
     inner join order_lines as l
         on o.order_id = l.order_id and {{ known_at_instant('s.cutoff_at', 'l') }}
     inner join customer_ids as ids

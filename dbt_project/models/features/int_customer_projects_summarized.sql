@@ -1,7 +1,7 @@
 {{
     config(
         materialized='incremental',
-        unique_key=['cid', 'as_of_date'],
+        unique_key='as_of_date',
         incremental_strategy='delete+insert',
     )
 }}
@@ -31,7 +31,12 @@ projects_known as (
         d.cutoff_at,
         ids.cid,
         p.project_type,
-        p.project_status,
+        -- the status is optional: without one, a project not ended by the cutoff is active
+        -- and an ended one counts as ended (neither completed nor cancelled)
+        coalesce(
+            p.project_status,
+            case when p.ended_at is null or p.ended_at >= d.cutoff_at then 'active' else 'ended' end
+        ) as project_status,
         p.started_at,
         case when p.ended_at < d.cutoff_at then p.ended_at end as ended_at
     from as_of_dates as d

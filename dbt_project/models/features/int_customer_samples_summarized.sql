@@ -1,7 +1,7 @@
 {{
     config(
         materialized='incremental',
-        unique_key=['cid', 'as_of_date'],
+        unique_key='as_of_date',
         incremental_strategy='delete+insert',
     )
 }}
@@ -86,7 +86,7 @@ converted_requests as (
             erp_ids.source_record_id = o.customer_code
             and rk.requested_at <= o.ordered_at
             and o.ordered_at < least(rk.requested_at + interval '180 days', rk.cutoff_at)
-            and o.order_status <> 'cancelled'
+            and not o.is_cancelled
             and {{ known_at_instant('rk.cutoff_at', 'o') }}
 ),
 

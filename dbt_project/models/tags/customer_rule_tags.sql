@@ -8,7 +8,7 @@
 }}
 {#- Rule tags, one row per (cid, as_of_date, tag_code) for every feature snapshot: generated from
     the catalog's `kind: rule` entries whose required feature columns exist. Incremental like the
-    features (new dates, plus the requested as_of_date); a new or changed rule re-tags every date. -#}
+    features (new dates, the requested as_of_date, the dates a corrected batch touched); a new or changed rule re-tags every date. -#}
 -- depends_on: {{ ref('tag_definitions') }}
 {%- set rules = live_tags('rule', model_columns('customer_features')) %}
 

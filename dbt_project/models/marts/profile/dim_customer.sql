@@ -30,19 +30,38 @@ registry_facts as (
 ),
 
 names_ranked as (
-    -- without a registry record: the name most often written, ERP and CRM before the rest
+    -- without a registry record: the name most often written, a Chinese one before a
+    -- Latin-only one (English and pinyin names are names too), ERP and CRM before the rest
     select distinct on (cid)
         cid,
-        trim(name_raw) as legal_name,
+        written_name as legal_name,
         source_system || ':' || source_record_id as name_source
     from (
         select
             *,
-            count(*) over (partition by cid, trim(name_raw)) as times_written
+            nullif(trim(name_raw), '') as written_name,
+            count(*) over (partition by cid, nullif(trim(name_raw), '')) as times_written
         from customer_records
-        where name_script = 'cjk'
     ) as named
-    order by cid asc, times_written desc, (source_system in ('erp', 'crm')) desc, known_at desc, source_record_id asc
+    where written_name is not null
+    order by
+        cid asc,
+        coalesce(name_script = 'cjk', false) desc,
+        times_written desc,
+        (source_system in ('erp', 'crm')) desc,
+        known_at desc,
+        source_record_id asc
+),
+
+codes_named as (
+    -- no record names the customer (an ERP code seen only on orders or tickets): its
+    -- system and code, so that every customer has a name to be found by
+    select distinct on (cid)
+        cid,
+        upper(source_system) || ' ' || source_record_id as legal_name,
+        source_system || ':' || source_record_id || ':code' as name_source
+    from customer_records
+    order by cid asc, (source_system = 'erp') desc, first_known_at asc, source_record_id asc
 ),
 
 codes_ranked as (
@@ -101,8 +120,8 @@ customers as (
 final as (
     select
         c.cid,
-        coalesce(rf.legal_name, nr.legal_name) as customer_name,
-        coalesce(rf.registry_source, nr.name_source) as customer_name_source,
+        coalesce(rf.legal_name, nr.legal_name, cn.legal_name) as customer_name,
+        coalesce(rf.registry_source, nr.name_source, cn.name_source) as customer_name_source,
         coalesce(rf.credit_code, cr.credit_code) as credit_code,
         coalesce(rf.registry_source, cr.code_source) as credit_code_source,
         ci.city,
@@ -116,6 +135,7 @@ final as (
     from customers as c
     left join registry_facts as rf on c.cid = rf.cid
     left join names_ranked as nr on c.cid = nr.cid
+    left join codes_named as cn on c.cid = cn.cid
     left join codes_ranked as cr on c.cid = cr.cid
     left join cities_ranked as ci on c.cid = ci.cid
     left join owners_ranked as o on c.cid = o.cid
