@@ -162,7 +162,7 @@ def dbt_task_group(
 class Coverage:
     """What the loaded batches make known, per source: from its first batch's extraction to
     its newest's (``known_at`` in staging; a batch without ``extracted_at`` counts from when
-    it was loaded). A snapshot at as_of_date sees the records known at its cutoff, midnight
+    it first loaded). A snapshot at as_of_date sees the records known at its cutoff, midnight
     after the day in business time."""
 
     sources: dict[str, tuple[dt.datetime, dt.datetime]]
@@ -233,10 +233,15 @@ def coverage_gap(
     return None
 
 
+# A batch's rows are known from its extraction, else from its first load (a re-delivery keeps
+# that time): the same known_at as staging's (stg_loader__batches, the versioned macro).
 COVERAGE_SQL = """
-select source, min(coalesce(extracted_at, loaded_at)), max(coalesce(extracted_at, loaded_at))
-from raw._batches
-where loaded > 0
+select source, min(known_at), max(known_at)
+from (
+    select source, coalesce(extracted_at, first_loaded_at, loaded_at) as known_at
+    from raw._batches
+    where loaded > 0
+) as batches
 group by source
 """
 
