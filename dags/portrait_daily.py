@@ -9,7 +9,14 @@ the champion's test window, and build the **marts** analysts read (profiles, tag
 watchlists, history).
 
 * As-of date: the business-time day before the run (`PORTRAIT_BUSINESS_TIMEZONE`,
-  default Asia/Shanghai).
+  default Asia/Shanghai). **coverage** checks the loaded batches cover it: a day before or
+  after the data fails the run with a message naming the day and the data's coverage.
+* Start date: `PORTRAIT_START_DATE` (the first day of your history), so
+  `airflow backfill create --dag-id portrait_daily --from-date <first> --to-date <last>`
+  (with a scheduler) or `portrait dags backfill portrait_daily <first> <last>` (without)
+  runs the history; see the README.
+* A target without a champion (e.g. untrainable on this history) is skipped when scoring;
+  the marts build with the others' scores.
 * Re-running a day replaces that day's rows everywhere (loads by batch, scores by date).
 * When the drift policy recommends retraining, `retrain_signal` emits the
   `portrait://monitoring/drift_alert` asset, which schedules `portrait_train`.
@@ -38,6 +45,10 @@ def portrait_daily():
     def load() -> dict:
         return orc.load_landing_task()
 
+    @task
+    def coverage(as_of_date: str) -> dict:
+        return orc.coverage_task(as_of_date)
+
     transform = orc.dbt_task_group(
         "transform", select=["path:seeds", "path:models"], exclude=["path:models/marts"]
     )
@@ -54,15 +65,16 @@ def portrait_daily():
     def drift(task_name: str, as_of_date: str) -> dict:
         return orc.drift_task(task_name, as_of_date)
 
-    @task(outlets=[orc.DRIFT_ALERT])
+    @task(outlets=[orc.DRIFT_ALERT], trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
     def retrain_signal(results: list[dict]) -> None:
         if not orc.retrain_needed(results):
             raise AirflowSkipException("Drift policy: no retraining needed.")
 
-    marts = orc.dbt_task_group("marts", select=["path:models/marts"])
+    marts = orc.dbt_task_group(
+        "marts", select=["path:models/marts"], trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS
+    )
 
-    loaded = load()
-    loaded >> transform
+    load() >> coverage(orc.AS_OF_DATE_TEMPLATE) >> transform
     segmented = segment(orc.AS_OF_DATE_TEMPLATE)
     transform >> segmented >> marts
     drift_results = []

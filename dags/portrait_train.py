@@ -1,14 +1,19 @@
 """
 ### portrait_train — train, register and promote the customer models
 
-For each task (churn within 180 days, 90+ days past due within 180 days — calibrated and
-graded A–E —, an order within 30 days): refresh the feature snapshots (load → dbt up to
-`features`), **train** LightGBM on a time-based split (a bounded search logged as child
-runs) beside a logistic baseline, **register** the new version as `challenger` in MLflow
-unless the baseline beats it, and **promote** it to `champion` only if it passes the gate
-against the current champion on the same test window (AUC, calibration, no segment
+Load, check that the landing data holds batches (**coverage**: none fails and says so),
+refresh the feature snapshots for every month-end the loaded data covers (dbt up to
+`features` with no as_of date: the data's own first to last month), then for each task
+(churn within 180 days, 90+ days past due within 180 days — calibrated and graded A–E —, an
+order within 30 days): **train** LightGBM on a time-based split (a bounded search logged as
+child runs) beside a logistic baseline, **register** the new version as `challenger` in
+MLflow unless the baseline beats it, and **promote** it to `champion` only if it passes the
+gate against the current champion on the same test window (AUC, calibration, no segment
 collapsing; the old champion keeps alias `previous`; `portrait models rollback <task>`
 undoes).
+
+A target the snapshots cannot train (too few positives in a window, too little history) is
+skipped with the reason; the others train and promote regardless.
 
 Runs when `portrait_daily`'s drift policy emits `portrait://monitoring/drift_alert`, or by hand.
 """
@@ -35,7 +40,11 @@ def portrait_train():
     def load() -> dict:
         return orc.load_landing_task()
 
-    features = orc.dbt_task_group("features", select=["+path:models/features"])
+    @task
+    def coverage() -> dict:
+        return orc.coverage_task(None)
+
+    features = orc.dbt_task_group("features", select=["+path:models/features"], as_of_date=None)
 
     @task
     def train(task_name: str) -> dict:
@@ -45,7 +54,7 @@ def portrait_train():
     def promote(task_name: str) -> dict:
         return orc.promote_task(task_name)
 
-    load() >> features
+    load() >> coverage() >> features
     for name in TARGETS:
         trained = train.override(task_id=f"train_{name}")(name)
         features >> trained >> promote.override(task_id=f"promote_{name}")(name)

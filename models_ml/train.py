@@ -24,6 +24,8 @@ from mlflow.types import ColSpec, DataType, Schema
 
 from models_ml import data, plots, registry, tracking
 from models_ml.fit import SEARCH_SPACE, FitResult, fit
+from models_ml.matrix import FeatureError
+from models_ml.split import SplitError
 from models_ml.targets import Target, get_target
 from portrait import db
 
@@ -42,6 +44,17 @@ LOGGED_PARAMS = (
     "reg_lambda",
     "scale_pos_weight",
 )
+
+
+class UntrainableTargetError(RuntimeError):
+    """The target's labelled snapshots cannot train and judge a model (too few positives in a
+    window, too little history to split in time, no labelled rows); ``reason`` says which.
+    The other targets train regardless: callers report this one and go on."""
+
+    def __init__(self, task: str, reason: str):
+        super().__init__(f"{task} cannot be trained: {reason}")
+        self.task = task
+        self.reason = reason
 
 
 @dataclass
@@ -217,13 +230,17 @@ def train_task(
 ) -> TrainResult:
     """Train the target `task_name` on the feature snapshots and log the run; register the
     model as `challenger` when it holds against the baseline. `features` restricts the inputs
-    (an ablation); by default the target's own list."""
+    (an ablation); by default the target's own list. Raises UntrainableTargetError when the
+    snapshots cannot train this target (nothing is logged to MLflow then)."""
     target: Target = get_target(task_name)
     client = tracking.configure()
     with db.connect(dsn) as conn:
         frame = data.training_frame(conn, target)
         invocation = _dbt_invocation_id(conn)
-    result = fit(frame, target, features=features, seed=seed, search_space=search_space)
+    try:
+        result = fit(frame, target, features=features, seed=seed, search_space=search_space)
+    except (FeatureError, SplitError) as exc:
+        raise UntrainableTargetError(target.name, str(exc)) from exc
     experiment = tracking.experiment_id(target.experiment_name)
 
     with mlflow.start_run(

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
+from zoneinfo import ZoneInfo
 
 from airflow.sdk import Asset
 
@@ -34,8 +36,16 @@ DRIFT_ALERT = Asset(
 )
 
 BUSINESS_TIMEZONE = get_settings().business_timezone
-# The first day the DAGs schedule (business time); history before it is run by backfill.
-START_DATE = dt.date(2026, 1, 1)
+# The DAGs' start_date when PORTRAIT_START_DATE is unset: early enough for any company's
+# history. Airflow creates no task at all for a date before a DAG's start_date (the run is
+# "successful" and did nothing), so the start date must never cut a history off; a run for a
+# day the data does not cover is caught by the coverage task instead, which says so.
+EARLIEST_START_DATE = dt.date(2000, 1, 1)
+
+
+def dag_start_date() -> dt.date:
+    """The first day the DAGs run for: PORTRAIT_START_DATE, else EARLIEST_START_DATE."""
+    return get_settings().start_date or EARLIEST_START_DATE
 
 
 def as_of_date_for(run_after) -> str:
@@ -107,9 +117,20 @@ def dbt_profile():
     )
 
 
-def dbt_task_group(group_id: str, select: list[str], exclude: list[str] | None = None):
+def dbt_task_group(
+    group_id: str,
+    select: list[str],
+    exclude: list[str] | None = None,
+    *,
+    as_of_date: str | None = AS_OF_DATE_TEMPLATE,
+    trigger_rule: str | None = None,
+):
     """A Cosmos task group over the dbt project, rendered from the parsed manifest (no dbt
-    call at DAG parse time); tests, unit tests included, run with each model (build)."""
+    call at DAG parse time); tests, unit tests included, run with each model (build).
+    as_of_date None leaves dbt's default: every month-end the loaded data covers."""
+    dbt_vars = {"business_timezone": BUSINESS_TIMEZONE}
+    if as_of_date is not None:
+        dbt_vars["as_of_date"] = as_of_date
     from cosmos import DbtTaskGroup, ExecutionConfig, ProjectConfig, RenderConfig
     from cosmos.constants import LoadMode, TestBehavior
 
@@ -131,12 +152,109 @@ def dbt_task_group(group_id: str, select: list[str], exclude: list[str] | None =
             # not inside whichever model's build happens to come first.
             should_detach_multiple_parents_tests=True,
         ),
-        operator_args={
-            "vars": {"as_of_date": AS_OF_DATE_TEMPLATE, "business_timezone": BUSINESS_TIMEZONE},
-            "install_deps": False,
-        },
-        default_args=DEFAULT_ARGS,
+        operator_args={"vars": dbt_vars, "install_deps": False},
+        default_args=DEFAULT_ARGS | ({"trigger_rule": trigger_rule} if trigger_rule else {}),
     )
+
+
+# ---- coverage: which as_of dates the loaded data can describe ------------------------------
+@dataclass(frozen=True)
+class Coverage:
+    """What the loaded batches make known, per source: from its first batch's extraction to
+    its newest's (``known_at`` in staging; a batch without ``extracted_at`` counts from when
+    it first loaded). A snapshot at as_of_date sees the records known at its cutoff, midnight
+    after the day in business time."""
+
+    sources: dict[str, tuple[dt.datetime, dt.datetime]]
+
+    @property
+    def first_known(self) -> dt.datetime:
+        return min(first for first, _ in self.sources.values())
+
+    @property
+    def last_known(self) -> dt.datetime:
+        return max(last for _, last in self.sources.values())
+
+    def as_of_range(self, tz: str = BUSINESS_TIMEZONE) -> tuple[dt.date, dt.date]:
+        """The first and last as_of dates whose cutoff the batches cover."""
+        first = self.first_known.astimezone(ZoneInfo(tz))
+        last = self.last_known.astimezone(ZoneInfo(tz))
+        first_day = first.date() - dt.timedelta(days=1 if first.time() == dt.time(0) else 0)
+        return first_day, last.date() - dt.timedelta(days=1)
+
+    def describe(self, tz: str = BUSINESS_TIMEZONE) -> str:
+        zone = ZoneInfo(tz)
+        return "; ".join(
+            f"{src} {a.astimezone(zone):%Y-%m-%d %H:%M}..{b.astimezone(zone):%Y-%m-%d %H:%M}"
+            for src, (a, b) in sorted(self.sources.items())
+        )
+
+    def to_dict(self, tz: str = BUSINESS_TIMEZONE) -> dict:
+        first, last = self.as_of_range(tz)
+        return {"first_as_of_date": str(first), "last_as_of_date": str(last)} | {
+            "batches_known": self.describe(tz)
+        }
+
+
+def as_of_cutoff(as_of_date: dt.date, tz: str = BUSINESS_TIMEZONE) -> dt.datetime:
+    """Midnight after as_of_date in business time (dbt's as_of_cutoff macro)."""
+    return dt.datetime.combine(as_of_date + dt.timedelta(days=1), dt.time(0), ZoneInfo(tz))
+
+
+def coverage_gap(
+    as_of_date: dt.date | None, coverage: Coverage | None, tz: str = BUSINESS_TIMEZONE
+) -> tuple[str, str] | None:
+    """None when the data covers as_of_date (None: any loaded data will do), else the kind of
+    gap ("empty", "before" or "after") and a message naming the day and the coverage."""
+    if coverage is None or not coverage.sources:
+        return "empty", (
+            f"No loaded batch in raw._batches, so nothing covers as_of_date {as_of_date or '-'}:"
+            " the landing folder held no batch with rows. Deliver batches in the shape of "
+            "docs/landing-contract.md and run again."
+        )
+    if as_of_date is None:
+        return None
+    first, last = coverage.as_of_range(tz)
+    cutoff = f"{as_of_cutoff(as_of_date, tz):%Y-%m-%d %H:%M} {tz}"
+    if as_of_date < first:
+        return "before", (
+            f"as_of_date {as_of_date} is before the data: its cutoff {cutoff} comes before the "
+            f"first loaded batch, so no record is known yet. The data covers as_of dates "
+            f"{first}..{last} (batches: {coverage.describe(tz)}). Nothing to compute for this day:"
+            " run for a day the data covers."
+        )
+    if as_of_date > last:
+        return "after", (
+            f"as_of_date {as_of_date} is after the data: its cutoff {cutoff} comes after the "
+            f"newest loaded batch, so its features would silently miss everything since. The "
+            f"data covers as_of dates {first}..{last} (batches: {coverage.describe(tz)}). Load "
+            "the newer batches, or run for a day the data covers."
+        )
+    return None
+
+
+# A batch's rows are known from its extraction, else from its first load (a re-delivery keeps
+# that time): the same known_at as staging's (stg_loader__batches, the versioned macro).
+COVERAGE_SQL = """
+select source, min(known_at), max(known_at)
+from (
+    select source, coalesce(extracted_at, first_loaded_at, loaded_at) as known_at
+    from raw._batches
+    where loaded > 0
+) as batches
+group by source
+"""
+
+
+def read_coverage(dsn: str) -> Coverage | None:
+    """The coverage of the batches in raw._batches that loaded rows; None before any load."""
+    from portrait import db
+
+    with db.connect(dsn) as conn:
+        if not db.relation_exists(conn, "raw", "_batches"):
+            return None
+        rows = conn.execute(COVERAGE_SQL).fetchall()
+    return Coverage({src: (first, last) for src, first, last in rows})
 
 
 # ---- task bodies ---------------------------------------------------------------------------
@@ -155,10 +273,39 @@ def load_landing_task() -> dict:
     }
 
 
+def coverage_task(as_of_date: str | None) -> dict:
+    """Check the loaded data covers the run's as_of_date (None: that any data is loaded).
+    A day before or after the data, or no data at all, fails the run (without retries) with
+    a message naming the day and the data's coverage: no run does nothing in silence."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    day = dt.date.fromisoformat(as_of_date) if as_of_date else None
+    coverage = read_coverage(warehouse_dsn())
+    gap = coverage_gap(day, coverage)
+    if gap is not None:
+        raise AirflowFailException(gap[1])
+    first, last = coverage.as_of_range()
+    cutoff = as_of_cutoff(day) if day else None
+    lagging = [s for s, (_, newest) in coverage.sources.items() if cutoff and newest < cutoff]
+    print(
+        f"as_of_date {as_of_date or '(every month-end)'}: the data covers {first}..{last}"
+        + (f"; sources not yet extracted up to it: {', '.join(sorted(lagging))}" if lagging else "")
+    )
+    return {"as_of_date": as_of_date} | coverage.to_dict()
+
+
 def train_task(task_name: str) -> dict:
+    """Train one target; a target the snapshots cannot train is skipped with the reason (the
+    others train regardless, and its champion, if any, stays)."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from models_ml.train import UntrainableTargetError
     from models_ml.train import train_task as train
 
-    return train(task_name, dsn=warehouse_dsn()).to_dict()
+    try:
+        return train(task_name, dsn=warehouse_dsn()).to_dict()
+    except UntrainableTargetError as exc:
+        raise AirflowSkipException(str(exc)) from exc
 
 
 def promote_task(task_name: str) -> dict:
@@ -170,9 +317,17 @@ def promote_task(task_name: str) -> dict:
 
 
 def score_task(task_name: str, as_of_date: str) -> dict:
+    """Score one target; one without a champion (never trained, e.g. untrainable on this
+    history) is skipped with the reason, and the marts show the others' scores."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from models_ml.registry import NoChampionError
     from models_ml.score import score_task as score
 
-    return score(task_name, dt.date.fromisoformat(as_of_date), dsn=warehouse_dsn()).to_dict()
+    try:
+        return score(task_name, dt.date.fromisoformat(as_of_date), dsn=warehouse_dsn()).to_dict()
+    except NoChampionError as exc:
+        raise AirflowSkipException(f"{task_name} not scored: {exc}") from exc
 
 
 def segment_task(as_of_date: str) -> dict:
@@ -188,14 +343,13 @@ def drift_task(task_name: str, as_of_date: str) -> dict:
 
 
 def start_date():
-    """START_DATE in the business time zone, as the DAGs' start_date."""
+    """dag_start_date() at midnight in the business time zone, as the DAGs' start_date."""
     import pendulum
 
-    return pendulum.datetime(
-        START_DATE.year, START_DATE.month, START_DATE.day, tz=BUSINESS_TIMEZONE
-    )
+    day = dag_start_date()
+    return pendulum.datetime(day.year, day.month, day.day, tz=BUSINESS_TIMEZONE)
 
 
 def retrain_needed(drift_results: list[dict]) -> bool:
-    """True when any task's drift policy recommends retraining."""
-    return any(r.get("retrain_recommended") for r in drift_results)
+    """True when any task's drift policy recommends retraining (a skipped check gives None)."""
+    return any(r.get("retrain_recommended") for r in drift_results if r)

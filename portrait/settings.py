@@ -6,6 +6,7 @@ environment handed to Airflow, dbt and MLflow is derived from it (``service_env`
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
@@ -44,6 +45,10 @@ class Settings(BaseSettings):
     pg_bin_dir: Path | None = None
 
     business_timezone: str = DEFAULT_BUSINESS_TIMEZONE
+    # The DAGs' start_date (a day in business time): set it to the first day your history
+    # covers (the first batch's extraction day), so a backfill starts there. Unset, the DAGs
+    # accept any date from EARLIEST_START_DATE on and each run checks the data covers its day.
+    start_date: dt.date | None = None
 
     # Simulated world used by `make demo`.
     scale: float = 1.0
@@ -153,6 +158,8 @@ class Settings(BaseSettings):
             "MLFLOW_TRACKING_URI": self.mlflow_tracking_uri,
             "PORTRAIT_MLFLOW_ARTIFACT_ROOT": str(self.mlflow_artifact_root),
             "GIT_PYTHON_REFRESH": "quiet",
+            # the DAGs' start_date; unset, portrait.orchestration.EARLIEST_START_DATE
+            **({"PORTRAIT_START_DATE": self.start_date.isoformat()} if self.start_date else {}),
         }
 
 

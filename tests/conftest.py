@@ -73,6 +73,19 @@ def default_world(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def historical_world(tmp_path_factory) -> Path:
+    """The demo's world (scale 1, seed 42) with a history that ends in mid-2024, long before
+    the DAGs' dates: 30 months from 2022-01-01 (the e2e world; `make demo` runs current dates)."""
+    import datetime as dt
+
+    from sources.simulator import simulate
+
+    out = tmp_path_factory.mktemp("historical_world")
+    simulate(out, scale=1.0, seed=42, months=30, start=dt.date(2022, 1, 1), progress=False)
+    return out
+
+
 def run_dbt(args: list[str], env: dict[str, str]) -> str:
     """Run dbt in the project with the given environment; fail the test with dbt's output."""
     import subprocess

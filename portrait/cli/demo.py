@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shlex
 import time
 
@@ -33,9 +34,14 @@ def demo(
         None, help="World scale (default PORTRAIT_SCALE, 1 ≈ 100 companies)"
     ),
     seed: int = typer.Option(None, help="World seed (default PORTRAIT_SEED)"),
+    start: str = typer.Option(
+        None, help="First day of the world's history (YYYY-MM-DD); default the simulator's"
+    ),
+    months: int = typer.Option(None, help="Months of history; default the simulator's"),
 ) -> None:
     """Start the warehouse, simulate a company, run portrait_train then portrait_daily with
-    `airflow dags test`, and print the summary."""
+    `airflow dags test` for the last day the data covers (the DAGs' start date is the first
+    batch's, unless PORTRAIT_START_DATE says otherwise), and print the summary."""
     from portrait.local import runner
     from portrait.local.services import ensure_warehouse
     from portrait.local.summary import render
@@ -48,16 +54,26 @@ def demo(
     typer.echo("- warehouse")
     dsn = ensure_warehouse(settings)
     typer.echo(f"- simulate the world into {settings.data_dir}")
+    history = {"start": dt.date.fromisoformat(start)} if start else {}
     run_simulation(
         settings.data_dir,
         scale=settings.scale if scale is None else scale,
         seed=settings.seed if seed is None else seed,
         progress=True,
+        **history,
+        **({"months": months} if months else {}),
+    )
+    first, run_date = runner.world_extraction_days(settings.landing_dir)
+    if settings.start_date is None:
+        settings = settings.model_copy(update={"start_date": first})
+        runner.apply_env(settings)
+    typer.echo(
+        f"- batches extracted {first}..{run_date}: DAG start date {settings.start_date}, "
+        f"run date {run_date}"
     )
     typer.echo("- dbt parse (manifest for Cosmos) and airflow db migrate")
     runner.dbt_parse(settings)
     runner.airflow_migrate(settings)
-    run_date = runner.world_run_date(settings.landing_dir)
     runner.dags_test("portrait_train", run_date, settings)
     runner.dags_test("portrait_daily", run_date, settings)
     typer.echo(render(settings, dsn))

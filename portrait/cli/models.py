@@ -24,9 +24,13 @@ def _date(value: str | None) -> dt.date | None:
 @app.command()
 def train(task: str, seed: int = 42) -> None:
     """Train TASK on the feature snapshots; register it as challenger if it beats the baseline."""
-    from models_ml.train import train_task
+    from models_ml.train import UntrainableTargetError, train_task
 
-    _echo(train_task(task, seed=seed).to_dict())
+    try:
+        _echo(train_task(task, seed=seed).to_dict())
+    except UntrainableTargetError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
 
 
 @app.command()

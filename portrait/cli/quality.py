@@ -13,13 +13,18 @@ def quality(
     reports: Path = typer.Option(None, help="Reports folder; default reports/"),
 ) -> None:
     """Pairwise and B-cubed identity figures (Splink beside ours) and each model against the
-    oracle, into reports/quality.json and .md (simulated worlds only: real data has no truth)."""
-    from portrait.scorecards import run
+    oracle, into reports/quality.json and .md (simulated worlds only: real data has no truth).
+    A target that cannot train is listed with the reason; missing tables are named (exit 1)."""
+    from portrait.scorecards import WarehouseNotBuiltError, run
     from portrait.settings import get_settings
 
     settings = get_settings()
-    run(
-        truth or settings.truth_dir,
-        dsn or settings.warehouse_dsn(),
-        reports or settings.reports_dir,
-    )
+    try:
+        run(
+            truth or settings.truth_dir,
+            dsn or settings.warehouse_dsn(),
+            reports or settings.reports_dir,
+        )
+    except WarehouseNotBuiltError as exc:
+        typer.echo(f"portrait quality: {exc}", err=True)
+        raise typer.Exit(1) from None

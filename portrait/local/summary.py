@@ -35,7 +35,10 @@ def model_lines() -> list[str]:
         try:
             mv = client.get_model_version_by_alias(task.registered_model_name, "champion")
         except MlflowException:
-            lines.append(f"  {task.name:<18} no champion")
+            lines.append(
+                f"  {task.name:<18} no champion (a target the history cannot train is skipped "
+                "by portrait_train with the reason: see its train task's log)"
+            )
             continue
         metrics = client.get_run(mv.run_id).data.metrics
 

@@ -7,23 +7,56 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from portrait import db
 from portrait.scorecards.identity import identity_quality
-from portrait.scorecards.models import models_quality
+from portrait.scorecards.models import models_quality, not_judged
 from portrait.scorecards.report import write_report
+
+# What each section reads from the warehouse (built by the DAGs' dbt tasks).
+SECTION_RELATIONS = {
+    "identity": ("identity.customer_ids", "identity.int_company_records_normalized"),
+    "models": ("identity.customer_ids", "features.customer_features", "features.customer_labels"),
+}
+MISSING_WHY = (
+    "no DAG run has built it in this warehouse. A run for a day the data does not cover does "
+    "no dbt work: its coverage task skips or fails with the reason (see the run's log). Run "
+    "`make demo`, or `portrait dags test portrait_daily <a day the data covers>`, first."
+)
+
+
+class WarehouseNotBuiltError(RuntimeError):
+    """The warehouse lacks the tables a scorecard reads; the report says which and why."""
+
+
+def missing_relations(dsn: str, relations: tuple[str, ...]) -> list[str]:
+    """The schema.table names of `relations` that do not exist in the warehouse."""
+    with db.connect(dsn) as conn:
+        return [r for r in relations if not db.relation_exists(conn, *r.split("."))]
 
 
 def run(truth_dir: Path, dsn: str, reports_dir: Path) -> Path:
-    """The identity section, then the models section (an error note when the models cannot be
-    judged, e.g. no features yet); prints both and returns the report's path."""
-    figures = identity_quality(dsn, truth_dir)
+    """The identity section, then the models section (each target judged on its own; one
+    that cannot train is listed with the reason); prints both and returns the report's path.
+    Raises WarehouseNotBuiltError, after writing the report, when a section's tables are
+    missing."""
+    missing = {s: missing_relations(dsn, rels) for s, rels in SECTION_RELATIONS.items()}
+    if missing["identity"]:
+        figures = {"status": "missing", "missing": missing["identity"], "reason": MISSING_WHY}
+    else:
+        figures = identity_quality(dsn, truth_dir)
     path = write_report("identity", figures, reports_dir)
     shown = {k: v for k, v in figures.items() if not isinstance(v, list | dict)}
     print(json.dumps(shown, indent=2, ensure_ascii=False))
-    try:
+    if missing["models"]:
+        models = {"status": "missing", "missing": missing["models"], "reason": MISSING_WHY}
+    else:
         models = models_quality(dsn, truth_dir)
-    except Exception as exc:  # no champion yet, no features: say so in the report
-        models = {"error": f"{type(exc).__name__}: {exc}"}
     write_report("models", models, reports_dir)
     print(json.dumps(models, indent=2, ensure_ascii=False, default=str))
+    for name, why in not_judged(models).items():
+        print(f"{name}: no figures ({why})")
     print(f"written to {path}")
+    absent = sorted({r for rels in missing.values() for r in rels})
+    if absent:
+        raise WarehouseNotBuiltError(f"{', '.join(absent)} missing: {MISSING_WHY}")
     return path

@@ -19,6 +19,9 @@ def _markdown(report: Mapping[str, dict]) -> str:
                         lines.append(f"| {key}.{sub} | {subvalue} |")
                 continue
             if isinstance(value, list):
+                # e.g. the missing tables; lists of records (examples) are shown below
+                if all(isinstance(v, str) for v in value):
+                    lines.append(f"| {key} | {', '.join(value)} |")
                 continue
             lines.append(f"| {key} | {value} |")
         for key in ("wrong_merge_examples", "missed_merge_examples"):

@@ -135,3 +135,23 @@ def test_tasks_emit_the_assets_they_write(dagbag):
     train = dagbag.dags["portrait_train"]
     promote = [t for t in train.tasks if t.task_id.startswith("promote_")]
     assert promote and all({o.uri for o in t.outlets} == {orc.MODELS.uri} for t in promote)
+
+
+def test_every_run_checks_its_day_is_covered_before_any_dbt_work(dagbag):
+    """A day the data does not cover fails at `coverage`, before dbt: never an empty success."""
+    for dag_id, first_dbt in (("portrait_daily", "transform."), ("portrait_train", "features.")):
+        dag = dagbag.dags[dag_id]
+        coverage = dag.get_task("coverage")
+        assert coverage.upstream_task_ids == {"load"}
+        dbt_roots = [
+            t for t in dag.tasks if t.task_id.startswith(first_dbt) and not t.upstream_task_ids
+        ] + [t for t in dag.tasks if "coverage" in t.upstream_task_ids]
+        assert dbt_roots and all(t.task_id.startswith(first_dbt) for t in dbt_roots), dag_id
+        assert all("coverage" in t.upstream_task_ids for t in dbt_roots), dag_id
+
+
+def test_a_target_without_a_champion_does_not_block_the_marts(dagbag):
+    daily = dagbag.dags["portrait_daily"]
+    roots = [t for t in daily.tasks if t.task_id.startswith("marts.") and any(
+        u.startswith("score_") for u in t.upstream_task_ids)]  # fmt: skip
+    assert roots and all(t.trigger_rule == "none_failed_min_one_success" for t in roots)
