@@ -259,9 +259,20 @@ def read_coverage(dsn: str) -> Coverage | None:
 
 # ---- task bodies ---------------------------------------------------------------------------
 def load_landing_task() -> dict:
-    from sources.loader import load_landing
+    """Load the landing batches. A batch the data fails (bad file, bad folder, ...) fails the
+    task without retries, after printing the load report and one line per failed batch: the
+    same files would fail again. Other errors (a lost connection) are retried."""
+    from airflow.sdk.exceptions import AirflowFailException
 
-    report = load_landing(warehouse_dsn(), get_settings().landing_dir, progress=False)
+    from sources.loader import LoadError, load_landing
+
+    try:
+        report = load_landing(warehouse_dsn(), get_settings().landing_dir, progress=False)
+    except LoadError as exc:
+        if exc.report is not None:
+            print(exc.report.summary())
+            print("\n".join(exc.report.failures()))
+        raise AirflowFailException(" ".join(str(exc).split())) from exc
     print(report.summary())
     # XCom carries counts, not the per-file detail (that is in raw._batch_files).
     return {

@@ -73,9 +73,7 @@ def load(
             typer.echo(f"failed: {' '.join(str(exc).split())}", err=True)
             raise typer.Exit(1) from None
         typer.echo(exc.report.summary())
-        for b in exc.report.batches:
-            if b.status == "failed":
-                name = f"{b.source}/{b.batch_id}".rstrip("/")
-                typer.echo(f"failed: {name}: {' '.join(str(b.error).split())}")
+        for line in exc.report.failures():
+            typer.echo(line)
         raise typer.Exit(1) from None
     typer.echo(report.summary())

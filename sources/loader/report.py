@@ -120,6 +120,14 @@ class LoadReport:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
 
+    def failures(self) -> list[str]:
+        """One line per failed batch: ``failed: <source>/<batch_id>: <reason>``."""
+        return [
+            f"failed: {f'{b.source}/{b.batch_id}'.rstrip('/')}: {' '.join(str(b.error).split())}"
+            for b in self.batches
+            if b.status == "failed"
+        ]
+
     def summary(self) -> str:
         """A plain-text table: one line per file, a total per batch and overall."""
         head = ("source", "batch_id", "file", "records", "loaded", "quarantined", "extra", "status")

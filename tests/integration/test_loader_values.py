@@ -486,3 +486,29 @@ def test_a_redelivered_batch_without_manifest_keeps_its_first_load_time(fresh_db
     )
     assert [name for name, _ in rows] == ["Acme first fixed", "Acme second"]
     assert rows[0][1] == first
+
+
+def test_the_airflow_load_task_prints_the_report_and_fails_without_retry(
+    fresh_db, tmp_path, monkeypatch, capsys
+):
+    """In a DAG, a batch the data fails stops the run at once (the same files would fail
+    again on every retry), after printing what loaded and why the rest did not."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from portrait import orchestration
+    from portrait.settings import get_settings
+
+    landing = tmp_path / "data" / "landing"
+    put(landing, "crm", "b1", "accounts.csv", accounts(f"A1,Acme,{TS}"))
+    put(landing, "erp", "b2", "orders.csv", "order_id,customer_code\nO1,K1\n")
+    monkeypatch.setenv("PORTRAIT_LOCAL_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    monkeypatch.setattr(orchestration, "warehouse_dsn", lambda: fresh_db)
+    try:
+        with pytest.raises(AirflowFailException, match="erp/b2"):
+            orchestration.load_landing_task()
+    finally:
+        get_settings.cache_clear()
+    out = capsys.readouterr().out
+    assert "accounts.csv" in out, "the report of what loaded is printed"
+    assert any(line.startswith("failed: erp/b2: ") for line in out.splitlines())
