@@ -12,7 +12,11 @@ from portrait.scorecards.identity import identity_quality
 from sources.loader import load_landing
 
 REPO = Path(__file__).resolve().parents[2]
-IDENTITY = ["+customer_ids", "+review_queue", "+dim_customer", "+cid_events"]
+# cautious: the tests whose parents are all selected (not the staging-vs-features reconciliations)
+IDENTITY = [
+    "+customer_ids", "+review_queue", "+dim_customer", "+cid_events",
+    "--indirect-selection", "cautious",
+]  # fmt: skip
 
 pytestmark = pytest.mark.integration
 
