@@ -61,7 +61,7 @@ def _read_landing(path: Path, fmt: str, encoding: str, rel: str) -> _Landing:
     mismatch = _encoding_mismatch(path, encoding)
     if mismatch is not None:
         return _Landing(rel, encoding, [], lambda: path.open("rb"), mismatch)
-    codec = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+    codec = "utf-8-sig" if _codec(encoding) == "utf-8" else encoding
     try:
         text = first.decode(codec)
     except UnicodeDecodeError as exc:
