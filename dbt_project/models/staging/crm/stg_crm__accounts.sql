@@ -8,6 +8,7 @@ final as (
         account_name,
         city,
         province,
+        country,
         industry,
         customer_type,
         credit_code as credit_code_raw,

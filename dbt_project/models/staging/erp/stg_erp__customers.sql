@@ -9,6 +9,7 @@ final as (
         tax_id as credit_code_raw,
         city,
         province,
+        country,
         address,
         phone,
         contact_person,
