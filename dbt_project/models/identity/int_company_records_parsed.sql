@@ -1,11 +1,49 @@
-{#- Every source record that names a customer, current version, with its identifiers
-    normalised (macros/identity). CRM contacts are evidence only (they link to their account);
-    ERP codes seen on orders or tickets but never in the customer master are bare records. -#}
+{#- Every source record that names a customer, current version, with its identifiers parsed
+    and normalised (macros/identity). CRM contacts are evidence only (they link to their
+    account); ERP codes seen on orders or tickets but never in the customer master are bare
+    records. A record abroad (country column of CRM accounts / ERP customers, an ISO code or a
+    name, not China) has its national phone numbers prefixed with its country's calling code
+    (identity_phone_country_codes) and no city inferred from its phone; a city that is not in
+    identity_cn_cities is kept as text. Hub identifiers are removed downstream
+    (int_company_records_normalized). -#}
 {#- pg_trgm (similarity) is needed by int_record_pairs_scored and its unit tests, which run
     before that model's own hooks. -#}
 {{ config(pre_hook="create extension if not exists pg_trgm with schema public") }}
 with cities as (
     select * from {{ ref('identity_cn_cities') }}
+),
+
+phone_countries as (
+    select * from {{ ref('identity_phone_country_codes') }}
+),
+
+-- a country as written (ISO code, English or Chinese name, a few common spellings) -> region
+country_spellings as (
+    select region, upper(region) as spelling from phone_countries
+    union
+    select region, upper(name_en) as spelling from phone_countries where name_en is not null
+    union
+    select region, upper(name_zh) as spelling from phone_countries where name_zh is not null
+    union
+    select
+        alias.region,
+        alias.spelling
+    from (
+        values
+        ('CN', 'CN'), ('CN', 'CHINA'), ('CN', '中国'), ('CN', 'CHN'), ('CN', 'PRC'), ('CN', '中华人民共和国'), ('CN', '中国大陆'), ('CN', 'MAINLAND CHINA'),
+        ('CN', 'PEOPLE''S REPUBLIC OF CHINA'), ('US', 'USA'), ('US', 'AMERICA'), ('US', 'U.S.A.'),
+        ('US', 'U.S.'), ('GB', 'UK'), ('GB', 'GBR'), ('GB', 'ENGLAND'), ('GB', 'GREAT BRITAIN'),
+        ('DE', 'DEU'), ('DE', 'DEUTSCHLAND'), ('JP', 'JPN'), ('KR', 'KOR'), ('KR', 'KOREA'),
+        ('KR', 'SOUTH KOREA'), ('NL', 'HOLLAND'), ('FR', 'FRA'), ('IT', 'ITA'), ('RU', 'RUSSIA')
+    ) as alias (region, spelling)
+),
+
+country_names as (
+    select
+        spelling,
+        min(region) as region
+    from country_spellings
+    group by spelling
 ),
 
 crm_accounts as (
@@ -78,6 +116,7 @@ records_unioned as (
         phone as phone_raw,
         email as email_raw,
         address as address_raw,
+        country as country_raw,
         null::text as contact_name,
         null::text as erp_customer_code,
         account_id as crm_account_id,
@@ -101,6 +140,7 @@ records_unioned as (
         phone as phone_raw,
         email as email_raw,
         null::text as address_raw,
+        null::text as country_raw,
         contact_name,
         null::text as erp_customer_code,
         account_id as crm_account_id,
@@ -124,6 +164,7 @@ records_unioned as (
         phone as phone_raw,
         null::text as email_raw,
         address as address_raw,
+        country as country_raw,
         contact_person as contact_name,
         customer_code as erp_customer_code,
         null::text as crm_account_id,
@@ -147,6 +188,7 @@ records_unioned as (
         null::text as phone_raw,
         null::text as email_raw,
         null::text as address_raw,
+        null::text as country_raw,
         null::text as contact_name,
         codes.customer_code as erp_customer_code,
         null::text as crm_account_id,
@@ -170,6 +212,7 @@ records_unioned as (
         phone as phone_raw,
         email as email_raw,
         null::text as address_raw,
+        null::text as country_raw,
         contact_name,
         null::text as erp_customer_code,
         null::text as crm_account_id,
@@ -193,6 +236,7 @@ records_unioned as (
         contact_phone as phone_raw,
         contact_email as email_raw,
         null::text as address_raw,
+        null::text as country_raw,
         null::text as contact_name,
         nullif(trim(erp_customer_code), '') as erp_customer_code,
         null::text as crm_account_id,
@@ -216,6 +260,7 @@ records_unioned as (
         null::text as phone_raw,
         null::text as email_raw,
         null::text as address_raw,
+        null::text as country_raw,
         null::text as contact_name,
         null::text as erp_customer_code,
         null::text as crm_account_id,
@@ -239,6 +284,7 @@ records_unioned as (
         null::text as phone_raw,
         null::text as email_raw,
         address as address_raw,
+        null::text as country_raw,
         null::text as contact_name,
         null::text as erp_customer_code,
         null::text as crm_account_id,
@@ -247,6 +293,26 @@ records_unioned as (
         known_at
     from registry_companies
     where superseded_at is null
+),
+
+records_located as (
+    select
+        u.*,
+        nullif(trim(normalize(coalesce(u.country_raw, ''), nfkc)), '') as country_written,
+        country.region as country_code
+    from records_unioned as u
+    left join country_names as country
+        on country.spelling = upper(trim(normalize(coalesce(u.country_raw, ''), nfkc)))
+),
+
+records_abroad as (
+    select
+        l.*,
+        coalesce(l.country_written is not null and l.country_code is distinct from 'CN', false) as is_abroad,
+        pc.calling_code,
+        pc.national_prefix
+    from records_located as l
+    left join phone_countries as pc on pc.region = l.country_code and l.country_code <> 'CN'
 ),
 
 normalized as (
@@ -262,9 +328,15 @@ normalized as (
             as name_prefix_city,
         (regexp_match(normalize(coalesce(name_raw, ''), nfkc), '\(([^)]*)\)'))[1] as name_bracket_city,
         regexp_replace(trim(normalize(coalesce(city_raw, ''), nfkc)), '市$', '') as city_column,
+        nullif(lower(trim(normalize(coalesce(city_raw, ''), nfkc))), '') as city_text,
+        is_abroad,
+        country_code,
         {{ normalize_credit_code('credit_code_raw') }} as credit_code_normalized,
         {{ valid_credit_code('credit_code_raw') }} as credit_code,
-        {{ normalize_phone('phone_raw') }} as phone,
+        case
+            when is_abroad and calling_code is null and normalize(coalesce(phone_raw, ''), nfkc) !~ '^[\s(]*(\+|00)' then null
+            else {{ normalize_phone('phone_raw', 'calling_code', 'national_prefix') }}
+        end as phone,
         {{ normalize_email('email_raw') }} as email,
         {{ normalize_address('address_raw', city_prefix_pattern()) }} as address_norm,
         nullif(trim(contact_name), '') as contact_name,
@@ -275,7 +347,7 @@ normalized as (
         address_raw,
         first_known_at,
         known_at
-    from records_unioned
+    from records_abroad
 ),
 
 area_codes as (
@@ -298,7 +370,13 @@ final as (
         n.name_norm,
         {{ company_name_script('n.name_norm') }} as name_script,
         n.name_alt_norm,
-        coalesce(city_col.city, city_bracket.city, city_prefix.city, city_phone.city) as city,
+        coalesce(
+            city_col.city, city_bracket.city, city_prefix.city,
+            case when not n.is_abroad then city_phone.city end,
+            n.city_text
+        ) as city,
+        n.country_code,
+        n.is_abroad,
         n.credit_code_normalized,
         n.credit_code,
         n.phone,
