@@ -82,6 +82,10 @@ def test_partial_override_and_a_new_comparison_need_no_sql(loaded):
             "owner": owner,
             "contact_name": None,
             "phone": {"levels": {"same": {"u": 0.01}}},
+            # m and u estimated from the data (random pairs; pairs inside deterministic entities)
+            "city": {
+                "levels": {lv: {"m": "estimate", "u": "estimate"} for lv in ("same", "different")}
+            },
         }
     }
     dbt(
@@ -111,6 +115,15 @@ def test_partial_override_and_a_new_comparison_need_no_sql(loaded):
         "count(*) filter (where levels ? 'owner') from identity.int_record_pairs_scored",
     )[0]
     assert levels[0] > 0 and levels[1] == levels[0]
+    # estimated: agreeing on the city is evidence for, disagreeing against
+    weights = dict(
+        rows(
+            dsn,
+            "select city_level, avg(match_weight) from identity.int_record_pairs_scored "
+            "where city_level is not null group by city_level",
+        )
+    )
+    assert weights["same"] > weights["different"], weights
 
 
 def test_a_changed_setting_reclusters_and_logs_splits(loaded):
