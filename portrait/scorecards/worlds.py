@@ -36,10 +36,12 @@ IDENTITY_SELECTION = [
 # The figures of a world kept in the report (the examples stay in each world's log).
 KEPT = (
     "records", "true_companies", "predicted_cids", "pairwise_precision", "pairwise_recall",
-    "pairwise_f1", "bcubed_f1", "wrong_merges", "wrong_merges_distinct_codes", "missed_merges",
+    "pairwise_f1", "bcubed_f1", "wrong_merges", "wrong_merges_distinct_codes",
+    "companies_in_wrong_merges_distinct_codes", "missed_merges",
     "wrong_merge_examples", "splink_pairwise_precision", "splink_pairwise_recall",
     "splink_pairwise_f1", "splink_bcubed_f1", "splink_wrong_merges",
-    "splink_wrong_merges_distinct_codes", "splink_status", "splink_note", "splink_seconds",
+    "splink_wrong_merges_distinct_codes", "splink_companies_in_wrong_merges_distinct_codes",
+    "splink_status", "splink_note", "splink_seconds",
 )  # fmt: skip
 
 

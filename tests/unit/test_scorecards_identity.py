@@ -37,6 +37,7 @@ def test_wrong_merges_distinct_codes_counts_clusters_with_two_coded_companies():
     codes = {("crm", "1"): "code-a", ("crm", "2"): "code-b", ("erp", "3"): "code-c"}
     # X holds A and B, each with a valid code; Y holds C (coded) and A (no code there)
     assert identity.wrong_merges_distinct_codes(truth, predicted, codes) == 1
+    assert identity.companies_in_wrong_merges_distinct_codes(truth, predicted, codes) == 2
 
 
 def _records(companies: int = 40, seed: int = 0, shared_phone: bool = False) -> list[dict]:
