@@ -52,7 +52,16 @@ components as (
         e.nodes_from,
         e.nodes_to,
         e.weights,
-        n.credit_codes
+        n.credit_codes,
+        {%- if identity_config().mode in ['link_only', 'one_to_one'] %}
+        -- link_only / one_to_one: no deterministic link between two records of one source
+        node_sources => (
+            select array_agg(case when r.is_customer_record then r.source_system end order by r.record_num)
+            from records as r
+        )
+        {%- else %}
+        node_sources => null
+        {%- endif %}
     ) as c
 ),
 
