@@ -8,7 +8,10 @@
         an agency's e-mail, an industrial park's address);
     too_many_companies - carried by records of more than identity_hub_identifiers.max_name_groups
         name groups (first characters of the normalised name), a backstop for records without
-        codes. One person's mobile on many requests of one institute stays: one name group. -#}
+        codes. One person's mobile on many requests of one institute stays: one name group;
+    conflicting_cities - a company e-mail domain whose carriers are in more than
+        max_domain_cities cities: companies abroad have no credit code, and namesakes in two
+        cities share a brand domain (lakeshore.com in Los Angeles and Boston). -#}
 {%- set hub = var('identity_hub_identifiers') -%}
 
 with records as (
@@ -43,6 +46,7 @@ records_grouped as (
         r.record_num,
         r.name_raw,
         r.name_norm,
+        r.city,
         coalesce(r.credit_code, a.credit_code, e.credit_code) as group_credit_code,
         left(coalesce(r.name_norm, r.name_alt_norm), case when r.name_script = 'cjk' then 2 else 5 end) as name_group,
         r.phone,
@@ -55,22 +59,22 @@ records_grouped as (
 ),
 
 carried as (
-    select record_num, name_raw, name_norm, group_credit_code, name_group, 'phone' as identifier_kind, phone as identifier_value
+    select record_num, name_raw, name_norm, city, group_credit_code, name_group, 'phone' as identifier_kind, phone as identifier_value
     from records_grouped
     where phone is not null
     union all
-    select record_num, name_raw, name_norm, group_credit_code, name_group, 'email' as identifier_kind, email as identifier_value
+    select record_num, name_raw, name_norm, city, group_credit_code, name_group, 'email' as identifier_kind, email as identifier_value
     from records_grouped
     where email is not null
     union all
     select
-        record_num, name_raw, name_norm, group_credit_code, name_group, 'email_domain' as identifier_kind,
+        record_num, name_raw, name_norm, city, group_credit_code, name_group, 'email_domain' as identifier_kind,
         email_company_domain as identifier_value
     from records_grouped
     where email_company_domain is not null
     union all
     select
-        record_num, name_raw, name_norm, group_credit_code, name_group, 'address' as identifier_kind,
+        record_num, name_raw, name_norm, city, group_credit_code, name_group, 'address' as identifier_kind,
         address_norm as identifier_value
     from records_grouped
     where address_norm is not null
@@ -84,6 +88,7 @@ identifiers as (
         count(distinct group_credit_code)::integer as credit_codes,
         count(distinct name_norm)::integer as names,
         count(distinct name_group)::integer as name_groups,
+        count(distinct city)::integer as cities,
         array_to_string((array_agg(distinct name_raw) filter (where name_raw is not null))[1:3], ' | ') as example_names
     from carried
     group by identifier_kind, identifier_value
@@ -100,6 +105,7 @@ flagged as (
             ) then 'placeholder'
             when i.credit_codes >= {{ hub['min_credit_codes'] }} then 'conflicting_credit_codes'
             when i.name_groups > {{ hub['max_name_groups'] }} then 'too_many_companies'
+            when i.identifier_kind = 'email_domain' and i.cities > {{ hub['max_domain_cities'] }} then 'conflicting_cities'
         end as reason
     from identifiers as i
 ),
@@ -113,6 +119,7 @@ final as (
         credit_codes,
         names,
         name_groups,
+        cities,
         example_names
     from flagged
     where reason is not null
