@@ -17,6 +17,7 @@ changes as (
         cid as to_cid,
         cid_changed_at as event_at,
         change_reason as reason,
+        settings_fingerprint,
         count(*)::integer as records_moved
     from registry
     where
@@ -26,7 +27,7 @@ changes as (
                 select coalesce(max(logged.event_at), '-infinity'::timestamptz) from {{ this }} as logged
             )
         {%- endif %}
-    group by change_kind, previous_cid, cid, cid_changed_at, change_reason
+    group by change_kind, previous_cid, cid, cid_changed_at, change_reason, settings_fingerprint
 ),
 
 final as (

@@ -2,8 +2,9 @@
     never rebuilt: full_refresh is off). Each run assigns this run's customers (int_entity_clusters)
     to CIDs: a customer holding records with existing CIDs keeps the oldest of them (the others
     are merged into it); a CID split by a reviewer's non_match stays with the part holding most
-    of its records; a customer without any gets a new CID. Only new and changed rows are
-    written; previous_cid / change_kind / cid_changed_at say what changed (cid_events logs it). -#}
+    of its records; a customer without any gets a new CID. Clusters are recomputed from the
+    evidence every run (unless identity_keep_previous_clusters), so a changed setting or a
+    guard can split a CID: logged like a merge. Only new and changed rows are written; previous_cid / change_kind / cid_changed_at say what changed (cid_events logs it). -#}
 {{ config(
     materialized='incremental',
     unique_key=['source_system', 'source_record_id'],
@@ -145,9 +146,10 @@ final as (
         change_kind,
         case change_kind
             when 'new' then 'first seen'
-            when 'merge' then 'customer joined an older CID (new evidence links them)'
-            when 'split' then 'a reviewer''s non_match separated the record from its CID'
+            when 'merge' then 'customer joined an older CID (the evidence or the identity settings now link them)'
+            when 'split' then 'the record left its CID (a reviewer''s non_match, a guard, changed evidence or identity settings)'
         end as change_reason,
+        '{{ identity_config_fingerprint() }}'::text as settings_fingerprint,
         {{ identity_run_at() }} as cid_changed_at,
         first_known_at
     from resolved

@@ -1,6 +1,8 @@
 {#- Customers: deterministic entities joined by scored pairs at or above match_threshold,
     strongest first, by the guarded clustering function (macros/identity/connected_components.sql:
-    no two valid credit codes, no confirmed non-match, no weak link between two big clusters).
+    no two valid credit codes, no confirmed non-match, no weak link between two big clusters;
+    in link_only / one_to_one modes no two records of one source; one_to_one keeps only pairs
+    where each entity is the other's best candidate in its source).
     One row per entity; cluster_num is the smallest node_num of its customer. The pre-hook
     keeps the function current; this model's unit tests run after int_records_linked created it. -#}
 {{ config(pre_hook="{{ create_connected_components() }}") }}
@@ -26,7 +28,8 @@ entities as (
     select
         l.cluster_num as entity_num,
         min(r.credit_code) as credit_code,
-        count(*) filter (where r.is_customer_record)::integer as record_count
+        count(*) filter (where r.is_customer_record)::integer as record_count,
+        string_agg(distinct r.source_system, ',' order by r.source_system) filter (where r.is_customer_record) as sources
     from linked as l
     inner join records as r on l.node_num = r.record_num
     group by l.cluster_num
@@ -37,19 +40,53 @@ nodes as (
         (row_number() over (order by entity_num))::integer as node_num,
         entity_num,
         credit_code,
-        record_count
+        record_count,
+        sources
     from entities
 ),
+
+linkable_pairs as (
+    select p.*
+    from pairs as p
+    where p.match_weight >= {{ cfg.match_threshold }}
+),
+{%- if cfg.mode == 'one_to_one' %}
+
+ranked_pairs as (
+    -- each entity's best candidate in each other source, both ways
+    select
+        p.*,
+        row_number() over (
+            partition by p.entity_num_a, eb.sources order by p.match_weight desc, p.entity_num_b
+        ) as rank_for_a,
+        row_number() over (
+            partition by p.entity_num_b, ea.sources order by p.match_weight desc, p.entity_num_a
+        ) as rank_for_b
+    from linkable_pairs as p
+    inner join entities as ea on p.entity_num_a = ea.entity_num
+    inner join entities as eb on p.entity_num_b = eb.entity_num
+),
+
+edge_pairs as (
+    -- one_to_one: only pairs where each side is the other's best candidate
+    select * from ranked_pairs
+    where rank_for_a = 1 and rank_for_b = 1
+),
+{%- else %}
+
+edge_pairs as (
+    select * from linkable_pairs
+),
+{%- endif %}
 
 edges as (
     select
         array_agg(na.node_num order by na.node_num, nb.node_num) as nodes_from,
         array_agg(nb.node_num order by na.node_num, nb.node_num) as nodes_to,
         array_agg(p.match_weight order by na.node_num, nb.node_num) as weights
-    from pairs as p
+    from edge_pairs as p
     inner join nodes as na on p.entity_num_a = na.entity_num
     inner join nodes as nb on p.entity_num_b = nb.entity_num
-    where p.match_weight >= {{ cfg.match_threshold }}
 ),
 
 -- confirmed non-matches between customer records, as pairs of entity nodes
@@ -84,7 +121,8 @@ node_attributes as (
     select
         count(*)::integer as node_count,
         array_agg(credit_code order by node_num) as credit_codes,
-        array_agg(record_count order by node_num) as record_counts
+        array_agg(record_count order by node_num) as record_counts,
+        array_agg(sources order by node_num) as node_sources
     from nodes
 ),
 
@@ -103,7 +141,8 @@ clusters as (
         x.nodes_from,
         x.nodes_to,
         {{ cfg.chain_guard.large_cluster_records }},
-        {{ cfg.chain_guard.large_merge_min_weight }}
+        {{ cfg.chain_guard.large_merge_min_weight }},
+        {{ 'n.node_sources' if cfg.mode in ['link_only', 'one_to_one'] else 'null' }}
     ) as c
 ),
 

@@ -1,7 +1,8 @@
 {#- Deterministic links (identity_config().deterministic_rules): records sharing a key value
     are the same customer. Each key value becomes a star (every record to the first record
-    with that value), so the links grow linearly with the records. The previous run's CID
-    memberships are kept the same way, unless a reviewer split them with a non_match. -#}
+    with that value), so the links grow linearly with the records. With
+    identity_keep_previous_clusters the previous run's CID memberships are kept the same way,
+    unless a reviewer split them with a non_match; by default every run re-clusters. -#}
 {%- set rules = identity_config().deterministic_rules -%}
 with records as (
     select * from {{ ref('int_company_records_normalized') }}
@@ -62,6 +63,7 @@ keys as (
     select record_num, 'landline' as rule, phone as key_value from records where phone_kind = 'landline'
     union all
     {%- endif %}
+    {%- if identity_config().keep_previous_clusters %}
     select
         r.record_num,
         'previous_cid' as rule,
@@ -69,6 +71,11 @@ keys as (
     from previous_registry as p
     inner join records as r on r.source_system = p.source_system and r.source_record_id = p.source_record_id and r.is_customer_record
     where p.cid not in (select s.cid from split_cids as s)
+    {%- else %}
+    -- every run re-clusters from the evidence (identity_keep_previous_clusters is off)
+    select null::integer as record_num, null::text as rule, null::text as key_value
+    where false
+    {%- endif %}
 ),
 
 stars as (

@@ -25,7 +25,16 @@ components as (
         (select count(*)::integer from records),
         e.nodes_from,
         e.nodes_to,
-        array_fill(100.0, array[coalesce(cardinality(e.nodes_from), 0)])
+        array_fill(100.0, array[coalesce(cardinality(e.nodes_from), 0)]),
+        {%- if identity_config().mode in ['link_only', 'one_to_one'] %}
+        -- link_only / one_to_one: no deterministic link between two records of one source
+        node_sources => (
+            select array_agg(case when r.is_customer_record then r.source_system end order by r.record_num)
+            from records as r
+        )
+        {%- else %}
+        node_sources => null
+        {%- endif %}
     ) as c
 ),
 

@@ -5,7 +5,7 @@
     person's first known record (then the smallest key): a later record joining a person does
     not change its ID; a merge or split of the evidence does. -#}
 {{ config(pre_hook="{{ create_connected_components() }}") }}
-{%- set cfg = var('identity_entities').person -%}
+{%- set cfg = identity_config('person') -%}
 
 with records as (
     select * from {{ ref('int_person_records_normalized') }}

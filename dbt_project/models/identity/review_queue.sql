@@ -67,14 +67,13 @@ final as (
         rc.cid as right_cid,
         coalesce(lc.cid = rc.cid, false) as is_linked,
         u.match_weight,
-        u.name_similarity,
-        u.name_level,
-        u.city_level,
-        u.phone_level,
-        u.email_level,
-        u.address_level,
-        u.contact_name_level,
-        u.credit_code_level
+        {%- for name, cmp in cfg.comparisons.items() %}
+        {%- if cmp.function in ['similarity', 'name_similarity'] %}
+        u.{{ name }}_similarity,
+        {%- endif %}
+        u.{{ name }}_level,
+        {%- endfor %}
+        u.levels
     from undecided as u
     left join customer_ids as lc on u.left_source_system = lc.source_system and u.left_source_record_id = lc.source_record_id
     left join customer_ids as rc on u.right_source_system = rc.source_system and u.right_source_record_id = rc.source_record_id
