@@ -38,7 +38,8 @@ def test_contacts_resolve_to_persons_with_roles(fresh_db, tiny_world, tmp_path):
     load_landing(fresh_db, tiny_world / "landing", progress=False)
     dbt(["build", "--select", *CONTACTS], service_env_for(fresh_db, tmp_path / "local"))
     with open(tiny_world / "truth" / "persons.csv", encoding="utf-8") as fh:
-        truth = {(r["source"], r["table"], r["record_key"]): r["person_id"] for r in csv.DictReader(fh)}
+        rows = csv.DictReader(fh)
+        truth = {(r["source"], r["table"], r["record_key"]): r["person_id"] for r in rows}
     with psycopg.connect(fresh_db) as conn:
         predicted = {
             (system, table, key): pid
@@ -47,14 +48,18 @@ def test_contacts_resolve_to_persons_with_roles(fresh_db, tiny_world, tmp_path):
                 "from identity.person_ids"
             )
         }
-        roles = dict(conn.execute("select role, count(*) from marts.customer_contacts group by role"))
+        roles = dict(
+            conn.execute("select role, count(*) from marts.customer_contacts group by role")
+        )
         unassigned = conn.execute(
             "select count(*) from identity.int_person_records_normalized as r "
-            "left join identity.person_ids as p using (source_system, source_table, source_record_id) "
+            "left join identity.person_ids as p "
+            "using (source_system, source_table, source_record_id) "
             "where p.person_id is null"
         ).fetchone()[0]
         counted = conn.execute(
-            "select sum(n_contacts), (select count(*) from marts.customer_contacts) from marts.dim_customer"
+            "select sum(n_contacts), (select count(*) from marts.customer_contacts) "
+            "from marts.dim_customer"
         ).fetchone()
     assert unassigned == 0
     assert truth.keys() <= predicted.keys(), "a record naming a person has no person_id"

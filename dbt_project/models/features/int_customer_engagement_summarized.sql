@@ -24,6 +24,11 @@ contacts as (
     select * from {{ ref('stg_crm__contacts') }}
 ),
 
+rd_keywords as (
+    select keyword from {{ ref('contact_title_roles') }}
+    where role = 'rd_contact'
+),
+
 contact_person_ids as (
     select * from {{ ref('person_ids') }}
     where source_system = 'crm' and source_table = 'contacts'
@@ -93,7 +98,10 @@ contacts_known as (
         d.as_of_date,
         ids.cid,
         pid.person_id,
-        {{ title_has_role(normalize_title('c.contact_title'), 'rd_contact') }} as is_rd_contact
+        exists(
+            select 1 from rd_keywords as k
+            where {{ title_keyword_match(normalize_title('c.contact_title'), 'k.keyword') }}
+        ) as is_rd_contact
     from as_of_dates as d
     inner join contacts as c
         on d.cutoff_at > c.created_at and {{ known_at_instant('d.cutoff_at', 'c') }}

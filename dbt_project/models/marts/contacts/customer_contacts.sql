@@ -2,7 +2,11 @@
     every record naming the person (CRM contacts, lab requesters, service callers, ERP contact
     persons). Name: the one written most often (then the latest); title, phone and e-mail: the
     latest written; role from the title (contact_title_roles seed). -#}
-with person_ids as (
+with title_roles as (
+    select * from {{ ref('contact_title_roles') }}
+),
+
+person_ids as (
     select * from {{ ref('person_ids') }}
 ),
 
@@ -36,7 +40,7 @@ names_ranked as (
         from person_records
         where person_name_norm is not null
     ) as named
-    order by cid, person_id, times_written desc, seen_at desc, source_record_id
+    order by cid asc, person_id asc, times_written desc, seen_at desc, source_record_id asc
 ),
 
 latest_titles as (
@@ -46,7 +50,37 @@ latest_titles as (
         title
     from person_records
     where title is not null
-    order by cid, person_id, seen_at desc, source_record_id
+    order by cid asc, person_id asc, seen_at desc, source_record_id asc
+),
+
+titles_matched as (
+    select
+        t.cid,
+        t.person_id,
+        k.role,
+        k.priority,
+        k.keyword
+    from latest_titles as t
+    inner join title_roles as k on {{ title_keyword_match('t.title', 'k.keyword') }}
+),
+
+-- the role of the title's first matching keyword by priority
+roles_ranked as (
+    select distinct on (cid, person_id)
+        cid,
+        person_id,
+        role
+    from titles_matched
+    order by cid, person_id, priority, role, keyword
+),
+
+-- any R&D keyword: an R&D director is a decision-maker and an R&D contact
+rd_contacts as (
+    select distinct
+        cid,
+        person_id
+    from titles_matched
+    where role = 'rd_contact'
 ),
 
 latest_phones as (
@@ -56,7 +90,7 @@ latest_phones as (
         phone
     from person_records
     where phone is not null
-    order by cid, person_id, (phone_kind = 'mobile') desc, seen_at desc, source_record_id
+    order by cid asc, person_id asc, (phone_kind = 'mobile') desc, seen_at desc, source_record_id asc
 ),
 
 latest_emails as (
@@ -66,7 +100,7 @@ latest_emails as (
         email
     from person_records
     where email is not null
-    order by cid, person_id, seen_at desc, source_record_id
+    order by cid asc, person_id asc, seen_at desc, source_record_id asc
 ),
 
 summary as (
@@ -87,8 +121,8 @@ final as (
         s.person_id,
         n.person_name,
         t.title,
-        {{ contact_role('t.title') }} as role,
-        {{ title_has_role('t.title', 'rd_contact') }} as is_rd_contact,
+        coalesce(ro.role, 'other') as role,
+        rd.person_id is not null as is_rd_contact,
         ph.phone,
         e.email,
         s.sources,
@@ -98,6 +132,8 @@ final as (
     from summary as s
     left join names_ranked as n on s.cid = n.cid and s.person_id = n.person_id
     left join latest_titles as t on s.cid = t.cid and s.person_id = t.person_id
+    left join roles_ranked as ro on s.cid = ro.cid and s.person_id = ro.person_id
+    left join rd_contacts as rd on s.cid = rd.cid and s.person_id = rd.person_id
     left join latest_phones as ph on s.cid = ph.cid and s.person_id = ph.person_id
     left join latest_emails as e on s.cid = e.cid and s.person_id = e.person_id
 )
