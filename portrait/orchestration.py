@@ -128,7 +128,9 @@ def dbt_task_group(
     """A Cosmos task group over the dbt project, rendered from the parsed manifest (no dbt
     call at DAG parse time); tests, unit tests included, run with each model (build).
     as_of_date None leaves dbt's default: every month-end the loaded data covers."""
-    dbt_vars = {"business_timezone": BUSINESS_TIMEZONE}
+    dbt_vars: dict = {"business_timezone": BUSINESS_TIMEZONE}
+    if get_settings().identity:
+        dbt_vars["identity"] = get_settings().identity
     if as_of_date is not None:
         dbt_vars["as_of_date"] = as_of_date
     from cosmos import DbtTaskGroup, ExecutionConfig, ProjectConfig, RenderConfig

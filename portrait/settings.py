@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from pydantic import SecretStr, model_validator
@@ -49,6 +50,11 @@ class Settings(BaseSettings):
     # covers (the first batch's extraction day), so a backfill starts there. Unset, the DAGs
     # accept any date from EARLIEST_START_DATE on and each run checks the data covers its day.
     start_date: dt.date | None = None
+
+    # Identity settings the DAGs' dbt tasks pass as `--vars '{identity: ...}'` (JSON, e.g.
+    # PORTRAIT_IDENTITY='{"match_threshold": 9, "mode": "dedupe"}'; keys: docs/identity.md).
+    # A bad key fails the dbt task and names it. Unset: dbt_project.yml's defaults.
+    identity: dict[str, Any] | None = None
 
     # Simulated world used by `make demo`.
     scale: float = 1.0

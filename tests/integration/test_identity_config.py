@@ -82,6 +82,10 @@ def test_partial_override_and_a_new_comparison_need_no_sql(loaded):
             "owner": owner,
             "contact_name": None,
             "phone": {"levels": {"same": {"u": 0.01}}},
+            # m and u estimated from the data (random pairs; pairs inside deterministic entities)
+            "city": {
+                "levels": {lv: {"m": "estimate", "u": "estimate"} for lv in ("same", "different")}
+            },
         }
     }
     dbt(
@@ -111,6 +115,15 @@ def test_partial_override_and_a_new_comparison_need_no_sql(loaded):
         "count(*) filter (where levels ? 'owner') from identity.int_record_pairs_scored",
     )[0]
     assert levels[0] > 0 and levels[1] == levels[0]
+    # estimated: agreeing on the city is evidence for, disagreeing against
+    weights = dict(
+        rows(
+            dsn,
+            "select city_level, avg(match_weight) from identity.int_record_pairs_scored "
+            "where city_level is not null group by city_level",
+        )
+    )
+    assert weights["same"] > weights["different"], weights
 
 
 def test_a_changed_setting_reclusters_and_logs_splits(loaded):
@@ -165,3 +178,36 @@ def test_link_modes_never_merge_within_a_source(loaded, mode):
         "having count(distinct source_system) > 1) as x",
     )[0][0]
     assert multi > 0, "records of different sources still link"
+
+
+def test_a_cid_holding_two_valid_credit_codes_is_split_and_logged(loaded):
+    """A wrong merge left in the registry (two companies with different valid credit codes
+    under one CID, as older runs could make through a shared phone) is split by the next run."""
+    dsn, env = loaded
+    dbt(["build", "--select", *IDENTITY], env)
+    with psycopg.connect(dsn) as conn:
+        a, b = conn.execute(
+            """
+            select i.cid from identity.customer_ids as i
+            join identity.int_company_records_normalized as r
+                using (source_system, source_record_id)
+            where r.credit_code is not null
+            group by i.cid having count(distinct r.credit_code) = 1
+            order by i.cid limit 2
+            """
+        ).fetchall()
+        conn.execute("update identity.cid_registry set cid = %s where cid = %s", (a[0], b[0]))
+    dbt(["build", "--select", *IDENTITY], env)
+    mixed = rows(
+        dsn,
+        """
+        select i.cid from identity.customer_ids as i
+        join identity.int_company_records_normalized as r using (source_system, source_record_id)
+        group by i.cid having count(distinct r.credit_code) > 1
+        """,
+    )
+    assert mixed == []
+    splits = rows(
+        dsn, "select from_cid, records_moved from identity.cid_events where event_type = 'split'"
+    )
+    assert [cid for cid, _ in splits] == [a[0]] and splits[0][1] > 0

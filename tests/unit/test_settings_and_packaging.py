@@ -96,3 +96,11 @@ def test_the_business_timezone_has_one_source():
     assert DEFAULT_TIMEZONE == DEFAULT_BUSINESS_TIMEZONE
     env = Settings(business_timezone="Europe/Berlin").service_env()
     assert env["PORTRAIT_BUSINESS_TIMEZONE"] == "Europe/Berlin"
+
+
+def test_identity_settings_reach_the_dags_dbt_vars(monkeypatch):
+    """PORTRAIT_IDENTITY (JSON) becomes the `identity` dbt var of every DAG dbt task group."""
+    monkeypatch.setenv("PORTRAIT_IDENTITY", '{"match_threshold": 9, "mode": "link_only"}')
+    assert Settings().identity == {"match_threshold": 9, "mode": "link_only"}
+    monkeypatch.delenv("PORTRAIT_IDENTITY")
+    assert Settings().identity is None

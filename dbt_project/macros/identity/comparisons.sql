@@ -83,17 +83,113 @@
 {#- The weight of a level column: log2(m / u) of its level, 0 when null. With tf_adjust (exact
     comparisons), u of `same` is at least the share of entities carrying the value (tf_column):
     a value many entities share is weak evidence (Splink's term-frequency adjustment). -#}
-{% macro identity_level_weight_sql(cmp, level_column, tf_column=none) -%}
+{% macro identity_level_weight_sql(cmp, level_column, tf_column=none, name=none) -%}
     case {{ level_column }}
         {%- for level in identity_levels(cmp) %}
+        {%- set m = identity_parameter_sql(name, level, 'm') %}
+        {%- set u = identity_parameter_sql(name, level, 'u') %}
         {%- if tf_column is not none and level.name == 'same' %}
-        when 'same' then log(2.0, {{ level.m }}::numeric / greatest({{ level.u }}::numeric, coalesce({{ tf_column }}, 0)::numeric))
+        when 'same' then log(2.0, {{ m }} / greatest({{ u }}, coalesce({{ tf_column }}, 0)::numeric))
         {%- else %}
-        when '{{ level.name }}' then log(2.0, {{ level.m }}::numeric / {{ level.u }})
+        when '{{ level.name }}' then log(2.0, {{ m }} / {{ u }})
         {%- endif %}
         {%- endfor %}
         else 0
     end
+{%- endmacro %}
+
+{#- m or u of a level: the declared number, or for 'estimate' the estimated_parameters row. -#}
+{% macro identity_parameter_sql(name, level, parameter) -%}
+    {%- if level[parameter] == 'estimate' -%}
+        (select e.{{ parameter }} from estimated_parameters as e
+         where e.comparison = '{{ name }}' and e.level = '{{ level.name }}')
+    {%- else -%}
+        {{ level[parameter] }}::numeric
+    {%- endif -%}
+{%- endmacro %}
+
+{#- True when some level of some comparison of cfg has m or u 'estimate'. -#}
+{% macro identity_estimates_any(cfg) -%}
+    {%- for name, cmp in cfg.comparisons.items() -%}
+        {%- for level, spec in cmp.levels.items() if spec.m == 'estimate' or spec.u == 'estimate' -%}
+            {{- return(true) -}}
+        {%- endfor -%}
+    {%- endfor -%}
+    {{- return(false) -}}
+{%- endmacro %}
+
+{#- CTEs estimating the m and u of every level from the data (levels declared 'estimate'):
+    u = share of random profile pairs of different entities at the level (Splink's
+    estimate_u_using_random_sampling: random pairs are almost all non-matches); m = share of
+    pairs of profiles inside one deterministic entity (records the deterministic rules already
+    joined are matches) at the level. Both with add-one smoothing over the levels; a pair where
+    the comparison has no value does not count. The within-entity pairs favour the evidence
+    the deterministic rules used (e-mail, mobile): prefer declared m for those. -#}
+{% macro identity_estimate_ctes(cfg) -%}
+{%- set functions = identity_comparison_functions() -%}
+sampled_profiles as (
+    select
+        p.*,
+        row_number() over (order by md5(p.record_num::text)) as sample_num,
+        count(*) over () as sample_size
+    from profiles as p
+),
+
+parameter_pairs as (
+    select
+        'u' as parameter,
+        a.record_num as record_num_a,
+        b.record_num as record_num_b
+    from sampled_profiles as a
+    cross join generate_series(1, 20) as step (offset_num)
+    inner join sampled_profiles as b
+        on b.sample_num = (a.sample_num + step.offset_num - 1) % a.sample_size + 1
+    where a.entity_num <> b.entity_num
+
+    union all
+
+    select
+        'm' as parameter,
+        a.record_num as record_num_a,
+        b.record_num as record_num_b
+    from profiles as a
+    inner join profiles as b on a.entity_num = b.entity_num and a.record_num < b.record_num
+),
+
+parameter_levels as (
+    select
+        x.parameter
+        {%- for name, cmp in cfg.comparisons.items() %}
+        {%- set fn = functions[cmp.function] %},
+        {%- if fn.threshold %}
+        {{ identity_level_sql(cmp, identity_comparison_measure(cmp)) }} as {{ name }}_level
+        {%- else %}
+        {{ identity_level_sql(cmp) }} as {{ name }}_level
+        {%- endif %}
+        {%- endfor %}
+    from parameter_pairs as x
+    inner join profiles as a on x.record_num_a = a.record_num
+    inner join profiles as b on x.record_num_b = b.record_num
+),
+
+estimated_parameters as (
+    {%- set parts = [] %}
+    {%- for name, cmp in cfg.comparisons.items() %}
+    {%- set names = [] %}
+    {%- for level in identity_levels(cmp) %}{% do names.append("('" ~ level.name ~ "')") %}{% endfor %}
+    {{ 'union all' if not loop.first }}
+    select
+        '{{ name }}' as comparison,
+        l.level,
+        (count(*) filter (where p.parameter = 'm' and p.{{ name }}_level = l.level) + 1)::numeric
+        / (count(*) filter (where p.parameter = 'm' and p.{{ name }}_level is not null) + {{ names | length }}) as m,
+        (count(*) filter (where p.parameter = 'u' and p.{{ name }}_level = l.level) + 1)::numeric
+        / (count(*) filter (where p.parameter = 'u' and p.{{ name }}_level is not null) + {{ names | length }}) as u
+    from (values {{ names | join(', ') }}) as l (level)
+    cross join parameter_levels as p
+    group by l.level
+    {%- endfor %}
+),
 {%- endmacro %}
 
 {#- Every column an entity's comparisons read, once, in declaration order. -#}
@@ -201,6 +297,10 @@ candidates as (
     inner join usable_keys as b on k.key_type = b.key_type and k.key_value = b.key_value
     where a.entity_num < b.entity_num
 ),
+{%- if identity_estimates_any(cfg) %}
+
+{{ identity_estimate_ctes(cfg) }}
+{%- endif %}
 {%- for name, cmp in cfg.comparisons.items() if cmp.get('tf_adjust') %}
 
 tf_{{ name }} as (
@@ -264,7 +364,7 @@ weighted as (
         *,
         0
         {%- for name, cmp in cfg.comparisons.items() %}
-        + {{ identity_level_weight_sql(cmp, name ~ '_level', name ~ '_frequency' if cmp.get('tf_adjust') else none) }}
+        + {{ identity_level_weight_sql(cmp, name ~ '_level', name ~ '_frequency' if cmp.get('tf_adjust') else none, name) }}
         {%- endfor %} as match_weight
     from leveled
 ),

@@ -127,9 +127,13 @@
         {%- if fn.threshold and spec.get(fn.threshold) is none -%}
             {%- do exceptions.raise_compiler_error("identity: " ~ at ~ " needs " ~ fn.threshold) -%}
         {%- endif -%}
-        {%- if not (spec.m | float > 0 and spec.u | float > 0) -%}
-            {%- do exceptions.raise_compiler_error("identity: " ~ at ~ ": m and u must be probabilities above 0") -%}
-        {%- endif -%}
+        {%- for key in ['m', 'u'] if spec[key] != 'estimate' -%}
+            {%- if not (spec[key] | float > 0 and spec[key] | float <= 1) -%}
+                {%- do exceptions.raise_compiler_error(
+                    "identity: " ~ at ~ "." ~ key ~ " is " ~ spec[key] ~ ": a probability in (0, 1], or 'estimate'"
+                ) -%}
+            {%- endif -%}
+        {%- endfor -%}
     {%- endfor -%}
 {%- endfor -%}
 {%- endmacro %}
