@@ -34,6 +34,28 @@ def pairwise_f1(truth: dict, predicted: dict) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
+def test_person_truth_names_every_person_record(tiny_world):
+    """truth/persons.csv covers every record that names a person; a person works at one company."""
+
+    def rows(name: str) -> list[dict]:
+        with open(tiny_world / "truth" / name, encoding="utf-8") as fh:
+            return list(csv.DictReader(fh))
+
+    tables = {("crm", "contacts"), ("lab", "sample_requests"), ("service", "tickets"),
+              ("erp", "customers")}  # fmt: skip
+    company = {
+        (r["source"], r["table"], r["record_key"]): r["company_id"] for r in rows("records.csv")
+    }
+    persons = {
+        (r["source"], r["table"], r["record_key"]): r["person_id"] for r in rows("persons.csv")
+    }
+    assert set(persons) == {key for key in company if key[:2] in tables}
+    employers = defaultdict(set)
+    for key, person in persons.items():
+        employers[person].add(company[key])
+    assert all(len(c) == 1 for c in employers.values())
+
+
 def test_contacts_resolve_to_persons_with_roles(fresh_db, tiny_world, tmp_path):
     load_landing(fresh_db, tiny_world / "landing", progress=False)
     dbt(["build", "--select", *CONTACTS], service_env_for(fresh_db, tmp_path / "local"))
