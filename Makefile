@@ -51,9 +51,9 @@ bench: install  ## run bench/ and write reports/bench.json
 	$(UV) sync --frozen --compile-bytecode --group bench
 	$(BIN)/python -m bench
 
-quality: install  ## compare the last demo's CIDs (and models) with the simulator's truth: reports/quality.json (and Splink's)
+quality: install  ## compare the last demo's CIDs (and models) with the simulator's truth, build the placeholder and foreign worlds: reports/quality.json (and Splink's)
 	$(UV) sync --frozen --compile-bytecode --group bench
-	$(BIN)/portrait quality --truth .local/data/truth
+	$(BIN)/portrait quality --truth .local/data/truth --worlds
 
 requirements:  ## re-export requirements.txt from uv.lock
 	$(UV) export --frozen --no-hashes --no-dev --no-emit-project -o requirements.txt >/dev/null

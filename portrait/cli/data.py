@@ -27,6 +27,10 @@ def simulate(
     oracle_replays: int = typer.Option(
         None, help="Replicas of the future behind each oracle probability; default 256"
     ),
+    placeholder_share: float = typer.Option(
+        0.0, help="Share of identity records with a shared placeholder phone, address or e-mail"
+    ),
+    foreign_share: float = typer.Option(0.0, help="Share of companies abroad (0 = none)"),
     progress: bool = typer.Option(True, help="Show a progress bar"),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON line"),
 ) -> None:
@@ -44,6 +48,8 @@ def simulate(
         start=dt.date.fromisoformat(start),
         sources=source or None,
         progress=progress,
+        placeholder_share=placeholder_share,
+        foreign_share=foreign_share,
         **({} if oracle_replays is None else {"oracle_replays": oracle_replays}),
     )
     typer.echo(json.dumps(summary, ensure_ascii=False) if as_json else summary)

@@ -8,15 +8,19 @@ import json
 from pathlib import Path
 
 from portrait import db
+from portrait.scorecards.contacts import contacts_quality
 from portrait.scorecards.identity import identity_quality
 from portrait.scorecards.models import models_quality, not_judged
 from portrait.scorecards.report import write_report
+from portrait.scorecards.worlds import WORLDS, worlds_quality
+from portrait.settings import Settings
 
 # What each section reads from the warehouse (built by the DAGs' dbt tasks).
 SECTION_RELATIONS = {
     "identity": ("identity.customer_ids", "identity.int_company_records_normalized"),
     "models": ("identity.customer_ids", "features.customer_features", "features.customer_labels"),
 }
+WORLD_NAMES = tuple(WORLDS)
 MISSING_WHY = (
     "no DAG run has built it in this warehouse. A run for a day the data does not cover does "
     "no dbt work: its coverage task skips or fails with the reason (see the run's log). Run "
@@ -34,19 +38,27 @@ def missing_relations(dsn: str, relations: tuple[str, ...]) -> list[str]:
         return [r for r in relations if not db.relation_exists(conn, *r.split("."))]
 
 
-def run(truth_dir: Path, dsn: str, reports_dir: Path) -> Path:
-    """The identity section, then the models section (each target judged on its own; one
-    that cannot train is listed with the reason); prints both and returns the report's path.
-    Raises WarehouseNotBuiltError, after writing the report, when a section's tables are
-    missing."""
+def run(truth_dir: Path, dsn: str, reports_dir: Path, worlds: Settings | None = None) -> Path:
+    """The identity section (with contacts, and with the quality worlds when `worlds` gives
+    the settings to build them with), then the models section (each target judged on its
+    own; one that cannot train is listed with the reason); prints both and returns the
+    report's path. Raises WarehouseNotBuiltError, after writing the report, when a section's
+    tables are missing."""
     missing = {s: missing_relations(dsn, rels) for s, rels in SECTION_RELATIONS.items()}
     if missing["identity"]:
         figures = {"status": "missing", "missing": missing["identity"], "reason": MISSING_WHY}
     else:
         figures = identity_quality(dsn, truth_dir)
+        figures["contacts"] = contacts_quality(dsn, truth_dir)
+    if worlds is not None:
+        figures.update(worlds_quality(dsn, worlds))
     path = write_report("identity", figures, reports_dir)
     shown = {k: v for k, v in figures.items() if not isinstance(v, list | dict)}
     print(json.dumps(shown, indent=2, ensure_ascii=False))
+    for name in ("contacts", *WORLD_NAMES):
+        if isinstance(figures.get(name), dict):
+            world = {k: v for k, v in figures[name].items() if not isinstance(v, list | dict)}
+            print(f"{name}: {json.dumps(world, ensure_ascii=False)}")
     if missing["models"]:
         models = {"status": "missing", "missing": missing["models"], "reason": MISSING_WHY}
     else:

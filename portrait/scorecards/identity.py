@@ -13,6 +13,7 @@ import csv
 import time
 from collections import Counter, defaultdict
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 # (source, table) of the truth -> source_system of identity.customer_ids (one table each).
@@ -123,11 +124,24 @@ def identity_quality(dsn: str, truth_dir: Path | str) -> dict:
     """Measure identity.customer_ids against truth_dir/records.csv (see the module doc)."""
     started = time.perf_counter()
     truth = read_truth(Path(truth_dir))
-    result = compare(truth, read_cids(dsn))
+    predicted = read_cids(dsn)
+    result = compare(truth, predicted)
+    try:
+        records = read_splink_records(dsn)
+    except Exception as exc:  # the engine's columns changed: say so, keep the other figures
+        records = None
+        result["wrong_merges_distinct_codes"] = None
+        result["companies_in_wrong_merges_distinct_codes"] = None
+        result["codes_note"] = f"credit codes unreadable: {type(exc).__name__}: {exc}"[:300]
+    else:
+        codes = valid_codes(records)
+        coded = _coded_merges(truth, predicted, codes)
+        result["wrong_merges_distinct_codes"] = len(coded)
+        result["companies_in_wrong_merges_distinct_codes"] = sum(len(c) for c in coded)
     result["goal_f1"] = GOAL_F1
     result["meets_goal"] = min(result["pairwise_f1"], result["bcubed_f1"]) >= GOAL_F1
     result["seconds"] = round(time.perf_counter() - started, 2)
-    result.update(splink_quality(dsn, truth_dir, truth))
+    result.update(splink_quality(dsn, truth_dir, truth, records))
     return result
 
 
@@ -135,29 +149,62 @@ SPLINK_THRESHOLD = 0.9
 SPLINK_NOTE_MISSING = (
     "splink not installed (wanted: splink>=4.0 with duckdb>=1.1; `uv sync --group bench`)"
 )
+# Our blocking skips a key value shared by more than identity_blocking.max_block_size profiles
+# (dbt_project.yml); Splink's blocking columns drop such values too, so both compare the same
+# candidate pairs.
+MAX_BLOCK_SIZE = 400
+# EM over a rule with more candidate pairs than this is skipped (memory, minutes).
+MAX_TRAINING_PAIRS = 2_000_000
 
-# Entity records with the fields Splink compares, plus the blocking keys our config uses
-# (identity_config blocking.keys, computed as in int_record_pairs_scored) and the credit code
-# (a deterministic rule there, a blocking rule here).
+# The entity records of the identity stage, latest version of each (every column: the
+# engine's normalised fields change; splink_frame picks the ones it compares).
 SPLINK_RECORDS_SQL = """
-select distinct on (source_system, source_record_id)
-    source_system || ':' || source_record_id as unique_id,
-    source_system,
-    source_record_id,
-    coalesce(name_norm, name_alt_norm) as name_norm,
-    city,
-    phone,
-    email_company_domain,
-    credit_code,
-    address_norm,
-    left(coalesce(name_norm, name_alt_norm), case when name_script = 'cjk' then 2 else 5 end)
-        as name_prefix,
-    case when name_script = 'cjk' then substr(name_norm, 2, 3) end as name_suffix,
-    left(address_norm, 8) as address_prefix
+select distinct on (source_system, source_record_id) *
 from identity.int_company_records_normalized
 where is_customer_record
 order by source_system, source_record_id, known_at desc
 """
+
+# Splink's input columns -> the engine fields they come from; blocking keys as ours
+# (int_record_pairs_scored: name exact / prefix / two one-character-skip suffixes, phone,
+# company e-mail domain, address prefix) plus the deterministic links (credit code, the
+# ERP customer code a ticket names).
+BLOCKING_KEYS = (
+    "name", "name_prefix", "name_suffix", "name_skip", "phone", "email_domain",
+    "address_prefix", "credit_code", "erp_code",
+)  # fmt: skip
+# comparison -> the input columns it reads (an EM rule on any of them cannot estimate its m)
+COMPARISON_COLUMNS = {
+    "name": {"name", "name_prefix", "name_suffix", "name_skip"},
+    "city": {"city"},
+    "phone": {"phone"},
+    "email": {"email", "email_domain"},
+    "address": {"address", "address_prefix"},
+    "credit_code": {"credit_code"},
+    "contact_name": {"contact_name"},
+    "erp_code": {"erp_code"},
+}
+# EM training rules, tried in order until every comparison has been estimated by one
+EM_RULES = (
+    ("name",), ("phone",), ("name_prefix", "city"), ("email_domain",), ("address_prefix",),
+    ("credit_code",), ("erp_code",), ("name_skip",), ("city",),
+)  # fmt: skip
+# deterministic rules for lambda (the share of pairs that match), with their assumed recall
+LAMBDA_RULES = (("credit_code",), ("erp_code",), ("name", "city"))
+LAMBDA_RECALL = 0.7
+
+
+@dataclass(frozen=True)
+class SplinkSpec:
+    """What Splink blocks on and how it trains, for one kind of entity record."""
+
+    blocking_keys: tuple[str, ...]
+    comparison_columns: Mapping[str, set[str]]  # comparison -> the columns it reads
+    em_rules: tuple[tuple[str, ...], ...]
+    lambda_rules: tuple[tuple[str, ...], ...]
+
+
+COMPANY_SPEC = SplinkSpec(BLOCKING_KEYS, COMPARISON_COLUMNS, EM_RULES, LAMBDA_RULES)
 
 
 def read_splink_records(dsn: str) -> list[dict]:
@@ -169,99 +216,281 @@ def read_splink_records(dsn: str) -> list[dict]:
         return conn.execute(SPLINK_RECORDS_SQL).fetchall()
 
 
-def splink_resolve(records: list[dict], threshold: float = SPLINK_THRESHOLD) -> dict[Record, str]:
-    """Resolve records with Splink 4 (DuckDB, unsupervised): (system, record id) -> cluster.
+def _text(value) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
 
-    u by random sampling, m by EM over a few blocking rules, lambda from deterministic rules,
-    then connected components of the pairs at match probability >= threshold.
+
+def splink_frame(records: list[dict]):
+    """The records as Splink's input: the fields we compare and our blocking keys, with key
+    values shared by more than MAX_BLOCK_SIZE records blanked in the key columns (as ours)."""
+    import pandas as pd
+
+    rows = []
+    for r in records:
+        name = _text(r.get("name_norm")) or _text(r.get("name_alt_norm"))
+        cjk = r.get("name_script") == "cjk"
+        address = _text(r.get("address_norm"))
+        system = r.get("source_system")
+        erp = r.get("source_record_id") if system == "erp" else r.get("erp_customer_code")
+        rows.append(
+            {
+                "unique_id": f"{system}:{r.get('source_record_id')}",
+                "source_system": system,
+                "source_record_id": r.get("source_record_id"),
+                "name": name,
+                "name_prefix": name[: 2 if cjk else 5] if name else None,
+                "name_suffix": name[1:4] if name and cjk else None,
+                "name_skip": name[0] + name[2:4] if name and cjk and len(name) > 2 else None,
+                "city": _text(r.get("city")),
+                "phone": _text(r.get("phone")),
+                "email": _text(r.get("email")),
+                "email_domain": _text(r.get("email_company_domain")),
+                "address": address,
+                "address_prefix": address[:8] if address else None,
+                "credit_code": _text(r.get("credit_code")),
+                "contact_name": _text(r.get("contact_name")),
+                "erp_code": _text(erp),
+            }
+        )
+    df = pd.DataFrame.from_records(rows, columns=list(rows[0]) if rows else ["unique_id"])
+    return blank_oversized(df, BLOCKING_KEYS)
+
+
+def blank_oversized(df, keys: tuple[str, ...]):
+    """Add a blocking column b_<key> per key: the value, blank where it is shorter than two
+    characters or shared by more than MAX_BLOCK_SIZE records (our blocking skips those)."""
+    for key in keys:
+        if key not in df:
+            continue
+        values = df[key].where(df[key].str.len() >= 2)
+        sizes = values.map(values.value_counts())
+        df[f"b_{key}"] = values.where(sizes.between(2, MAX_BLOCK_SIZE))
+    return df
+
+
+def rule_pairs(df, columns: tuple[str, ...]) -> int:
+    """Record pairs a block_on(columns) rule yields (null keys match nothing)."""
+    sizes = df.dropna(subset=list(columns)).groupby(list(columns)).size()
+    return int((sizes * (sizes - 1) // 2).sum())
+
+
+def _training_columns(rule: tuple[str, ...], keys: tuple[str, ...]) -> tuple[str, ...]:
+    # blocking keys are blanked for oversized blocks; the other fields are used as they are
+    return tuple(f"b_{c}" if c in keys else c for c in rule)
+
+
+def splink_resolve(records: list[dict], threshold: float = SPLINK_THRESHOLD) -> dict:
+    """Resolve company records with Splink 4 (DuckDB, unsupervised), configured as ours: the
+    same fields, the same blocking keys, term-frequency adjustments on shared identifiers.
+    See splink_cluster for the training and the result."""
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    tf = {"term_frequency_adjustments": True}
+    comparisons = {
+        "name": cl.JaroWinklerAtThresholds("name", [0.95, 0.88, 0.7]).configure(**tf),
+        "city": cl.ExactMatch("city").configure(**tf),
+        "phone": cl.ExactMatch("phone").configure(**tf),
+        "email": cl.CustomComparison(
+            output_column_name="email",
+            comparison_levels=[
+                cll.NullLevel("email"),
+                cll.ExactMatchLevel("email", term_frequency_adjustments=True),
+                cll.ExactMatchLevel("email_domain", term_frequency_adjustments=True),
+                cll.ElseLevel(),
+            ],
+        ),
+        "address": cl.JaroWinklerAtThresholds("address", [0.9, 0.75]).configure(**tf),
+        "credit_code": cl.ExactMatch("credit_code"),
+        "contact_name": cl.ExactMatch("contact_name").configure(**tf),
+        "erp_code": cl.ExactMatch("erp_code"),
+    }
+    return splink_cluster(splink_frame(records), COMPANY_SPEC, comparisons, threshold)
+
+
+def splink_cluster(df, spec: SplinkSpec, comparisons: dict, threshold: float) -> dict:
+    """Train Splink on `df` with rules chosen from what it holds and cluster it.
+
+    Lambda from the deterministic rules that find pairs, u by random sampling, m by EM over
+    rules with pairs until every comparison was estimated by one. Returns {"clusters":
+    {(system, record id): cluster}, "status": trained | partly_trained | untrained, "note",
+    "training"}; untrained (nothing to learn from) predicts nothing and says why.
     """
     import logging
 
-    import pandas as pd
-    import splink.comparison_library as cl
     from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
     for name in ("splink", "splink.internals"):
         logging.getLogger(name).setLevel(logging.ERROR)
 
-    df = pd.DataFrame.from_records(records)
+    if len(df) < 2:
+        return {"clusters": {}, "status": "untrained", "note": "fewer than two records",
+                "training": {}}  # fmt: skip
+    cols_of = spec.comparison_columns
+    compared = [
+        c for c in comparisons
+        if c in cols_of and c in df and df[c].notna().sum() >= 2
+    ]  # fmt: skip
     blocking = [
-        block_on(col)
-        for col in (
-            "name_norm",
-            "name_prefix",
-            "name_suffix",
-            "phone",
-            "email_company_domain",
-            "address_prefix",
-            "credit_code",
-        )
+        (f"b_{k}",) for k in spec.blocking_keys if f"b_{k}" in df and rule_pairs(df, (f"b_{k}",))
     ]
+    training: dict = {"blocking_rules": {r[0]: rule_pairs(df, r) for r in blocking}}
+    if not compared or not blocking:
+        why = "no comparable fields" if not compared else "no blocking rule finds a pair"
+        return {"clusters": {}, "status": "untrained", "note": why, "training": training}
     settings = SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
-        comparisons=[
-            cl.JaroWinklerAtThresholds("name_norm", [0.95, 0.88, 0.7]),
-            cl.ExactMatch("city"),
-            cl.ExactMatch("phone"),
-            cl.ExactMatch("email_company_domain"),
-            cl.ExactMatch("credit_code"),
-            cl.JaroWinklerAtThresholds("address_norm", [0.9, 0.75]),
-        ],
-        blocking_rules_to_generate_predictions=blocking,
+        comparisons=[comparisons[c] for c in compared],
+        blocking_rules_to_generate_predictions=[block_on(*r) for r in blocking],
         retain_intermediate_calculation_columns=False,
     )
     linker = Linker(df, settings, DuckDBAPI(), set_up_basic_logging=False)
-    linker.training.estimate_probability_two_random_records_match(
-        [block_on("credit_code"), block_on("name_norm", "city")], recall=0.7
-    )
+    notes: list[str] = []
+
+    keys = spec.blocking_keys
+    lam_rules = [_training_columns(r, keys) for r in spec.lambda_rules]
+    lam_rules = [r for r in lam_rules if all(c in df for c in r) and rule_pairs(df, r)]
+    training["lambda_rules"] = [" & ".join(r) for r in lam_rules]
+    if lam_rules:
+        linker.training.estimate_probability_two_random_records_match(
+            [block_on(*r) for r in lam_rules], recall=LAMBDA_RECALL
+        )
+    else:
+        notes.append("lambda: no deterministic rule finds a pair, Splink's default prior")
     linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=42)
-    # EM cannot estimate the comparisons its own blocking rule fixes: train on several.
-    for rule in (block_on("name_norm"), block_on("phone"), block_on("name_prefix", "city")):
+
+    # EM cannot estimate the comparisons its own blocking rule reads: train on several.
+    untrained = set(compared)
+    em_runs: dict[str, int] = {}
+    for rule in spec.em_rules:
+        if not untrained:
+            break
+        cols = _training_columns(rule, keys)
+        if not all(c in df for c in cols):
+            continue
+        pairs = rule_pairs(df, cols)
+        if pairs == 0 or pairs > MAX_TRAINING_PAIRS:
+            continue
+        learns = {c for c in untrained if not (cols_of[c] & set(rule))}
+        if not learns:
+            continue
         try:
-            linker.training.estimate_parameters_using_expectation_maximisation(rule)
-        except Exception as exc:  # e.g. no pairs, or EM did not converge on this rule
-            logging.getLogger(__name__).warning("splink EM on %s failed: %s", rule, exc)
+            linker.training.estimate_parameters_using_expectation_maximisation(block_on(*cols))
+        except Exception as exc:  # EM did not converge, or a level has no pairs in this block
+            notes.append(f"EM on {' & '.join(rule)} failed: {type(exc).__name__}")
+            continue
+        em_runs[" & ".join(rule)] = pairs
+        untrained -= learns
+    training["em_rules"] = em_runs
+    if not em_runs:
+        note = "; ".join([*notes, "no EM training rule finds pairs: m cannot be estimated"])
+        return {"clusters": {}, "status": "untrained", "note": note, "training": training}
+    if untrained:
+        notes.append(f"m not estimated for {', '.join(sorted(untrained))} (Splink's defaults)")
+    status = "partly_trained" if untrained or not lam_rules else "trained"
+
     predictions = linker.inference.predict(threshold_match_probability=threshold / 2)
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
         predictions, threshold_match_probability=threshold
     ).as_pandas_dataframe()
+    training["pairs_predicted"] = int(
+        linker.misc.query_sql(
+            f"select count(*) as n from {predictions.physical_name} "
+            f"where match_probability >= {threshold}"
+        )["n"].iloc[0]
+    )
     return {
-        (row.source_system, row.source_record_id): f"S{row.cluster_id}"
-        for row in clusters.itertuples(index=False)
+        "clusters": {
+            (row.source_system, row.source_record_id): f"S{row.cluster_id}"
+            for row in clusters.itertuples(index=False)
+        },
+        "status": status,
+        "note": "; ".join(notes),
+        "training": training,
     }
 
 
+def valid_codes(records: list[dict]) -> dict[Record, str]:
+    """(system, record id) -> the valid credit code the record carries (engine's check)."""
+    return {
+        (r["source_system"], r["source_record_id"]): code
+        for r in records
+        if (code := _text(r.get("credit_code")))
+    }
+
+
+def wrong_merges_distinct_codes(
+    truth: Mapping[Record, str], predicted: Mapping[Record, str], codes: Mapping[Record, str]
+) -> int:
+    """Predicted customers holding records of two or more true companies that each carry a
+    valid credit code on one of those records: merges the credit-code guard must prevent."""
+    return len(_coded_merges(truth, predicted, codes))
+
+
+def companies_in_wrong_merges_distinct_codes(
+    truth: Mapping[Record, str], predicted: Mapping[Record, str], codes: Mapping[Record, str]
+) -> int:
+    """The true companies inside those customers (one customer can swallow hundreds)."""
+    return sum(len(companies) for companies in _coded_merges(truth, predicted, codes))
+
+
+def _coded_merges(truth, predicted, codes) -> list[set[str]]:
+    coded: dict[str, set[str]] = defaultdict(set)
+    for record, company in truth.items():
+        cluster = predicted.get(record)
+        if cluster and record in codes:
+            coded[cluster].add(company)
+    return [companies for companies in coded.values() if len(companies) > 1]
+
+
 def splink_quality(
-    dsn: str, truth_dir: Path | str, truth: Mapping[Record, str] | None = None
+    dsn: str,
+    truth_dir: Path | str,
+    truth: Mapping[Record, str] | None = None,
+    records: list[dict] | None = None,
 ) -> dict:
     """Resolve the same records with Splink and score them with compare() against the truth.
 
-    Null figures with a note when splink (an optional `bench` dependency) is not installed.
+    Null figures with a note when splink (an optional `bench` dependency) is not installed,
+    when it fails, or when it cannot train on these records (`splink_status` untrained).
     """
+    empty = {
+        "splink_pairwise_f1": None,
+        "splink_bcubed_f1": None,
+        "splink_wrong_merges_distinct_codes": None,
+        "splink_seconds": None,
+    }
     try:
         import duckdb  # noqa: F401
         import splink
     except ImportError:
-        return {
-            "splink_pairwise_f1": None,
-            "splink_bcubed_f1": None,
-            "splink_seconds": None,
-            "splink_note": SPLINK_NOTE_MISSING,
-        }
+        return {**empty, "splink_status": "missing", "splink_note": SPLINK_NOTE_MISSING}
     truth = truth if truth is not None else read_truth(Path(truth_dir))
     started = time.perf_counter()
     try:
-        predicted = splink_resolve(read_splink_records(dsn))
+        records = records if records is not None else read_splink_records(dsn)
+        result = splink_resolve(records)
     except Exception as exc:  # a benchmark: say why in the report, never fail ours
-        return {
-            "splink_pairwise_f1": None,
-            "splink_bcubed_f1": None,
-            "splink_seconds": None,
-            "splink_note": f"splink run failed: {type(exc).__name__}: {exc}"[:500],
-        }
+        note = f"splink run failed: {type(exc).__name__}: {exc}"[:500]
+        return {**empty, "splink_status": "failed", "splink_note": note}
     seconds = time.perf_counter() - started
-    figures = compare(truth, predicted)
+    version = getattr(splink, "__version__", "?")
+    if result["status"] == "untrained":
+        return {
+            **empty,
+            "splink_status": "untrained",
+            "splink_note": f"splink {version} could not train: {result['note']}",
+            "splink_training": result["training"],
+        }
+    figures = compare(truth, result["clusters"])
+    note = (
+        f"splink {version} (DuckDB, unsupervised EM, our fields and blocking keys, "
+        f"term-frequency adjustments), clustered at match probability >= {SPLINK_THRESHOLD}"
+    )
     return {
         "splink_pairwise_precision": figures["pairwise_precision"],
         "splink_pairwise_recall": figures["pairwise_recall"],
@@ -270,9 +499,17 @@ def splink_quality(
         "splink_bcubed_recall": figures["bcubed_recall"],
         "splink_bcubed_f1": figures["bcubed_f1"],
         "splink_predicted_cids": figures["predicted_cids"],
-        "splink_seconds": round(seconds, 2),
-        "splink_note": (
-            f"splink {splink.__version__} (DuckDB, unsupervised EM), clustered at match "
-            f"probability >= {SPLINK_THRESHOLD}"
+        "splink_wrong_merges": figures["wrong_merges"],
+        "splink_wrong_merges_distinct_codes": wrong_merges_distinct_codes(
+            truth, result["clusters"], valid_codes(records)
         ),
+        "splink_companies_in_wrong_merges_distinct_codes": (
+            companies_in_wrong_merges_distinct_codes(
+                truth, result["clusters"], valid_codes(records)
+            )
+        ),
+        "splink_seconds": round(seconds, 2),
+        "splink_status": result["status"],
+        "splink_note": note + (f"; {result['note']}" if result["note"] else ""),
+        "splink_training": result["training"],
     }

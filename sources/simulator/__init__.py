@@ -15,10 +15,12 @@ import numpy as np
 from tqdm import tqdm
 
 from sources.contract import load_contract
+from sources.simulator import abroad
 from sources.simulator import identity as ident
 from sources.simulator import oracle as orc
 from sources.simulator import world as wld
 from sources.simulator.behaviour import Simulator
+from sources.simulator.placeholders import Placeholders
 from sources.simulator.writer import Calendar, Landing
 
 __all__ = ["ORACLE_SAMPLES", "simulate"]
@@ -37,11 +39,16 @@ def simulate(
     sources: list[str] | None = None,
     progress: bool = True,
     oracle_replays: int = ORACLE_SAMPLES,
+    placeholder_share: float = 0.0,
+    foreign_share: float = 0.0,
 ) -> dict:
     """Simulate `months` months from `start` for about 100 * `scale` companies.
 
     `oracle_replays` replicas of the future per company and month-end give the oracle's
     probabilities (fewer: faster, noisier; the landing files do not depend on it).
+    `placeholder_share`: share of identity records carrying a shared placeholder (phone,
+    park switchboard and address, agency e-mail); `foreign_share`: share of companies
+    abroad. Both 0 by default, when the files are those of a world without the knobs.
     Returns a summary: companies, rows written per table, source records, seconds.
     Same arguments give byte-identical files.
     """
@@ -59,16 +66,25 @@ def simulate(
         raise ValueError("months must be >= 1")
     if oracle_replays < 1:
         raise ValueError("oracle_replays must be >= 1")
+    for knob, value in (("placeholder_share", placeholder_share), ("foreign_share", foreign_share)):
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"{knob} must be within [0, 1]")
 
     seq = np.random.SeedSequence(seed)
     world_rng, behaviour_rng, identity_rng, oracle_rng = (
         np.random.Generator(np.random.PCG64(s)) for s in seq.spawn(4)
     )
+    # the knobs draw from generators of their own, spawned after the four above
+    foreign_rng, placeholder_rng = (np.random.Generator(np.random.PCG64(s)) for s in seq.spawn(2))
     n = max(2, round(100 * scale))
     world = wld.build(n, months, world_rng, identity_rng)
+    foreign = abroad.assign(world, foreign_share, foreign_rng)
+    hubs = Placeholders(world, placeholder_share, placeholder_rng, foreign)
     cal = Calendar(start, months, horizon=orc.HORIZON + 2)
     landing = Landing(out, contract, chosen, cal)
     sim = Simulator(world, cal, landing, behaviour_rng, identity_rng, identity_noise, orc)
+    sim.knobs(foreign if foreign_share > 0 else None, hubs if placeholder_share > 0 else None,
+              foreign_rng)  # fmt: skip
 
     truth = out / "truth"
     oracle_rows = []  # (month, as_of day, companies, waits for their probabilities)
@@ -100,7 +116,7 @@ def simulate(
         landing.close()
         oracle_rows = [(m, d, idx, *wait()) for m, d, idx, wait in oracle_rows]
 
-    _write_companies(truth / "companies.csv", world, cal)
+    _write_companies(truth / "companies.csv", world, cal, foreign)
     labels = orc.labels(
         n, cal, world.entry_day, sim.closed_day,
         np.frombuffer(sim.order_company, dtype=np.int32),
@@ -119,22 +135,26 @@ def simulate(
         "rows": counts,
         "records": sum(counts.values()),
         "oracle_replays": oracle_replays,
+        "foreign_companies": len(foreign),
         "seconds": round(time.perf_counter() - t0, 2),
     }
 
 
-def _write_companies(path: Path, world: wld.World, cal: Calendar) -> None:
+def _write_companies(path: Path, world: wld.World, cal: Calendar, foreign: dict) -> None:
     with open(path, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
         w.writerow([
             "company_id", "credit_code", "legal_name", "group_id", "twin_of", "customer_type",
             "industry", "province", "city", "entry_date", "size", "tech_orientation",
             "loyalty", "codev_willingness", "financial_health", "purchase_rhythm",
-            "lifecycle_phase", "payment_terms_days",
+            "lifecycle_phase", "payment_terms_days", "country",
         ])  # fmt: skip
         for c in range(world.n):
             idn = world.identities[c]
             province, city = ident.CITIES[idn.city_idx][0], ident.CITIES[idn.city_idx][1]
+            abroad_at = foreign.get(c)
+            if abroad_at is not None:
+                province, city = abroad_at.city.region, abroad_at.city.name
             w.writerow([
                 world.ids[c], world.credit_code[c], idn.legal_name, world.group_id[c],
                 world.twin_of[c], wld.CUSTOMER_TYPES[world.ctype[c]],
@@ -143,6 +163,7 @@ def _write_companies(path: Path, world: wld.World, cal: Calendar) -> None:
                 f"{world.tech[c]:.4f}", f"{world.loyalty[c]:.4f}", f"{world.codev[c]:.4f}",
                 f"{world.fin[c]:.4f}", "burst" if world.burst[c] else "steady",
                 wld.RELATIONSHIP[world.init_r[c]], int(world.terms[c]),
+                "CN" if abroad_at is None else abroad_at.country.code,
             ])  # fmt: skip
 
 

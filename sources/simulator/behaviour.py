@@ -12,9 +12,9 @@ from array import array
 
 import numpy as np
 
+from sources.simulator import abroad, uscc
 from sources.simulator import dynamics as dyn
 from sources.simulator import identity as ident
-from sources.simulator import uscc
 from sources.simulator.events import DAY, Events, Invoice
 from sources.simulator.world import CUSTOMER_TYPES, FAMILIES, MATERIALS, NEW_MATERIALS, World
 from sources.simulator.writer import Calendar, Landing
@@ -99,6 +99,14 @@ class Simulator(Events):
         self.materials = [list(m) for m in MATERIALS]
         self.by_family: dict[int, list[int]] = {}
         self._index_materials()
+        self.knobs(None, None, None)
+
+    def knobs(self, foreign: dict | None, hubs, rng: np.random.Generator | None) -> None:
+        """The world knobs: companies abroad (company -> abroad.Foreign) and shared
+        placeholders; None for a knob at 0, which then draws nothing."""
+        self.foreign = foreign
+        self.hubs = hubs
+        self.knob_rng = rng
 
     # ------------------------------------------------------------------ helpers
     def _next(self, kind: str) -> int:
@@ -151,11 +159,23 @@ class Simulator(Events):
         self.out.row(max(0, self.cal.month_of_day(sec // DAY)), src, table, row, cid, pid)
 
     def _phone(self, c: int) -> str:
+        if self.foreign and c in self.foreign:
+            return abroad.company_phone(self.foreign[c], self.noise, self.knob_rng, national=False)
         idn = self.w.identities[c]
         return ident.format_landline(*idn.switchboard, self.noise, self.irng)
 
+    def _knobs(self, c: int, table: str, row: dict) -> dict:
+        """Apply the world knobs to a new identity record of `table` ("crm.accounts", ...)."""
+        if self.foreign is not None and table in ("crm.accounts", "erp.customers"):
+            abroad.fill(self.foreign.get(c), row, self.noise, self.knob_rng)
+        if self.hubs is not None:
+            self.hubs.fill(c, table, row, self.noise)
+        return row
+
     def _credit(self, c: int, missing: float, mistyped: float) -> str:
         code = self.w.credit_code[c]
+        if not code:  # abroad: not in the Chinese registry
+            return ""
         u = self.irng.random()
         if u < missing:
             return ""
@@ -169,11 +189,18 @@ class Simulator(Events):
     def _person(self, c: int) -> ident.Person:
         pool = self.people[c]
         if not pool or (len(pool) < 6 and self.irng.random() < 0.05):
-            p = ident.person(self.w.identities[c], self.w.ctype[c] == 0, self.noise, self.irng)
+            p = self._new_person(c)
             p.person_id = f"P{self._next('person'):07d}"
             pool.append(p)
             return p
         return pool[int(self.irng.integers(len(pool)))]
+
+    def _new_person(self, c: int) -> ident.Person:
+        p = ident.person(self.w.identities[c], self.w.ctype[c] == 0, self.noise, self.irng)
+        if self.foreign and c in self.foreign:
+            domain = self.w.identities[c].domain
+            return abroad.person(self.foreign[c], self.noise, self.knob_rng, domain)
+        return p
 
     def _account(self, c: int) -> str:
         accts = self.accounts[c]
@@ -224,14 +251,16 @@ class Simulator(Events):
             "updated_at": self.cal.ts(self._sec(int(w.entry_day[c]))),
         }
         self.registry_rows[c] = row
-        self._emit(int(w.entry_day[c]) * DAY, "registry", "companies", row, c)
+        if w.credit_code[c]:  # companies abroad have no registry row
+            self._emit(int(w.entry_day[c]) * DAY, "registry", "companies", row, c)
 
     def _registry_change(self, c: int, day: int, **changes) -> None:
         row = dict(self.registry_rows[c])
         row.update(changes)
         row["updated_at"] = self.cal.ts(self._sec(day))
         self.registry_rows[c] = row
-        self._emit(day * DAY, "registry", "companies", row, None)
+        if self.w.credit_code[c]:
+            self._emit(day * DAY, "registry", "companies", row, None)
 
     # ------------------------------------------------------------------ CRM / ERP entities
     def _enter(self, c: int) -> None:
@@ -280,6 +309,7 @@ class Simulator(Events):
             "updated_at": "",
         }
         row["updated_at"] = row["created_at"]
+        self._knobs(c, "crm.accounts", row)
         self.account_rows[acc] = row
         self._emit(day * DAY, "crm", "accounts", row, c)
 
@@ -320,6 +350,7 @@ class Simulator(Events):
             "created_at": self.cal.ts(sec),
             "updated_at": self.cal.ts(sec),
         }
+        self._knobs(c, "erp.customers", row)
         self.erp_rows[code] = row
         self._emit(sec, "erp", "customers", row, c, person)
         return code

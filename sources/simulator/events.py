@@ -223,6 +223,7 @@ class Events:
             "spec_tolerance_pct": f"{tol:.1f}",
             "requested_at": self.cal.ts(t0),
         }
+        self._knobs(c, "lab.sample_requests", base)
         self._versions(
             "lab",
             "sample_requests",
@@ -276,6 +277,7 @@ class Events:
             "severity": SEVERITIES[sev_i],
             "opened_at": self.cal.ts(t0),
         }
+        self._knobs(c, "service.tickets", base)
         done = {
             **base,
             "closed_at": self.cal.ts(closed),

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sources.simulator import countries
+
 # (province, city, division code, telephone area code, pinyin, weight)
 CITIES: tuple[tuple[str, str, str, str, str, float], ...] = (
     ("北京市", "北京市", "110100", "010", "Beijing", 6),
@@ -442,6 +444,8 @@ def mobile_number(rng: np.random.Generator) -> str:
 
 
 def format_mobile(mobile: str, noise: float, rng: np.random.Generator) -> str:
+    if mobile.startswith("+"):  # a mobile abroad, kept as E.164
+        return countries.format_mobile(mobile, noise, rng)
     if rng.random() >= 2 * noise:
         return mobile
     a, b, c = mobile[:3], mobile[3:7], mobile[7:]

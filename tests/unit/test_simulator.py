@@ -321,3 +321,130 @@ def test_oracle_chain_steps_exactly_as_the_simulation():
         assert np.array_equal(t_lam[comp * dyn.N_STATES + code], lam)
         assert np.array_equal(t_cancel[comp * dyn.N_STATES + code], cancel)
         st = expected
+
+
+# ---- the world knobs: placeholder_share and foreign_share
+
+
+@pytest.fixture(scope="module")
+def placeholder_world(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("placeholder")
+    simulate(out, seed=3, placeholder_share=0.3, **{**SMALL, "scale": 1})
+    return out
+
+
+@pytest.fixture(scope="module")
+def foreign_world(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("foreign")
+    simulate(out, seed=3, foreign_share=0.3, **SMALL)
+    return out
+
+
+def test_knobs_at_zero_give_the_same_bytes(small, tmp_path):
+    again = tmp_path / "zero"
+    simulate(again, seed=3, placeholder_share=0.0, foreign_share=0.0, **SMALL)
+    assert files_of(small) == files_of(again)
+    # a world without knobs writes every company with country CN, as the last column
+    companies = read_truth(small, "companies.csv")
+    assert list(companies[0])[-1] == "country"
+    assert {r["country"] for r in companies} == {"CN"}
+
+
+def test_knobs_are_deterministic_and_keep_the_truth_format(placeholder_world, tmp_path):
+    again = tmp_path / "again"
+    simulate(again, seed=3, placeholder_share=0.3, **{**SMALL, "scale": 1})
+    assert files_of(placeholder_world) == files_of(again)
+    assert list(read_truth(placeholder_world, "records.csv")[0]) == [
+        "source", "table", "record_key", "company_id",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("knob", ["placeholder_share", "foreign_share"])
+def test_knobs_outside_zero_one_are_refused(knob, tmp_path):
+    with pytest.raises(ValueError, match=knob):
+        simulate(tmp_path, **{knob: 1.5}, **SMALL)
+
+
+def test_placeholders_are_shared_by_companies_with_different_valid_codes(placeholder_world):
+    owner = {
+        (r["table"], r["record_key"]): r["company_id"]
+        for r in read_truth(placeholder_world, "records.csv")
+    }
+    accounts = read_table(placeholder_world, "crm", "accounts")
+    tickets = read_table(placeholder_world, "service", "tickets")
+    digits = ["".join(ch for ch in r["phone"] if ch.isdigit()) for r in accounts]
+    digits += ["".join(ch for ch in r["contact_phone"] if ch.isdigit()) for r in tickets]
+    placeholder = sum(d.endswith("13800138000") for d in digits)
+    assert 0.03 * len(digits) < placeholder < 0.3 * len(digits)
+    # companies with valid codes of their own share one placeholder mobile or park address
+    by_value: dict[str, set[str]] = {}
+    for r in accounts:
+        if is_valid(r["credit_code"].strip()):
+            company = owner[("accounts", r["account_id"])]
+            if "13800138000" in "".join(ch for ch in r["phone"] if ch.isdigit()):
+                by_value.setdefault("mobile", set()).add(company)
+            if "园区服务中心" in r["address"]:
+                by_value.setdefault(r["address"], set()).add(company)
+    assert len(by_value.get("mobile", ())) >= 2
+    assert max(len(v) for k, v in by_value.items() if k != "mobile") >= 2
+    emails = [
+        r["email"].strip().lower() for r in read_table(placeholder_world, "lab", "sample_requests")
+    ]
+    assert any(e.startswith("service@") for e in emails)
+
+
+def test_foreign_companies_have_their_own_formats_and_no_credit_code(foreign_world):
+    companies = {r["company_id"]: r for r in read_truth(foreign_world, "companies.csv")}
+    abroad = {c for c, r in companies.items() if r["country"] != "CN"}
+    assert 0.15 * len(companies) <= len(abroad) <= 0.45 * len(companies)
+    assert all(companies[c]["credit_code"] == "" for c in abroad)
+    assert all(is_valid(r["credit_code"]) for c, r in companies.items() if c not in abroad)
+    registry = {r["credit_code"] for r in read_table(foreign_world, "registry", "companies")}
+    assert "" not in registry
+    owner = {
+        (r["table"], r["record_key"]): r["company_id"]
+        for r in read_truth(foreign_world, "records.csv")
+    }
+    rows = [
+        r for r in read_table(foreign_world, "crm", "accounts")
+        if owner[("accounts", r["account_id"])] in abroad
+    ]  # fmt: skip
+    assert rows and all(r["credit_code"] == "" for r in rows)
+    assert all(not any("\u4e00" <= ch <= "\u9fff" for ch in r["account_name"]) for r in rows)
+    assert any(r["country"] in {"DE", "US", "JP", "FR", "KR", "IT"} for r in rows)
+    phones = [r["phone"] for r in rows]
+    assert any(p.startswith(("+", "00")) for p in phones)
+    # national forms only where the record says the country
+    assert all(r["country"] for r in rows if not r["phone"].startswith(("+", "00")))
+    erp = read_table(foreign_world, "erp", "customers")
+    assert any(r["country"] for r in erp)
+    lab = [
+        r for r in read_table(foreign_world, "lab", "sample_requests")
+        if owner[("sample_requests", r["request_id"])] in abroad
+    ]  # fmt: skip
+    assert lab and all(r["contact_name"].isascii() or " " in r["contact_name"] for r in lab)
+
+
+def test_latin_names_include_forms_that_break_naive_stripping():
+    from sources.simulator.countries import COUNTRIES
+
+    brands = {b for c in COUNTRIES for b in c.brands}
+    assert "Follonico" in brands
+    forms = {f[0] for c in COUNTRIES for f in c.legal_forms}
+    assert {"GmbH", "AG", "S.p.A.", "Inc.", "LLC", "K.K.", "S.A.S."} <= forms
+
+
+def test_foreign_phone_formats():
+    from sources.simulator.countries import COUNTRIES, format_phone
+
+    de = next(c for c in COUNTRIES if c.code == "DE")
+    us = next(c for c in COUNTRIES if c.code == "US")
+    rng = np.random.default_rng(1)
+    assert format_phone(de, "8912345678", 2, 0.0, rng, national=True) == "+49 89 1234 5678"
+    assert format_phone(us, "2125550142", 3, 0.0, rng, national=True) == "+1 (212) 555-0142"
+    seen = {format_phone(us, "2125550142", 3, 0.5, rng, national=True) for _ in range(200)}
+    assert "(212) 555-0142" in seen
+    seen = {format_phone(de, "8912345678", 2, 0.5, rng, national=True) for _ in range(200)}
+    assert {"0049 89 12345678", "089 1234 5678"} <= seen
+    seen = {format_phone(de, "8912345678", 2, 0.5, rng, national=False) for _ in range(200)}
+    assert all(s.startswith(("+", "00")) for s in seen)
