@@ -3,7 +3,8 @@
     callers (contact phone and e-mail) and ERP contact persons (a name only). employer_cid is
     the CID of the customer the record belongs to: a CRM contact's account, else the record
     itself (lab, service and ERP records are customer records). Placeholder phones and e-mails
-    are no identifiers (null). seen_at is when the record's event happened. -#}
+    are no identifiers (null); mobile is the phone when it is a mobile (a landline is often a
+    company's switchboard, shared by its people). seen_at is when the record's event happened. -#}
 with customer_ids as (
     select * from {{ ref('customer_ids') }}
 ),
@@ -140,6 +141,7 @@ final as (
         person_name_norm,
         phone,
         {{ phone_kind('phone') }} as phone_kind,
+        case when {{ phone_kind('phone') }} = 'mobile' then phone end as mobile,
         email,
         title,
         employer_cid,
