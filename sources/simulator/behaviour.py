@@ -125,19 +125,38 @@ class Simulator(Events):
         """Like `_sec` for records whose number depends on identity noise."""
         return day * DAY + int(self.irng.uniform(8.5, 19.0) * 3600)
 
-    def _versions(self, src: str, table: str, versions: list[tuple[int, dict]], company: int):
-        """Emit the last version of each month; the first emitted one carries the truth."""
+    def _versions(
+        self,
+        src: str,
+        table: str,
+        versions: list[tuple[int, dict]],
+        company: int,
+        person: ident.Person | None = None,
+    ):
+        """Emit the last version of each month; the first emitted one carries the truth
+        (the company, and the person the record names if any)."""
         by_month: dict[int, dict] = {}
         for sec, row in versions:
             by_month[max(0, self.cal.month_of_day(sec // DAY))] = row
         first = True
+        pid = None if person is None else person.person_id
         for month in sorted(by_month):
-            self.out.row(month, src, table, by_month[month], self.w.ids[company] if first else None)
+            truth = (self.w.ids[company], pid) if first else (None, None)
+            self.out.row(month, src, table, by_month[month], *truth)
             first = False
 
-    def _emit(self, sec: int, src: str, table: str, row: dict, company: int | None) -> None:
+    def _emit(
+        self,
+        sec: int,
+        src: str,
+        table: str,
+        row: dict,
+        company: int | None,
+        person: ident.Person | None = None,
+    ) -> None:
         cid = None if company is None else self.w.ids[company]
-        self.out.row(max(0, self.cal.month_of_day(sec // DAY)), src, table, row, cid)
+        pid = None if company is None or person is None else person.person_id
+        self.out.row(max(0, self.cal.month_of_day(sec // DAY)), src, table, row, cid, pid)
 
     def _phone(self, c: int) -> str:
         if self.foreign and c in self.foreign:
@@ -171,6 +190,7 @@ class Simulator(Events):
         pool = self.people[c]
         if not pool or (len(pool) < 6 and self.irng.random() < 0.05):
             p = self._new_person(c)
+            p.person_id = f"P{self._next('person'):07d}"
             pool.append(p)
             return p
         return pool[int(self.irng.integers(len(pool)))]
@@ -304,7 +324,7 @@ class Simulator(Events):
             "email": ident.format_email(p.email, self.noise, self.irng),
             "created_at": self.cal.ts(self._sec(day)),
         }
-        self._emit(day * DAY, "crm", "contacts", row, c)
+        self._emit(day * DAY, "crm", "contacts", row, c, p)
 
     def _new_erp(self, c: int, day: int, sec: int | None = None) -> str:
         w, idn, noise = self.w, self.w.identities[c], self.noise
@@ -332,7 +352,7 @@ class Simulator(Events):
         }
         self._knobs(c, "erp.customers", row)
         self.erp_rows[code] = row
-        self._emit(sec, "erp", "customers", row, c)
+        self._emit(sec, "erp", "customers", row, c, person)
         return code
 
     def _credit_limit(self, c: int) -> float:

@@ -229,6 +229,7 @@ class Events:
             "sample_requests",
             [(t0, base), (shipped, {**base, "shipped_at": self.cal.ts(shipped)})],
             c,
+            person,
         )
         if rng.random() < 0.75:
             received = shipped + int(rng.integers(10, 41)) * DAY
@@ -282,7 +283,7 @@ class Events:
             "closed_at": self.cal.ts(closed),
             "satisfaction": str(score) if surveyed else "",
         }
-        self._versions("service", "tickets", [(t0, base), (closed, done)], c)
+        self._versions("service", "tickets", [(t0, base), (closed, done)], c, person)
 
     def _interaction(self, c: int, ms: int, dm: int, outbound: bool) -> None:
         rng, w = self.rng, self.w

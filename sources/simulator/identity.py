@@ -308,6 +308,7 @@ class Person:
     title: str
     mobile: str
     email: str
+    person_id: str = ""  # the true person, for truth/persons.csv; set by the simulator
 
 
 @dataclass

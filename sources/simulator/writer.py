@@ -1,4 +1,6 @@
-"""Landing files per the contract, monthly batches, and the streamed record truth."""
+"""Landing files per the contract, monthly batches, and the streamed record truth
+(`truth/records.csv`: the company of each record; `truth/persons.csv`: the person a record
+names, for CRM contacts, lab requesters, service callers and ERP contact persons)."""
 
 from __future__ import annotations
 
@@ -76,7 +78,7 @@ class Landing:
             for tab in spec.tables:
                 cols = list(tab.column_names)
                 self.tables[(src, tab.name)] = (cols, [cols.index(k) for k in tab.key])
-        self.pending: dict[int, list[tuple[str, str, list[str], str | None]]] = {}
+        self.pending: dict[int, list[tuple[str, str, list[str], str | None, str | None]]] = {}
         self.month = -1
         self.files: dict[tuple[str, str], tuple] = {}
         self.counts: dict[str, int] = {f"{s}.{t}": 0 for s, t in self.tables}
@@ -85,6 +87,9 @@ class Landing:
         self._truth_fh = open(truth_dir / "records.csv", "w", encoding="utf-8", newline="")  # noqa: SIM115 (closed in close())
         self.truth = csv.writer(self._truth_fh)
         self.truth.writerow(["source", "table", "record_key", "company_id"])
+        self._persons_fh = open(truth_dir / "persons.csv", "w", encoding="utf-8", newline="")  # noqa: SIM115 (closed in close())
+        self.persons = csv.writer(self._persons_fh)
+        self.persons.writerow(["source", "table", "record_key", "person_id"])
 
     def open_month(self, m: int) -> None:
         self.month = m
@@ -105,8 +110,8 @@ class Landing:
             # Rows wait here until the month closes: a record changed twice in one month is
             # exported once, in its latest version (an export has one row per key).
             self.files[(src, table)] = (fh, w, {})
-        for src, table, values, company in self.pending.pop(m, []):
-            self._write(src, table, values, company)
+        for src, table, values, company, person in self.pending.pop(m, []):
+            self._write(src, table, values, company, person)
 
     def close_month(self) -> None:
         for fh, w, rows in self.files.values():
@@ -117,20 +122,32 @@ class Landing:
     def close(self) -> None:
         self.close_month()
         self._truth_fh.close()
+        self._persons_fh.close()
 
-    def row(self, month: int, src: str, table: str, row: dict, company: str | None) -> None:
-        """Queue `row` for the batch of `month`. `company` is given for a record's first
-        version only (it goes to the truth); later versions pass None."""
+    def row(
+        self,
+        month: int,
+        src: str,
+        table: str,
+        row: dict,
+        company: str | None,
+        person: str | None = None,
+    ) -> None:
+        """Queue `row` for the batch of `month`. `company` (and `person`, for a record that
+        names one) is given for a record's first version only (it goes to the truth); later
+        versions pass None."""
         spec = self.tables.get((src, table))
         if spec is None or month >= self.cal.months:
             return
         values = [row.get(c, "") for c in spec[0]]
         if month <= self.month:
-            self._write(src, table, values, company)
+            self._write(src, table, values, company, person)
         else:
-            self.pending.setdefault(month, []).append((src, table, values, company))
+            self.pending.setdefault(month, []).append((src, table, values, company, person))
 
-    def _write(self, src: str, table: str, values: list[str], company: str | None) -> None:
+    def _write(
+        self, src: str, table: str, values: list[str], company: str | None, person: str | None
+    ) -> None:
         key = "|".join(values[i] for i in self.tables[(src, table)][1])
         rows = self.files[(src, table)][2]
         if key not in rows:
@@ -138,3 +155,5 @@ class Landing:
         rows[key] = values
         if company is not None:
             self.truth.writerow([src, table, key, company])
+            if person is not None:
+                self.persons.writerow([src, table, key, person])

@@ -9,7 +9,8 @@
     before the cutoff or a CRM contact: touchpoints by channel, who reached out, how recently, and how long the
     customer takes to answer sales (now against the whole year). Point in time: interaction and
     contact versions known at the cutoff, answers given before it. CRM records reach the CID
-    through their account. -#}
+    through their account; contacts count as resolved persons (identity.person_ids: two CRM
+    contacts of one person are one), R&D by the contact_title_roles seed. -#}
 
 with as_of_dates as (
     {{ feature_dates_to_build() }}
@@ -21,6 +22,16 @@ interactions as (
 
 contacts as (
     select * from {{ ref('stg_crm__contacts') }}
+),
+
+rd_keywords as (
+    select keyword from {{ ref('contact_title_roles') }}
+    where role = 'rd_contact'
+),
+
+contact_person_ids as (
+    select * from {{ ref('person_ids') }}
+    where source_system = 'crm' and source_table = 'contacts'
 ),
 
 account_ids as (
@@ -80,17 +91,34 @@ interaction_features as (
     group by cid, as_of_date
 ),
 
--- people at the customer known at the cutoff; R&D by their job title
+-- people at the customer known at the cutoff (a person once however many contacts); R&D by
+-- their job title
 contacts_known as (
     select
         d.as_of_date,
         ids.cid,
-        c.contact_title ~* '(研发|研究|技术|教授|实验|课题|博士|工程师|r&d|research|engineer|scientist)' as is_rd_contact
+        pid.person_id,
+        exists(
+            select 1 from rd_keywords as k
+            where {{ title_keyword_match(normalize_title('c.contact_title'), 'k.keyword') }}
+        ) as is_rd_contact
     from as_of_dates as d
     inner join contacts as c
         on d.cutoff_at > c.created_at and {{ known_at_instant('d.cutoff_at', 'c') }}
     inner join account_ids as ids
         on c.account_id = ids.source_record_id
+    inner join contact_person_ids as pid
+        on c.contact_id = pid.source_record_id
+),
+
+persons_known as (
+    select
+        cid,
+        as_of_date,
+        person_id,
+        bool_or(is_rd_contact) as is_rd_contact
+    from contacts_known
+    group by cid, as_of_date, person_id
 ),
 
 contact_features as (
@@ -98,8 +126,8 @@ contact_features as (
         cid,
         as_of_date,
         count(*) as crm_contacts,
-        avg(coalesce(is_rd_contact, false)::integer::numeric) as rd_contact_share
-    from contacts_known
+        avg(is_rd_contact::integer::numeric) as rd_contact_share
+    from persons_known
     group by cid, as_of_date
 ),
 

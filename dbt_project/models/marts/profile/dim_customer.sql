@@ -113,6 +113,17 @@ summary as (
     group by cid
 ),
 
+buying_centres as (
+    -- the customer's resolved contacts (marts.customer_contacts)
+    select
+        cid,
+        count(*)::integer as n_contacts,
+        (count(*) filter (where role = 'decision_maker'))::integer as n_decision_makers,
+        (count(*) filter (where is_rd_contact))::integer as n_rd_contacts
+    from {{ ref('customer_contacts') }}
+    group by cid
+),
+
 customers as (
     select distinct cid from customer_ids
 ),
@@ -131,7 +142,10 @@ final as (
         coalesce(s.record_count, 0) as record_count,
         s.source_systems,
         s.first_known_at,
-        rf.cid is not null as has_registry_record
+        rf.cid is not null as has_registry_record,
+        coalesce(b.n_contacts, 0) as n_contacts,
+        coalesce(b.n_decision_makers, 0) as n_decision_makers,
+        coalesce(b.n_rd_contacts, 0) as n_rd_contacts
     from customers as c
     left join registry_facts as rf on c.cid = rf.cid
     left join names_ranked as nr on c.cid = nr.cid
@@ -140,6 +154,7 @@ final as (
     left join cities_ranked as ci on c.cid = ci.cid
     left join owners_ranked as o on c.cid = o.cid
     left join summary as s on c.cid = s.cid
+    left join buying_centres as b on c.cid = b.cid
 )
 
 select * from final
