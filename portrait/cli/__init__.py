@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from portrait.cli import contract, dags, data, demo, models, quality, ui, warehouse
+from portrait.cli import contract, dags, data, demo, identity, models, quality, ui, warehouse
 
 app = typer.Typer(
     help="portrait — customer portraits for B2B advanced-materials companies.", no_args_is_help=True
@@ -20,3 +20,4 @@ app.add_typer(warehouse.app, name="warehouse")
 app.add_typer(ui.app, name="ui")
 app.add_typer(dags.app, name="dags")
 app.add_typer(contract.app, name="contract")
+app.add_typer(identity.app, name="identity")

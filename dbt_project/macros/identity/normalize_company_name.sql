@@ -1,17 +1,27 @@
 {#- Normalised company name for comparison: NFKC (full-width brackets, letters, spaces and
-    punctuation become half-width), lower case, department and legal-form suffixes removed
-    (company_name_words), bracketed parts removed (usually a city: 普科新材料科技（上海）有限公司),
-    the leading province/city removed when city_pattern (see city_prefix_pattern) is given,
-    then every space and punctuation mark removed. Group words such as 集团 are kept. -#}
+    punctuation become half-width), lower case, a leading article (the) dropped, department and
+    legal-form suffixes removed (company_name_words; a Latin form such as co or ag only as a
+    whole word, so follonico keeps its letters), bracketed parts removed (usually a city:
+    普科新材料科技（上海）有限公司), the leading province/city removed when city_pattern (see
+    city_prefix_pattern) is given, then every space and punctuation mark removed. Group words
+    such as 集团 are kept. -#}
 {% macro normalize_company_name(column, city_pattern=none) -%}
     {%- set depts = company_name_words('department') | join('|') -%}
     {%- set forms = [] -%}
     {%- for form in company_name_words('legal_form') -%}
-        {%- do forms.append(form | replace('.', ' ') | replace(',', ' ') | trim | replace(' ', '\\s*')) -%}
+        {%- set pattern = form | replace('.', ' ') | replace(',', ' ') | trim | replace(' ', '\\s*') -%}
+        {#- a Latin form is a whole word: not preceded by a Latin letter or digit -#}
+        {%- do forms.append(('(?<![a-z0-9])' ~ pattern) if form[0] in 'abcdefghijklmnopqrstuvwxyz' else pattern) -%}
     {%- endfor -%}
+    {%- set articles = company_name_words('article') -%}
     {%- set step_punct -%}
         regexp_replace(lower(normalize(coalesce({{ column }}, ''), nfkc)), '[,.&''"·]', ' ', 'g')
     {%- endset -%}
+    {%- if articles -%}
+        {%- set step_punct -%}
+            regexp_replace({{ step_punct }}, '^\s*({{ articles | join("|") }})\s+', '')
+        {%- endset -%}
+    {%- endif -%}
     {%- set step_dept -%}
         regexp_replace({{ step_punct }}, '\s*({{ depts }})\s*$', '')
     {%- endset -%}
@@ -52,8 +62,9 @@
     )
 {%- endmacro %}
 
-{#- The words of one kind ('legal_form' or 'department') of the identity_company_name_words
-    seed, in strip order: a company name loses these suffixes before comparison. -#}
+{#- The words of one kind ('legal_form', 'department' or 'article') of the identity_company_name_words
+    seed, in strip order: a company name loses these suffixes (articles: this prefix) before
+    comparison. -#}
 {% macro company_name_words(word_kind) -%}
     {%- set words = [] -%}
     {%- for row in identity_seed_rows('identity_company_name_words', 'strip_order') if row['word_kind'] == word_kind -%}

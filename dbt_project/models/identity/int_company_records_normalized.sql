@@ -1,273 +1,62 @@
-{#- Every source record that names a customer, current version, with its identifiers
-    normalised (macros/identity). CRM contacts are evidence only (they link to their account);
-    ERP codes seen on orders or tickets but never in the customer master are bare records. -#}
-{#- pg_trgm (similarity) is needed by int_record_pairs_scored and its unit tests, which run
-    before that model's own hooks. -#}
-{{ config(pre_hook="create extension if not exists pg_trgm with schema public") }}
-with cities as (
-    select * from {{ ref('identity_cn_cities') }}
+{#- The records downstream models compare and link: int_company_records_parsed with its hub
+    identifier values (identity.hub_identifiers) removed from phone (and phone_kind), email,
+    email_company_domain and address_norm; hub_identifiers names the kinds removed
+    (comma-separated text, not text[]: dbt unit tests that mock this model cannot type an
+    array column). A
+    placeholder or reserved e-mail domain takes its addresses with it. -#}
+with records as (
+    select * from {{ ref('int_company_records_parsed') }}
 ),
 
-crm_accounts as (
-    select
-        *,
-        min(known_at) over (partition by account_id) as first_known_at
-    from {{ ref('stg_crm__accounts') }}
+hubs as (
+    select * from {{ ref('hub_identifiers') }}
 ),
 
-crm_contacts as (
+records_flagged as (
     select
-        *,
-        min(known_at) over (partition by contact_id) as first_known_at
-    from {{ ref('stg_crm__contacts') }}
+        r.*,
+        phone_hub.identifier_value is not null as is_phone_hub,
+        email_hub.identifier_value is not null as is_email_hub,
+        domain_hub.identifier_value is not null as is_domain_hub,
+        domain_hub.reason = 'placeholder' as is_placeholder_domain,
+        address_hub.identifier_value is not null as is_address_hub
+    from records as r
+    left join hubs as phone_hub on phone_hub.identifier_kind = 'phone' and r.phone = phone_hub.identifier_value
+    left join hubs as email_hub on email_hub.identifier_kind = 'email' and r.email = email_hub.identifier_value
+    left join hubs as domain_hub
+        on domain_hub.identifier_kind = 'email_domain' and split_part(r.email, '@', 2) = domain_hub.identifier_value
+    left join hubs as address_hub on address_hub.identifier_kind = 'address' and r.address_norm = address_hub.identifier_value
 ),
 
-erp_customers as (
+final as (
     select
-        *,
-        min(known_at) over (partition by customer_code) as first_known_at
-    from {{ ref('stg_erp__customers') }}
-),
-
-erp_orders as (
-    select
-        customer_code,
-        min(known_at) as first_known_at
-    from {{ ref('stg_erp__orders') }}
-    group by customer_code
-),
-
-lab_requests as (
-    select
-        *,
-        min(known_at) over (partition by request_id) as first_known_at
-    from {{ ref('stg_lab__sample_requests') }}
-),
-
-service_tickets as (
-    select
-        *,
-        min(known_at) over (partition by ticket_id) as first_known_at
-    from {{ ref('stg_service__tickets') }}
-),
-
-projects as (
-    select
-        *,
-        min(known_at) over (partition by project_id) as first_known_at
-    from {{ ref('stg_projects__projects') }}
-),
-
-registry_companies as (
-    select
-        *,
-        min(known_at) over (partition by credit_code) as first_known_at
-    from {{ ref('stg_registry__companies') }}
-),
-
-records_unioned as (
-    select
-        'crm' as source_system,
-        'accounts' as source_table,
-        account_id as source_record_id,
-        true as is_customer_record,
-        account_name as name_raw,
-        null::text as name_alt_raw,
-        city as city_raw,
-        credit_code_raw,
-        phone as phone_raw,
-        email as email_raw,
-        address as address_raw,
-        null::text as contact_name,
-        null::text as erp_customer_code,
-        account_id as crm_account_id,
-        owner_sales,
-        first_known_at,
-        known_at
-    from crm_accounts
-    where superseded_at is null
-
-    union all
-
-    select
-        'crm' as source_system,
-        'contacts' as source_table,
-        contact_id as source_record_id,
-        false as is_customer_record,
-        null::text as name_raw,
-        null::text as name_alt_raw,
-        null::text as city_raw,
-        null::text as credit_code_raw,
-        phone as phone_raw,
-        email as email_raw,
-        null::text as address_raw,
-        contact_name,
-        null::text as erp_customer_code,
-        account_id as crm_account_id,
-        null::text as owner_sales,
-        first_known_at,
-        known_at
-    from crm_contacts
-    where superseded_at is null
-
-    union all
-
-    select
-        'erp' as source_system,
-        'customers' as source_table,
-        customer_code as source_record_id,
-        true as is_customer_record,
-        customer_name as name_raw,
-        null::text as name_alt_raw,
-        city as city_raw,
-        credit_code_raw,
-        phone as phone_raw,
-        null::text as email_raw,
-        address as address_raw,
-        contact_person as contact_name,
-        customer_code as erp_customer_code,
-        null::text as crm_account_id,
-        null::text as owner_sales,
-        first_known_at,
-        known_at
-    from erp_customers
-    where superseded_at is null
-
-    union all
-
-    select
-        'erp' as source_system,
-        'customers' as source_table,
-        codes.customer_code as source_record_id,
-        true as is_customer_record,
-        null::text as name_raw,
-        null::text as name_alt_raw,
-        null::text as city_raw,
-        null::text as credit_code_raw,
-        null::text as phone_raw,
-        null::text as email_raw,
-        null::text as address_raw,
-        null::text as contact_name,
-        codes.customer_code as erp_customer_code,
-        null::text as crm_account_id,
-        null::text as owner_sales,
-        codes.first_known_at,
-        codes.first_known_at as known_at
-    from erp_orders as codes
-    where not exists (select 1 from erp_customers as c where c.customer_code = codes.customer_code)
-
-    union all
-
-    select
-        'lab' as source_system,
-        'sample_requests' as source_table,
-        request_id as source_record_id,
-        true as is_customer_record,
-        requester_org as name_raw,
-        null::text as name_alt_raw,
-        null::text as city_raw,
-        null::text as credit_code_raw,
-        phone as phone_raw,
-        email as email_raw,
-        null::text as address_raw,
-        contact_name,
-        null::text as erp_customer_code,
-        null::text as crm_account_id,
-        null::text as owner_sales,
-        first_known_at,
-        known_at
-    from lab_requests
-    where superseded_at is null
-
-    union all
-
-    select
-        'service' as source_system,
-        'tickets' as source_table,
-        ticket_id as source_record_id,
-        true as is_customer_record,
-        customer_name as name_raw,
-        null::text as name_alt_raw,
-        null::text as city_raw,
-        null::text as credit_code_raw,
-        contact_phone as phone_raw,
-        contact_email as email_raw,
-        null::text as address_raw,
-        null::text as contact_name,
-        nullif(trim(erp_customer_code), '') as erp_customer_code,
-        null::text as crm_account_id,
-        null::text as owner_sales,
-        first_known_at,
-        known_at
-    from service_tickets
-    where superseded_at is null
-
-    union all
-
-    select
-        'projects' as source_system,
-        'projects' as source_table,
-        project_id as source_record_id,
-        true as is_customer_record,
-        partner_name as name_raw,
-        null::text as name_alt_raw,
-        null::text as city_raw,
-        partner_credit_code_raw as credit_code_raw,
-        null::text as phone_raw,
-        null::text as email_raw,
-        null::text as address_raw,
-        null::text as contact_name,
-        null::text as erp_customer_code,
-        null::text as crm_account_id,
-        null::text as owner_sales,
-        first_known_at,
-        known_at
-    from projects
-    where superseded_at is null
-
-    union all
-
-    select
-        'registry' as source_system,
-        'companies' as source_table,
-        credit_code as source_record_id,
-        true as is_customer_record,
-        legal_name as name_raw,
-        english_name as name_alt_raw,
-        city as city_raw,
-        credit_code as credit_code_raw,
-        null::text as phone_raw,
-        null::text as email_raw,
-        address as address_raw,
-        null::text as contact_name,
-        null::text as erp_customer_code,
-        null::text as crm_account_id,
-        null::text as owner_sales,
-        first_known_at,
-        known_at
-    from registry_companies
-    where superseded_at is null
-),
-
-normalized as (
-    select
+        record_num,
         source_system,
         source_table,
         source_record_id,
         is_customer_record,
         name_raw,
-        {{ normalize_company_name('name_raw', city_prefix_pattern()) }} as name_norm,
-        {{ normalize_company_name('name_alt_raw', city_prefix_pattern()) }} as name_alt_norm,
-        (select coalesce(m[3], m[1]) from regexp_match({{ normalize_company_name('name_raw') }}, {{ city_prefix_pattern() }}) as m)
-            as name_prefix_city,
-        (regexp_match(normalize(coalesce(name_raw, ''), nfkc), '\(([^)]*)\)'))[1] as name_bracket_city,
-        regexp_replace(trim(normalize(coalesce(city_raw, ''), nfkc)), '市$', '') as city_column,
-        {{ normalize_credit_code('credit_code_raw') }} as credit_code_normalized,
-        {{ valid_credit_code('credit_code_raw') }} as credit_code,
-        {{ normalize_phone('phone_raw') }} as phone,
-        {{ normalize_email('email_raw') }} as email,
-        {{ normalize_address('address_raw', city_prefix_pattern()) }} as address_norm,
-        nullif(trim(contact_name), '') as contact_name,
+        name_norm,
+        name_script,
+        name_alt_norm,
+        city,
+        country_code,
+        is_abroad,
+        credit_code_normalized,
+        credit_code,
+        case when not is_phone_hub then phone end as phone,
+        case when not is_phone_hub then phone_kind end as phone_kind,
+        case when not (is_email_hub or coalesce(is_placeholder_domain, false)) then email end as email,
+        case when not is_domain_hub then email_company_domain end as email_company_domain,
+        case when not is_address_hub then address_norm end as address_norm,
+        nullif(concat_ws(
+            ',',
+            case when is_phone_hub then 'phone' end,
+            case when is_email_hub or coalesce(is_placeholder_domain, false) then 'email' end,
+            case when is_domain_hub then 'email_domain' end,
+            case when is_address_hub then 'address' end
+        ), '') as hub_identifiers,
+        contact_name,
         erp_customer_code,
         crm_account_id,
         owner_sales,
@@ -275,50 +64,7 @@ normalized as (
         address_raw,
         first_known_at,
         known_at
-    from records_unioned
-),
-
-area_codes as (
-    select
-        area_code,
-        min(city) as city
-    from cities
-    group by area_code
-    having count(*) = 1
-),
-
-final as (
-    select
-        row_number() over (order by n.source_system, n.source_table, n.source_record_id)::integer as record_num,
-        n.source_system,
-        n.source_table,
-        n.source_record_id,
-        n.is_customer_record,
-        n.name_raw,
-        n.name_norm,
-        {{ company_name_script('n.name_norm') }} as name_script,
-        n.name_alt_norm,
-        coalesce(city_col.city, city_bracket.city, city_prefix.city, city_phone.city) as city,
-        n.credit_code_normalized,
-        n.credit_code,
-        n.phone,
-        {{ phone_kind('n.phone') }} as phone_kind,
-        n.email,
-        {{ company_email_domain('n.email') }} as email_company_domain,
-        n.address_norm,
-        n.contact_name,
-        n.erp_customer_code,
-        n.crm_account_id,
-        n.owner_sales,
-        n.city_raw,
-        n.address_raw,
-        n.first_known_at,
-        n.known_at
-    from normalized as n
-    left join cities as city_col on regexp_replace(city_col.city, '市$', '') = n.city_column
-    left join cities as city_bracket on regexp_replace(city_bracket.city, '市$', '') = regexp_replace(n.name_bracket_city, '市$', '')
-    left join cities as city_prefix on regexp_replace(city_prefix.city, '市$', '') = n.name_prefix_city
-    left join area_codes as city_phone on city_phone.area_code = {{ phone_area_code('n.phone') }}
+    from records_flagged
 )
 
 select * from final

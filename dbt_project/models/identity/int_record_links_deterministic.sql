@@ -3,6 +3,8 @@
     with that value), so the links grow linearly with the records. With
     identity_keep_previous_clusters the previous run's CID memberships are kept the same way,
     unless a reviewer split them with a non_match; by default every run re-clusters. -#}
+{#- The pre-hook creates the clustering function before int_records_linked's unit tests run. -#}
+{{ config(pre_hook="{{ create_connected_components() }}") }}
 {%- set rules = identity_config().deterministic_rules -%}
 with records as (
     select * from {{ ref('int_company_records_normalized') }}
