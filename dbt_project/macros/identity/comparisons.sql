@@ -80,16 +80,17 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The weight of a level column: log2(m / u) of its level, 0 when null. With tf_adjust (exact
-    comparisons), u of `same` is at least the share of entities carrying the value (tf_column):
-    a value many entities share is weak evidence (Splink's term-frequency adjustment). -#}
+{#- The weight of a level column: log2(m / u) of its level, 0 when null. With tf_adjust, u of the
+    first (agreeing) level is at least the share of entities carrying the pair's common value of
+    the comparison's first column (tf_column): a value many entities share is weak evidence
+    (Splink's term-frequency adjustment). -#}
 {% macro identity_level_weight_sql(cmp, level_column, tf_column=none, name=none) -%}
     case {{ level_column }}
         {%- for level in identity_levels(cmp) %}
         {%- set m = identity_parameter_sql(name, level, 'm') %}
         {%- set u = identity_parameter_sql(name, level, 'u') %}
-        {%- if tf_column is not none and level.name == 'same' %}
-        when 'same' then log(2.0, {{ m }} / greatest({{ u }}, coalesce({{ tf_column }}, 0)::numeric))
+        {%- if tf_column is not none and loop.first %}
+        when '{{ level.name }}' then log(2.0, {{ m }} / greatest({{ u }}, coalesce({{ tf_column }}, 0)::numeric))
         {%- else %}
         when '{{ level.name }}' then log(2.0, {{ m }} / {{ u }})
         {%- endif %}
@@ -304,10 +305,19 @@ candidates as (
 {%- for name, cmp in cfg.comparisons.items() if cmp.get('tf_adjust') %}
 
 tf_{{ name }} as (
+    {%- if cmp.tf_adjust is mapping %}
+    -- per value of {{ cmp.columns[0] }}: its other carriers that differ on {{ cmp.tf_adjust.distinct }}
+    -- (namesakes), as a share of the entities
+    select
+        {{ cmp.columns[0] }} as value,
+        greatest(count(distinct {{ cmp.tf_adjust.distinct }}) - 1, 0)::float8
+        / (select count(distinct p.entity_num) from profiles as p) as frequency
+    {%- else %}
     -- share of entities carrying each value of {{ cmp.columns[0] }}
     select
         {{ cmp.columns[0] }} as value,
         count(distinct entity_num)::float8 / (select count(distinct p.entity_num) from profiles as p) as frequency
+    {%- endif %}
     from profiles
     where {{ cmp.columns[0] }} is not null
     group by {{ cmp.columns[0] }}

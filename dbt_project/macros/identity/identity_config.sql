@@ -17,7 +17,8 @@
     "blocking": var("identity_blocking"),
     "match_threshold": var("identity_match_threshold") | float,
     "review_band": var("identity_review_band") | float,
-    "chain_guard": var("identity_chain_guard")
+    "chain_guard": var("identity_chain_guard"),
+    "hub_identifiers": var("identity_hub_identifiers")
 } -%}
 {%- set entities = var("identity_entities") -%}
 {%- if entity not in entities -%}
@@ -47,7 +48,10 @@
 {%- do merged.update(defaults) -%}
 {%- for key, value in overrides.items() -%}
     {%- set here = path ~ '.' ~ key -%}
-    {%- set open = path.endswith('.comparisons') or path.endswith('.levels') or path.endswith('.blocking_keys') -%}
+    {%- set parts = path.split('.') -%}
+    {%- set open = parts[-1] in ['comparisons', 'levels', 'blocking_keys']
+        or (parts | length > 1 and parts[-2] == 'comparisons' and key in ['tf_adjust', 'description'])
+        or (parts | length > 1 and parts[-2] == 'levels') -%}
     {%- if key not in defaults and not open -%}
         {%- do exceptions.raise_compiler_error(
             "identity: unknown setting '" ~ here ~ "' (known there: "
@@ -96,6 +100,12 @@
         ) -%}
     {%- endif -%}
     {%- set fn = functions[cmp.function] -%}
+    {%- set tf = cmp.get('tf_adjust', false) -%}
+    {%- if not (tf is sameas true or tf is sameas false or (tf is mapping and tf.keys() | list == ['distinct'])) -%}
+        {%- do exceptions.raise_compiler_error(
+            "identity: " ~ here ~ ".tf_adjust must be true, false or {distinct: <column>} (got " ~ tf ~ ")"
+        ) -%}
+    {%- endif -%}
     {%- if not cmp.get('columns') or (cmp.columns | length) != fn.columns -%}
         {%- do exceptions.raise_compiler_error(
             "identity: " ~ here ~ ".columns must list " ~ fn.columns ~ " column(s) for function "

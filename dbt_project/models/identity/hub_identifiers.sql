@@ -12,7 +12,7 @@
     conflicting_cities - a company e-mail domain whose carriers are in more than
         max_domain_cities cities: companies abroad have no credit code, and namesakes in two
         cities share a brand domain (lakeshore.com in Los Angeles and Boston). -#}
-{%- set hub = var('identity_hub_identifiers') -%}
+{%- set hub = identity_config().hub_identifiers -%}
 
 with records as (
     select * from {{ ref('int_company_records_parsed') }}

@@ -5,7 +5,7 @@
     credit codes in one entity is refused, so a shared phone or e-mail never merges two
     registered companies. entity_num is the smallest record_num of the entity. -#}
 {{ config(pre_hook="{{ create_connected_components() }}") }}
-{%- set weights = var('identity_hub_identifiers')['rule_weights'] -%}
+{%- set weights = identity_config().hub_identifiers['rule_weights'] -%}
 
 with records as (
     select * from {{ ref('int_company_records_normalized') }}
