@@ -17,3 +17,12 @@
     {%- set p = (alias ~ ".") if alias else "" -%}
     ({{ p }}known_at <= {{ cutoff }} and ({{ p }}superseded_at is null or {{ p }}superseded_at > {{ cutoff }}))
 {%- endmacro %}
+
+{#- Every version of a staging model's records with first_known_at: when the record's first
+    version became known (the identity models' record age). -#}
+{% macro with_first_known_at(model_name, key) -%}
+    select
+        *,
+        min(known_at) over (partition by {{ key }}) as first_known_at
+    from {{ ref(model_name) }}
+{%- endmacro %}

@@ -47,24 +47,15 @@ country_names as (
 ),
 
 crm_accounts as (
-    select
-        *,
-        min(known_at) over (partition by account_id) as first_known_at
-    from {{ ref('stg_crm__accounts') }}
+    {{ with_first_known_at('stg_crm__accounts', 'account_id') }}
 ),
 
 crm_contacts as (
-    select
-        *,
-        min(known_at) over (partition by contact_id) as first_known_at
-    from {{ ref('stg_crm__contacts') }}
+    {{ with_first_known_at('stg_crm__contacts', 'contact_id') }}
 ),
 
 erp_customers as (
-    select
-        *,
-        min(known_at) over (partition by customer_code) as first_known_at
-    from {{ ref('stg_erp__customers') }}
+    {{ with_first_known_at('stg_erp__customers', 'customer_code') }}
 ),
 
 erp_orders as (
@@ -76,31 +67,19 @@ erp_orders as (
 ),
 
 lab_requests as (
-    select
-        *,
-        min(known_at) over (partition by request_id) as first_known_at
-    from {{ ref('stg_lab__sample_requests') }}
+    {{ with_first_known_at('stg_lab__sample_requests', 'request_id') }}
 ),
 
 service_tickets as (
-    select
-        *,
-        min(known_at) over (partition by ticket_id) as first_known_at
-    from {{ ref('stg_service__tickets') }}
+    {{ with_first_known_at('stg_service__tickets', 'ticket_id') }}
 ),
 
 projects as (
-    select
-        *,
-        min(known_at) over (partition by project_id) as first_known_at
-    from {{ ref('stg_projects__projects') }}
+    {{ with_first_known_at('stg_projects__projects', 'project_id') }}
 ),
 
 registry_companies as (
-    select
-        *,
-        min(known_at) over (partition by credit_code) as first_known_at
-    from {{ ref('stg_registry__companies') }}
+    {{ with_first_known_at('stg_registry__companies', 'credit_code') }}
 ),
 
 records_unioned as (

@@ -10,31 +10,19 @@ with customer_ids as (
 ),
 
 crm_contacts as (
-    select
-        *,
-        min(known_at) over (partition by contact_id) as first_known_at
-    from {{ ref('stg_crm__contacts') }}
+    {{ with_first_known_at('stg_crm__contacts', 'contact_id') }}
 ),
 
 lab_requests as (
-    select
-        *,
-        min(known_at) over (partition by request_id) as first_known_at
-    from {{ ref('stg_lab__sample_requests') }}
+    {{ with_first_known_at('stg_lab__sample_requests', 'request_id') }}
 ),
 
 service_tickets as (
-    select
-        *,
-        min(known_at) over (partition by ticket_id) as first_known_at
-    from {{ ref('stg_service__tickets') }}
+    {{ with_first_known_at('stg_service__tickets', 'ticket_id') }}
 ),
 
 erp_customers as (
-    select
-        *,
-        min(known_at) over (partition by customer_code) as first_known_at
-    from {{ ref('stg_erp__customers') }}
+    {{ with_first_known_at('stg_erp__customers', 'customer_code') }}
 ),
 
 records_unioned as (
