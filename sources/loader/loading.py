@@ -110,7 +110,7 @@ def _load_file(
         report.typing = "careful"
         stmts = _typing_statements(tab, layout, ncols, raw_ident, careful=True, zones=zones)
         loaded, quarantined = _type_rows(conn, stmts, params, rows)
-    conn.execute(f"drop table pg_temp.{_TMP}")
+    conn.execute(sql.SQL("drop table {}").format(sql.Identifier("pg_temp", _TMP)))
     report.records = records
     report.loaded = loaded
     report.quarantined = quarantined + len(py_quarantine)
