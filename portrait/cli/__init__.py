@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from portrait.cli import contract, dags, data, demo, identity, models, quality, ui, warehouse
+from portrait.cli import (
+    contract,
+    dags,
+    data,
+    demo,
+    forget,
+    identity,
+    models,
+    quality,
+    ui,
+    warehouse,
+)
 
 app = typer.Typer(
     help="portrait — customer portraits for B2B advanced-materials companies.", no_args_is_help=True
@@ -15,6 +26,7 @@ app.command()(demo.demo)
 app.command()(demo.summary)
 app.command()(demo.env)
 app.command()(quality.quality)
+app.command()(forget.forget)
 app.add_typer(models.app, name="models")
 app.add_typer(warehouse.app, name="warehouse")
 app.add_typer(ui.app, name="ui")

@@ -23,6 +23,7 @@ from sources.loader.careful import _TMP, _copy_fast, _create_temp, _parse_slow, 
 from sources.loader.casting import _type_rows, _typing_statements
 from sources.loader.direct import _copy_direct
 from sources.loader.discovery import BatchRef, _batch_files, _read_manifest, discover_batches
+from sources.loader.erasures import apply_erasures
 from sources.loader.reading import _layout, _read_landing, _RecordByRecord
 from sources.loader.report import BatchReport, FileReport, LoadError
 from sources.loader.schema import ROW_SLOT_LOCK, ROW_SLOTS, ensure_raw_schema
@@ -289,6 +290,8 @@ def _load_batch_in_transaction(
             for tab, path, fmt in _load_order(files, alongside)
         }
         report.files = [loaded[path] for _, path, _ in files]
+        # People who asked to be forgotten stay forgotten: their values in this batch go.
+        apply_erasures(conn, contract, ref.source, ref.batch_id)
         if first_loaded_at is not None:
             # A re-delivery keeps the batch's first load time (see raw._batches.first_loaded_at).
             for tab in {tab.name for tab, _, _ in files}:
