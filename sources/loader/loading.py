@@ -22,7 +22,13 @@ from sources.contract import (
 from sources.loader.careful import _TMP, _copy_fast, _create_temp, _parse_slow, _read_mismatched
 from sources.loader.casting import _type_rows, _typing_statements
 from sources.loader.direct import _copy_direct
-from sources.loader.discovery import BatchRef, _batch_files, _read_manifest, discover_batches
+from sources.loader.discovery import (
+    BATCH_ID_RE,
+    BatchRef,
+    _batch_files,
+    _read_manifest,
+    discover_batches,
+)
 from sources.loader.erasures import apply_erasures
 from sources.loader.reading import _layout, _read_landing, _RecordByRecord
 from sources.loader.report import BatchReport, FileReport, LoadError
@@ -379,6 +385,9 @@ def load_batch(
         raise LoadError(
             f"unknown source {source!r} (contract sources: {', '.join(contract.source_names)})"
         )
+    if not BATCH_ID_RE.match(batch_id):
+        shown = repr(batch_id) if len(batch_id) <= 80 else repr(batch_id[:80]) + "..."
+        raise LoadError(f"{source}: batch id {shown} must consist of [A-Za-z0-9_.-]")
     path = Path(landing_root) / source / batch_id
     found = [
         r
