@@ -32,29 +32,33 @@ create table if not exists governance.erased_identifiers (
 
 -- A value as erasures compare it: phones as their digits without a +86 / 0086 prefix,
 -- e-mails lower-cased, names with their blanks collapsed and lower-cased; null if empty.
+-- One expression, so that PostgreSQL inlines it (a sub-select would be planned per call).
 create or replace function governance.erasure_normalized(kind text, value text)
 returns text language sql immutable parallel safe as $$
     select nullif(case kind
-        when 'phone' then (
-            select case
-                when d like '0086%' then substr(d, 5)
-                when d like '86%' and length(d) = 13 then substr(d, 3)
-                else d
-            end
-            from (select regexp_replace(value, '[^0-9]', '', 'g') as d) as digits
+        when 'phone' then regexp_replace(
+            regexp_replace(value, '[^0-9]', '', 'g'), '^(0086|86(?=[0-9]{11}$))', ''
         )
         when 'email' then lower(btrim(value))
         else lower(regexp_replace(btrim(value), '\s+', ' ', 'g'))
     end, '')
 $$;
 
--- The salted hash of a value of a kind, as governance.erased_identifiers keeps it.
-create or replace function governance.erasure_hash(kind text, value text)
-returns text language sql stable security definer parallel safe
-set search_path = pg_catalog, pg_temp as $$
+-- The salted hash of a value of a kind, as governance.erased_identifiers keeps it (null for
+-- an empty value). Inlined into the loader's statements, which read the salt once:
+-- 3 microseconds a value (measured; a function reading the salt itself took 15 to 180).
+create or replace function governance.erasure_digest(salt text, kind text, value text)
+returns text language sql stable parallel safe as $$
     select encode(sha256(convert_to(
-        s.salt || ':' || kind || ':' || governance.erasure_normalized(kind, value), 'UTF8'
+        salt || ':' || kind || ':' || governance.erasure_normalized(kind, value), 'UTF8'
     )), 'hex')
-    from governance.erasure_salt as s
-    where governance.erasure_normalized(kind, value) is not null
+$$;
+
+-- The same hash for a role that may not read the salt (portrait forget's log).
+create or replace function governance.erasure_hash(kind text, value text)
+returns text language plpgsql stable security definer parallel safe
+set search_path = pg_catalog, pg_temp as $$
+begin
+    return governance.erasure_digest((select s.salt from governance.erasure_salt as s), kind, value);
+end
 $$;
