@@ -29,7 +29,9 @@ demo: install  ## start the warehouse, simulate a company, run both DAGs, print 
 test: install  ## the whole suite against throwaway PostgreSQL clusters
 	$(BIN)/pytest
 
-lint: install  ## ruff, the import layers (lint-imports) and sqlfluff
+lint: install  ## ruff, the import layers (lint-imports), sqlfluff and the secret scan
+	git ls-files -z --cached --others --exclude-standard \
+	  | xargs -0 $(BIN)/detect-secrets-hook --baseline .secrets.baseline
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache

@@ -161,7 +161,7 @@ class Settings(BaseSettings):
 
     # ---- connection strings ------------------------------------------------
     def warehouse_dsn(self) -> str:
-        """libpq URL of the warehouse (postgresql://user:pw@host:port/db)."""
+        """libpq URL of the warehouse (postgresql://<user>[:<password>]@<host>:<port>/<db>)."""
         if self.warehouse_url is not None:
             return self.warehouse_url.get_secret_value()
         auth = quote(self.pg_user, safe="")
