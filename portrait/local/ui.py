@@ -158,10 +158,10 @@ def services(settings: Settings) -> list[Service]:
         port=port_af,
     )
     others = [Service(n, [airflow, *a], env=airflow_env) for n, a in AIRFLOW_COMPONENTS.items()]
+    docs_cmd = [str(BIN / "dbt"), "docs", "serve", "--port", str(port_docs), "--host", host]
     docs = Service(
         "dbt-docs",
-        [str(BIN / "dbt"), "docs", "serve", "--port", str(port_docs), "--host", host]
-        + ["--no-browser"],
+        [*docs_cmd, "--no-browser"],
         cwd=settings.dbt_project_dir,
         port=port_docs,
     )
