@@ -123,6 +123,16 @@ def mlflow_auth_config(settings: Settings) -> Path:
     return ini
 
 
+def _generated_secret(path: Path) -> str:
+    """A random secret kept in a 0600 file, written on first use."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(32))
+    return path.read_text().strip()
+
+
 def mlflow_admin_password(ini: Path) -> str:
     config = configparser.ConfigParser()
     config.read(ini)
@@ -137,6 +147,9 @@ def mlflow_service(settings: Settings, port: int) -> Service:
     if settings.mlflow_auth:
         cmd += ["--app-name", "basic-auth"]
         env["MLFLOW_AUTH_CONFIG_PATH"] = str(mlflow_auth_config(settings))
+        # the auth app's forms need a stable CSRF key
+        key_file = settings.local_dir / "mlflow" / "flask_secret_key"
+        env["MLFLOW_FLASK_SERVER_SECRET_KEY"] = _generated_secret(key_file)
     return Service("mlflow", cmd, env=env, port=port)
 
 

@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 from portrait.local import connect, summary, ui
 from portrait.settings import Settings, get_settings
 
-PG_SECRET = "Wh-9f3Kq2Lx7Pz4Rt"
-AIRFLOW_SECRET = "af-Q2w8Zr5Tn3Vb6"
-GENERATED = "gen-Xk4Rm8Tq2Wz6Jc"
+PG_SECRET = "Wh-9f3Kq2Lx7Pz4Rt"  # pragma: allowlist secret
+AIRFLOW_SECRET = "af-Q2w8Zr5Tn3Vb6"  # pragma: allowlist secret
+GENERATED = "gen-Xk4Rm8Tq2Wz6Jc"  # pragma: allowlist secret
 
 
 @pytest.fixture

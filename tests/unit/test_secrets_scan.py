@@ -15,6 +15,7 @@ def test_the_baseline_holds_no_finding():
 
 def test_a_new_password_fails_the_scan(tmp_path):
     leak = tmp_path / "leak.py"
+    # pragma: allowlist nextline secret
     leak.write_text('DSN = "postgresql://portrait:hunter2hunter2@db/x"\n')
     clean = tmp_path / "clean.py"
     clean.write_text('DSN = "postgresql://<user>:<password>@db/x"\n')
