@@ -9,6 +9,20 @@ from portrait.cli import contract, dags, data, demo, identity, models, quality, 
 app = typer.Typer(
     help="portrait — customer portraits for B2B advanced-materials companies.", no_args_is_help=True
 )
+
+
+@app.callback()
+def _settings_first() -> None:
+    """Refuse to start on settings that cannot run (e.g. production without its secrets)."""
+    from portrait.settings import SettingsError, get_settings
+
+    try:
+        get_settings()
+    except SettingsError as err:
+        typer.echo(f"portrait: {err}", err=True)
+        raise typer.Exit(2) from None
+
+
 app.command()(data.simulate)
 app.command()(data.load)
 app.command()(demo.demo)
