@@ -1,7 +1,9 @@
-{#- The buying centre: one row per customer (CID) and person (person_id) who acts for it, from
-    every record naming the person (CRM contacts, lab requesters, service callers, ERP contact
-    persons). Name: the one written most often (then the latest); title, phone and e-mail: the
-    latest written; role from the title (contact_title_roles seed). -#}
+{#- The buying centre with clear personal values (marts_restricted.customer_contacts): one row
+    per customer (CID) and person (person_id) who acts for it, from every record naming the
+    person (CRM contacts, lab requesters, service callers, ERP contact persons). Name: the one
+    written most often (then the latest); title, phone and e-mail: the latest written; role from
+    the title (contact_title_roles seed); owner_sales scopes sales staff's rows (row-level
+    security, docs/governance.md). marts.customer_contacts is the masked copy. -#}
 with title_roles as (
     select * from {{ ref('contact_title_roles') }}
 ),
@@ -12,6 +14,10 @@ person_ids as (
 
 records as (
     select * from {{ ref('int_person_records_normalized') }}
+),
+
+owners as (
+    select * from {{ ref('int_customer_owners_resolved') }}
 ),
 
 person_records as (
@@ -128,7 +134,8 @@ final as (
         s.sources,
         s.record_count,
         s.first_seen_at,
-        s.last_seen_at
+        s.last_seen_at,
+        o.owner_sales
     from summary as s
     left join names_ranked as n on s.cid = n.cid and s.person_id = n.person_id
     left join latest_titles as t on s.cid = t.cid and s.person_id = t.person_id
@@ -136,6 +143,7 @@ final as (
     left join rd_contacts as rd on s.cid = rd.cid and s.person_id = rd.person_id
     left join latest_phones as ph on s.cid = ph.cid and s.person_id = ph.person_id
     left join latest_emails as e on s.cid = e.cid and s.person_id = e.person_id
+    left join owners as o on s.cid = o.cid
 )
 
 select * from final
