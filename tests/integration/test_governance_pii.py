@@ -182,6 +182,26 @@ def test_steward_reads_clear_contacts_and_the_read_is_audited(world_db, pg_clust
     assert reads[0].client.startswith("127.0.0.1:")
     assert reads[0].client.endswith("pii-test")
 
+    # the same, as `portrait audit` prints it
+    from typer.testing import CliRunner
+
+    from portrait.cli import app
+    from portrait.settings import get_settings
+
+    get_settings.cache_clear()
+    result = CliRunner().invoke(
+        app,
+        ["audit", "--since", "1h", "--user", "pii_steward", "--log", str(pg_cluster.audit_log)],
+        env={"PORTRAIT_WAREHOUSE_URL": world_db},
+    )
+    get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    line = result.output.splitlines()[0]
+    assert "pii_steward" in line
+    assert "READ SELECT" in line
+    assert "marts_restricted.customer_contacts (phone)" in line
+    assert "pii-test" in line
+
 
 def test_sales_sees_clear_contacts_only_of_its_own_accounts(world_db):
     with psycopg.connect(world_db) as conn:

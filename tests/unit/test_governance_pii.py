@@ -100,6 +100,25 @@ def test_governance_doc_holds_the_current_catalogue():
     assert pii.with_catalogue(doc, table) == doc, "run `portrait governance catalog`"
 
 
+def test_catalog_command_writes_the_catalogue(tmp_path):
+    from typer.testing import CliRunner
+
+    from portrait.cli import app
+
+    doc = tmp_path / "governance.md"
+    doc.write_text(f"# x\n\n{pii.CATALOGUE_BEGIN}\nold\n{pii.CATALOGUE_END}\n\nafter\n")
+    runner = CliRunner()
+    stale = runner.invoke(app, ["governance", "catalog", "--check", "--doc", str(doc)])
+    assert stale.exit_code == 1
+    assert runner.invoke(app, ["governance", "catalog", "--doc", str(doc)]).exit_code == 0
+    text = doc.read_text()
+    assert "| `marts.customer_contacts` | `phone` | phone | masked |" in text
+    assert text.endswith("after\n")
+    assert (
+        runner.invoke(app, ["governance", "catalog", "--check", "--doc", str(doc)]).exit_code == 0
+    )
+
+
 def _csvlog_line(**values) -> str:
     row = [values.get(col, "") for col in audit.CSVLOG_COLUMNS]
     out = io.StringIO()
