@@ -71,6 +71,14 @@ def _columns_named(statement: str, personal: Iterable[str]) -> tuple[str, ...]:
     return tuple(c for c in personal if c in words)
 
 
+_CID = re.compile(r"\bCID[0-9A-F]{12}\b")
+
+
+def _cids_named(statement: str) -> tuple[str, ...]:
+    """The CIDs a statement names literally (a read of every row names none)."""
+    return tuple(dict.fromkeys(_CID.findall(statement)))
+
+
 def read_pgaudit_log(
     path: Path, personal_columns: dict[str, tuple[str, ...]] | None = None
 ) -> Iterator[Access]:
@@ -97,6 +105,7 @@ def read_pgaudit_log(
                 columns=_columns_named(statement, personal_columns.get(obj, ())),
                 statement=statement,
                 source="pgaudit",
+                cids=_cids_named(statement),
             )
 
 

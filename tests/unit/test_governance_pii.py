@@ -127,7 +127,10 @@ def _csvlog_line(**values) -> str:
 
 
 def test_pgaudit_lines_become_accesses(tmp_path):
-    statement = "select cid, phone from marts_restricted.customer_contacts where cid = 'C1'"
+    statement = (
+        "select cid, phone from marts_restricted.customer_contacts"
+        " where cid in ('CID0123456789AB', 'CID0123456789AB')"
+    )
     message = (
         'AUDIT: OBJECT,1,1,READ,SELECT,TABLE,marts_restricted.customer_contacts,"'
         + statement.replace('"', '""')
@@ -155,6 +158,7 @@ def test_pgaudit_lines_become_accesses(tmp_path):
     assert a.columns == ("phone",)
     assert a.client == "127.0.0.1:5555 psql"
     assert a.statement == statement
+    assert a.cids == ("CID0123456789AB",)
     assert len(audit.recent_access(log, reads_only=False)) == 2
     assert audit.recent_access(log, user="nobody") == []
     star = audit._columns_named(
