@@ -21,7 +21,8 @@ $(VENV)/.installed: pyproject.toml uv.lock
 	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
-install: $(VENV)/.installed  ## create .venv from uv.lock (bytecode compiled)
+install: $(VENV)/.installed  ## create .venv from uv.lock (bytecode compiled), pgaudit for the warehouse
+	@$(BIN)/portrait setup system
 
 demo: install  ## start the warehouse, simulate a company, run both DAGs, print a summary
 	$(BIN)/portrait demo

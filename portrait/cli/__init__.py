@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from portrait.cli import contract, dags, data, demo, identity, models, quality, ui, warehouse
+from portrait.cli import (
+    contract,
+    dags,
+    data,
+    demo,
+    governance,
+    identity,
+    models,
+    quality,
+    setup,
+    ui,
+    warehouse,
+)
 
 app = typer.Typer(
     help="portrait — customer portraits for B2B advanced-materials companies.", no_args_is_help=True
@@ -29,9 +41,12 @@ app.command()(demo.demo)
 app.command()(demo.summary)
 app.command()(demo.env)
 app.command()(quality.quality)
+app.command()(governance.audit)
 app.add_typer(models.app, name="models")
 app.add_typer(warehouse.app, name="warehouse")
 app.add_typer(ui.app, name="ui")
 app.add_typer(dags.app, name="dags")
 app.add_typer(contract.app, name="contract")
 app.add_typer(identity.app, name="identity")
+app.add_typer(governance.app, name="governance")
+app.add_typer(setup.app, name="setup")
