@@ -21,7 +21,8 @@ $(VENV)/.installed: pyproject.toml uv.lock
 	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
-install: $(VENV)/.installed  ## create .venv from uv.lock (bytecode compiled)
+install: $(VENV)/.installed  ## create .venv from uv.lock (bytecode compiled), pgaudit for the warehouse
+	@$(BIN)/portrait setup system
 
 demo: install  ## start the warehouse, simulate a company, run both DAGs, print a summary
 	$(BIN)/portrait demo
@@ -29,7 +30,9 @@ demo: install  ## start the warehouse, simulate a company, run both DAGs, print 
 test: install  ## the whole suite against throwaway PostgreSQL clusters
 	$(BIN)/pytest
 
-lint: install  ## ruff, the import layers (lint-imports) and sqlfluff
+lint: install  ## ruff, the import layers (lint-imports), sqlfluff and the secret scan
+	git ls-files -z --cached --others --exclude-standard \
+	  | xargs -0 $(BIN)/detect-secrets-hook --baseline .secrets.baseline
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
@@ -40,7 +43,7 @@ format: install  ## fix what ruff and sqlfluff can
 	$(BIN)/ruff format .
 	cd dbt_project && ../$(BIN)/sqlfluff fix models --processes 2
 
-ui: install  ## Airflow UI, MLflow UI and dbt docs on localhost (prints URLs and password)
+ui: install  ## Airflow UI, MLflow UI and dbt docs on 127.0.0.1 (prints URLs, never a password)
 	$(BIN)/portrait ui up
 
 stop:  ## stop the UIs and the local warehouse

@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 DBT = str(Path(sys.executable).parent / "dbt")
 GOAL_SECONDS_PER_MILLION = 300.0
-IDENTITY = "path:models/identity path:seeds customer_contacts dim_customer"
+IDENTITY = "path:models/identity path:seeds customer_contacts_clear customer_contacts dim_customer"
 
 
 def _database(dsn: str, name: str) -> str:

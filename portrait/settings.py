@@ -7,12 +7,13 @@ environment handed to Airflow, dbt and MLflow is derived from it (``service_env`
 from __future__ import annotations
 
 import datetime as dt
+import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote, unquote, urlsplit
 
-from pydantic import SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 AIRFLOW_CONN_ID = "portrait_warehouse"
@@ -29,7 +30,9 @@ def _default_project_dir() -> Path:
 class Settings(BaseSettings):
     """Where portrait's services, data and artefacts live; override with PORTRAIT_* variables."""
 
-    model_config = SettingsConfigDict(env_prefix="PORTRAIT_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="PORTRAIT_", extra="ignore", populate_by_name=True, hide_input_in_errors=True
+    )
 
     project_dir: Path = _default_project_dir()
     local_dir: Path | None = None
@@ -40,8 +43,8 @@ class Settings(BaseSettings):
     pg_host: str = "127.0.0.1"
     pg_port: int = 55432
     pg_user: str = "portrait"
-    # Local development only: the private cluster trusts loopback connections.
-    pg_password: SecretStr = SecretStr("portrait")
+    # No default: local mode generates passwords under .local/secrets, production names them.
+    pg_password: SecretStr | None = None
     pg_database: str = "portrait"
     pg_bin_dir: Path | None = None
 
@@ -66,6 +69,54 @@ class Settings(BaseSettings):
     # Airflow task retries (default_args); the test suite sets 0 so a failure shows at once.
     task_retries: int = 2
     task_retry_delay_seconds: int = 120
+
+    # >>> environment and secrets (issue 15) -----------------------------------------------
+    # `production` refuses to start without explicit secrets (environment, a `.env` file or
+    # PORTRAIT_SECRETS_DIR, one file per setting) and refuses local defaults and weak values.
+    environment: Literal["local", "production"] = Field(
+        default="local", validation_alias=AliasChoices("PORTRAIT_ENV", "PORTRAIT_ENVIRONMENT")
+    )
+    # Every UI and server `make ui` starts listens here; 0.0.0.0 only on purpose.
+    bind_host: str = "127.0.0.1"
+    # PORTRAIT_MLFLOW_AUTH=1: `make ui` serves MLflow with its basic-auth app (docs/governance.md).
+    mlflow_auth: bool = False
+    # An MLflow tracking server with authentication: the clients' login.
+    mlflow_tracking_username: str | None = None
+    mlflow_tracking_password: SecretStr | None = None
+
+    def __init__(self, **values: Any) -> None:
+        # Where explicit secrets may come from besides the environment, read when created.
+        secrets_dir = os.environ.get("PORTRAIT_SECRETS_DIR")
+        if secrets_dir and "_secrets_dir" not in values:
+            if not Path(secrets_dir).is_dir():
+                raise SettingsError(f"PORTRAIT_SECRETS_DIR={secrets_dir} is not a directory")
+            values["_secrets_dir"] = secrets_dir
+        values.setdefault("_env_file", os.environ.get("PORTRAIT_ENV_FILE", ".env"))
+        super().__init__(**values)
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @model_validator(mode="after")
+    def _refuse_weak_secrets_in_production(self) -> Settings:
+        if self.is_production:
+            problems = production_problems(self)
+            if problems:
+                raise ValueError(
+                    "PORTRAIT_ENV=production refuses to start:\n  - " + "\n  - ".join(problems)
+                )
+        return self
+
+    def secrets_env(self) -> dict[str, str]:
+        """The MLflow client login, when one is configured."""
+        env = {}
+        if self.mlflow_tracking_username and self.mlflow_tracking_password:
+            env["MLFLOW_TRACKING_USERNAME"] = self.mlflow_tracking_username
+            env["MLFLOW_TRACKING_PASSWORD"] = self.mlflow_tracking_password.get_secret_value()
+        return env
+
+    # <<< environment and secrets ------------------------------------------------------------
 
     @model_validator(mode="after")
     def _fill_paths(self) -> Settings:
@@ -110,14 +161,13 @@ class Settings(BaseSettings):
 
     # ---- connection strings ------------------------------------------------
     def warehouse_dsn(self) -> str:
-        """libpq URL of the warehouse (postgresql://user:pw@host:port/db)."""
+        """libpq URL of the warehouse (postgresql://<user>[:<password>]@<host>:<port>/<db>)."""
         if self.warehouse_url is not None:
             return self.warehouse_url.get_secret_value()
-        pw = quote(self.pg_password.get_secret_value(), safe="")
-        return (
-            f"postgresql://{quote(self.pg_user, safe='')}:{pw}"
-            f"@{self.pg_host}:{self.pg_port}/{self.pg_database}"
-        )
+        auth = quote(self.pg_user, safe="")
+        if self.pg_password is not None:
+            auth += ":" + quote(self.pg_password.get_secret_value(), safe="")
+        return f"postgresql://{auth}@{self.pg_host}:{self.pg_port}/{self.pg_database}"
 
     def warehouse_parts(self) -> dict[str, str]:
         url = urlsplit(self.warehouse_dsn())
@@ -166,9 +216,91 @@ class Settings(BaseSettings):
             "GIT_PYTHON_REFRESH": "quiet",
             # the DAGs' start_date; unset, portrait.orchestration.EARLIEST_START_DATE
             **({"PORTRAIT_START_DATE": self.start_date.isoformat()} if self.start_date else {}),
+            **self.secrets_env(),
         }
+
+
+# >>> environment and secrets (issue 15) -------------------------------------------------------
+class SettingsError(RuntimeError):
+    """The settings cannot start portrait; the message names the setting to fix."""
+
+
+# Refused in production whatever their length: the defaults local development used and the
+# usual first guesses.
+WEAK_SECRETS = frozenset(
+    {"portrait", "postgres", "password", "admin", "airflow", "mlflow", "secret", "changeme"}
+    | {"password1234", "123456", "12345678", "qwerty", "letmein", "test"}
+)
+MIN_SECRET_LENGTH = 16
+
+
+def secret_problem(value: str, *, user: str | None = None) -> str | None:
+    """Why a production secret is too weak, or None."""
+    if not value:
+        return "is empty"
+    if value.lower() in WEAK_SECRETS or (user and value.lower() == user.lower()):
+        return "is a local default or a well-known password"
+    if len(value) < MIN_SECRET_LENGTH:
+        return f"is shorter than {MIN_SECRET_LENGTH} characters"
+    if len(set(value)) < 6:
+        return "repeats too few characters"
+    return None
+
+
+def _env_name(field: str) -> str:
+    return f"PORTRAIT_{field.upper()}"
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """Every reason the settings are not fit for PORTRAIT_ENV=production, each naming a setting."""
+    problems = []
+    if settings.warehouse_url is None:
+        problems.append(
+            "PORTRAIT_WAREHOUSE_URL is not set: production uses an explicit warehouse "
+            "(postgresql://<user>:<password>@<host>:<port>/<db>), never the private local cluster"
+        )
+    # Every secret setting that is set is checked, whichever part of portrait declared it.
+    for field, info in type(settings).model_fields.items():
+        if info.annotation not in (SecretStr, SecretStr | None):
+            continue
+        secret = getattr(settings, field)
+        if secret is None:
+            continue
+        value = secret.get_secret_value()
+        if "://" in value:
+            url = urlsplit(value)
+            if url.password is None:
+                problems.append(
+                    f"{_env_name(field)} has no password: put it in the URL, "
+                    "from the environment, a .env file or PORTRAIT_SECRETS_DIR"
+                )
+                continue
+            user, value = unquote(url.username or ""), unquote(url.password)
+        else:
+            user = settings.pg_user if field == "pg_password" else None
+        problem = secret_problem(value, user=user)
+        if problem:
+            problems.append(f"the password in {_env_name(field)} {problem}")
+    uri = settings.mlflow_tracking_uri or ""
+    if uri.startswith(("http://", "https://")) and not (
+        settings.mlflow_tracking_username and settings.mlflow_tracking_password
+    ):
+        problems.append(
+            "PORTRAIT_MLFLOW_TRACKING_USERNAME and PORTRAIT_MLFLOW_TRACKING_PASSWORD are not set: "
+            "a tracking server in production runs with authentication"
+        )
+    return problems
 
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValueError as err:
+        # pydantic wraps the validator's message; hand on only what the user has to fix.
+        errors = getattr(err, "errors", None)
+        messages = [e["msg"].removeprefix("Value error, ") for e in errors()] if errors else []
+        raise SettingsError("\n".join(messages) or str(err)) from None
+
+
+# <<< environment and secrets ------------------------------------------------------------------

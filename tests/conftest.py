@@ -38,11 +38,17 @@ def pg_cluster() -> PgCluster:
 
 
 def create_database(cluster: PgCluster, name: str) -> str:
+    from governance.audit import ensure_access_objects
+
     admin = f"postgresql://{cluster.user}@127.0.0.1:{cluster.port}/postgres"
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'drop database if exists "{name}" with (force)')
         conn.execute(f'create database "{name}"')
-    return f"postgresql://{cluster.user}@127.0.0.1:{cluster.port}/{name}"
+    dsn = f"postgresql://{cluster.user}@127.0.0.1:{cluster.port}/{name}"
+    # the group roles, staff_logins and the audit table dbt's grants and policies name
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        ensure_access_objects(conn)
+    return dsn
 
 
 @pytest.fixture

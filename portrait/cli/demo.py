@@ -10,10 +10,12 @@ import typer
 
 
 def env() -> None:
-    """Print the environment derived from the settings (eval "$(portrait env)")."""
+    """Print the environment derived from the settings (eval "$(portrait env)"); passwords stay
+    in the pgpass file it names (PGPASSFILE), never on screen."""
+    from portrait.local.connect import printable_env
     from portrait.settings import get_settings
 
-    for key, value in get_settings().service_env().items():
+    for key, value in printable_env(get_settings()).items():
         typer.echo(f"export {key}={shlex.quote(value)}")
 
 

@@ -9,7 +9,8 @@ app = typer.Typer(help="Airflow UI, MLflow UI and dbt docs on localhost.", no_ar
 
 @app.command("up")
 def up() -> None:
-    """Start the three UIs in the background and print their URLs and the admin password."""
+    """Start the three UIs in the background and print their URLs and where
+    the admin password is kept (a file only you can read)."""
     from portrait.local import runner, ui
     from portrait.local.services import ensure_warehouse
     from portrait.settings import get_settings

@@ -9,11 +9,14 @@ app = typer.Typer(help="The local PostgreSQL warehouse (.local/pg).", no_args_is
 
 @app.command("up")
 def up() -> None:
-    """Start the private cluster (or check PORTRAIT_WAREHOUSE_URL) and print its URL."""
+    """Start the private cluster (or check PORTRAIT_WAREHOUSE_URL) and print how to connect."""
+    from portrait.local.connect import connect_hint, without_password
     from portrait.local.services import ensure_warehouse
     from portrait.settings import get_settings
 
-    typer.echo(ensure_warehouse(get_settings()))
+    settings = get_settings()
+    dsn = ensure_warehouse(settings)
+    typer.echo(f"{without_password(dsn)}\n  connect: {connect_hint(settings, dsn)}")
 
 
 @app.command("down")

@@ -149,7 +149,7 @@ class PgCluster:
                 "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
                 "-c max_connections=100 -c shared_buffers=256MB -c work_mem=64MB "
                 "-c maintenance_work_mem=256MB"
-            )
+            ) + self._audit_options()
             result = self._run(
                 "pg_ctl",
                 "start",
@@ -175,6 +175,26 @@ class PgCluster:
                     f"{result.stderr.strip()}\n{tail}"
                 )
         self._ensure_database()
+
+    @property
+    def audit_log(self) -> Path:
+        """The server's CSV log (pgaudit lines and connections), read by `portrait audit`."""
+        return self.root / "log" / "postgresql.csv"
+
+    def _audit_options(self) -> str:
+        """pgaudit when the server has it (`portrait setup system` installs it): DDL and role
+        changes logged, every read of a table portrait_auditor may read logged (object audit),
+        nothing sent to clients; a CSV log whose lines name time, user, client and application."""
+        if not (self.bin_dir.parent / "lib" / "pgaudit.so").exists():
+            return ""
+        return (
+            " -c shared_preload_libraries=pgaudit -c pgaudit.log=role,ddl"
+            " -c pgaudit.role=portrait_auditor -c pgaudit.log_client=off"
+            " -c pgaudit.log_relation=on -c logging_collector=on"
+            f" -c log_destination=stderr,csvlog -c log_directory={self.root / 'log'}"
+            " -c log_filename=postgresql.log -c log_file_mode=0640"
+            " -c log_line_prefix='%m [%p] user=%u db=%d client=%r app=%a '"
+        )
 
     def _ensure_database(self) -> None:
         import psycopg
@@ -220,4 +240,16 @@ def ensure_warehouse(settings) -> str:
     """Start the private cluster when no external warehouse is configured; return the DSN."""
     if settings.uses_private_cluster:
         local_cluster(settings).start()
+        _ensure_access_objects(settings.warehouse_dsn())
     return settings.warehouse_dsn()
+
+
+def _ensure_access_objects(dsn: str) -> None:
+    """The group roles, staff_logins and audit table dbt's grants and policies name (until the
+    roles migration creates them)."""
+    import psycopg
+
+    from governance.audit import ensure_access_objects
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        ensure_access_objects(conn)

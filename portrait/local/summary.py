@@ -7,6 +7,7 @@ import math
 from psycopg import sql
 
 from portrait import db
+from portrait.local.connect import connect_hint, known_secrets, scrub
 from portrait.settings import Settings
 
 SCHEMAS = ("raw", "staging", "identity", "features", "tags", "ml", "monitoring", "marts")
@@ -91,9 +92,9 @@ def render(settings: Settings, dsn: str) -> str:
         "",
         "Where to look next:",
         "  make ui        Airflow UI (DAG runs, one task per dbt model), MLflow UI, dbt docs",
-        f'  warehouse      psql "{dsn}"  (analysts read schema marts)',
+        f"  warehouse      {connect_hint(settings, dsn)}  (analysts read schema marts)",
         f"  reports        {settings.reports_dir}",
         f"  logs           {settings.local_dir / 'logs'}",
         "",
     ]
-    return "\n".join(lines)
+    return scrub("\n".join(lines), known_secrets(settings))

@@ -1,21 +1,43 @@
-"""`make ui`: the Airflow UI, the MLflow UI and the dbt docs site on localhost, in the
-background (pids and logs under .local/run and .local/logs)."""
+"""`make ui`: the Airflow UI, the MLflow UI and the dbt docs site on 127.0.0.1 (PORTRAIT_BIND_HOST),
+in the background (pids and logs under .local/run and .local/logs)."""
 
 from __future__ import annotations
 
-import json
+import configparser
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from portrait.settings import Settings
 
 BIN = Path(sys.executable).parent
 PORTS = {"airflow": 8080, "mlflow": 5000, "dbt-docs": 8081}
+# Airflow's components one by one rather than `airflow standalone`: its scheduler and triggerer
+# would start log servers on every interface (Airflow 3.3 hard-codes host "" for them); with
+# the LocalExecutor the API server reads the task logs from disk, so they are skipped.
+AIRFLOW_COMPONENTS = {
+    "airflow-scheduler": ["scheduler", "--skip-serve-logs"],
+    "airflow-dag-processor": ["dag-processor"],
+    "airflow-triggerer": ["triggerer", "--skip-serve-logs"],
+}
+MLFLOW_ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class Service:
+    """One background process `make ui` starts: its command, extra environment and port."""
+
+    name: str
+    cmd: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: Path | None = None
+    port: int | None = None
 
 
 def _pid_file(settings: Settings, name: str) -> Path:
@@ -30,34 +52,43 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _wait_port(port: int, timeout: float) -> bool:
+def _wait_port(port: int, timeout: float, host: str = "127.0.0.1") -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with socket.socket() as s:
             s.settimeout(0.5)
-            if s.connect_ex(("127.0.0.1", port)) == 0:
+            if s.connect_ex((host, port)) == 0:
                 return True
         time.sleep(0.5)
     return False
 
 
-def _start(
-    settings: Settings, name: str, cmd: list[str], cwd: Path | None = None, env: dict | None = None
-) -> None:
-    pid_file = _pid_file(settings, name)
+def _private_dir(path: Path) -> Path:
+    """A folder (and what is already in it) only the owner can read: logs and Airflow's
+    generated password file hold secrets."""
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+    for child in path.rglob("*"):
+        os.chmod(child, 0o700 if child.is_dir() else 0o600)
+    return path
+
+
+def _start(settings: Settings, service: Service) -> None:
+    pid_file = _pid_file(settings, service.name)
     if pid_file.exists() and _alive(int(pid_file.read_text())):
         return
     pid_file.parent.mkdir(parents=True, exist_ok=True)
-    log = settings.local_dir / "logs" / f"{name}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("a") as fh:
+    log = settings.local_dir / "logs" / f"{service.name}.log"
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "a") as fh:
         proc = subprocess.Popen(
-            cmd,
-            cwd=cwd,
+            service.cmd,
+            cwd=service.cwd,
             stdout=fh,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
+            env={**os.environ, **service.env},
             start_new_session=True,
+            umask=0o077,  # whatever the service writes (passwords, logs, databases) is private
         )
     pid_file.write_text(str(proc.pid))
 
@@ -66,62 +97,117 @@ def _starting(ready: bool) -> str:
     return "" if ready else "  (still starting)"
 
 
-def up(settings: Settings) -> str:
+def _url_host(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+
+
+def mlflow_auth_config(settings: Settings) -> Path:
+    """MLflow's basic-auth ini (mode 0600) with a generated admin password, written once: the
+    auth app creates the admin from it on first start and ignores it afterwards."""
+    folder = settings.local_dir / "mlflow"
+    ini = folder / "basic_auth.ini"
+    if not ini.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        config = configparser.ConfigParser()
+        config["mlflow"] = {
+            "default_permission": "NO_PERMISSIONS",
+            "database_uri": f"sqlite:///{folder / 'basic_auth.db'}",
+            "admin_username": MLFLOW_ADMIN,
+            "admin_password": secrets.token_urlsafe(24),
+            "authorization_function": "mlflow.server.auth:authenticate_request_basic_auth",
+        }
+        fd = os.open(ini, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            config.write(fh)
+    os.chmod(ini, 0o600)
+    return ini
+
+
+def _generated_secret(path: Path) -> str:
+    """A random secret kept in a 0600 file, written on first use."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(32))
+    return path.read_text().strip()
+
+
+def mlflow_admin_password(ini: Path) -> str:
+    config = configparser.ConfigParser()
+    config.read(ini)
+    return config["mlflow"]["admin_password"]
+
+
+def mlflow_service(settings: Settings, port: int) -> Service:
+    host = settings.bind_host
+    cmd = [str(BIN / "mlflow"), "server", "--backend-store-uri", settings.mlflow_tracking_uri]
+    cmd += ["--host", host, "--port", str(port), "--workers", "1"]
+    env = {}
+    if settings.mlflow_auth:
+        cmd += ["--app-name", "basic-auth"]
+        env["MLFLOW_AUTH_CONFIG_PATH"] = str(mlflow_auth_config(settings))
+        # the auth app's forms need a stable CSRF key
+        key_file = settings.local_dir / "mlflow" / "flask_secret_key"
+        env["MLFLOW_FLASK_SERVER_SECRET_KEY"] = _generated_secret(key_file)
+    return Service("mlflow", cmd, env=env, port=port)
+
+
+def services(settings: Settings) -> list[Service]:
+    """What `make ui` starts; every server listens on settings.bind_host (127.0.0.1)."""
+    host = settings.bind_host
     port_af, port_ml, port_docs = PORTS["airflow"], PORTS["mlflow"], PORTS["dbt-docs"]
-    path_env = {
+    airflow_env = {
         "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
-        "AIRFLOW__API__BASE_URL": f"http://localhost:{port_af}",
+        "AIRFLOW__API__HOST": host,
         "AIRFLOW__API__PORT": str(port_af),
+        "AIRFLOW__API__BASE_URL": f"http://{_url_host(host)}:{port_af}",
     }
-    _start(settings, "airflow", [str(BIN / "airflow"), "standalone"], env=path_env)
-    _start(
-        settings,
-        "mlflow",
-        [
-            str(BIN / "mlflow"),
-            "ui",
-            "--backend-store-uri",
-            settings.mlflow_tracking_uri,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port_ml),
-            "--workers",
-            "1",
-        ],
+    airflow = str(BIN / "airflow")
+    api = Service(
+        "airflow",
+        [airflow, "api-server", "--host", host, "--port", str(port_af)],
+        env=airflow_env,
+        port=port_af,
     )
+    others = [Service(n, [airflow, *a], env=airflow_env) for n, a in AIRFLOW_COMPONENTS.items()]
+    docs_cmd = [str(BIN / "dbt"), "docs", "serve", "--port", str(port_docs), "--host", host]
+    docs = Service(
+        "dbt-docs",
+        [*docs_cmd, "--no-browser"],
+        cwd=settings.dbt_project_dir,
+        port=port_docs,
+    )
+    return [api, *others, mlflow_service(settings, port_ml), docs]
+
+
+def up(settings: Settings) -> str:
+    _private_dir(settings.airflow_home)
+    _private_dir(settings.local_dir / "logs")
     subprocess.run(
         [str(BIN / "dbt"), "docs", "generate", "--quiet"], cwd=settings.dbt_project_dir, check=True
     )
-    _start(
-        settings,
-        "dbt-docs",
-        [
-            str(BIN / "dbt"),
-            "docs",
-            "serve",
-            "--port",
-            str(port_docs),
-            "--host",
-            "127.0.0.1",
-            "--no-browser",
-        ],
-        cwd=settings.dbt_project_dir,
-    )
-    ready = {name: _wait_port(port, 90) for name, port in PORTS.items()}
+    started = services(settings)
+    for service in started:
+        _start(settings, service)
+    host = _url_host(settings.bind_host)
+    ready = {s.name: _wait_port(s.port, 90, host) for s in started if s.port}
     pw_file = settings.airflow_home / "simple_auth_manager_passwords.json.generated"
-    password = "(not yet written: see .local/logs/airflow.log)"
     for _ in range(60):
         if pw_file.exists():
-            password = json.loads(pw_file.read_text()).get("admin", password)
+            os.chmod(pw_file, 0o600)
             break
         time.sleep(1)
+    mlflow_login = ""
+    if settings.mlflow_auth:
+        mlflow_login = f"   user {MLFLOW_ADMIN}, password in {mlflow_auth_config(settings)}"
+    port_af, port_ml, port_docs = PORTS["airflow"], PORTS["mlflow"], PORTS["dbt-docs"]
     return "\n".join(
         [
-            f"Airflow UI   http://localhost:{port_af}   user admin, password {password}"
-            f"{'' if ready['airflow'] else '  (still starting)'}",
-            f"MLflow UI    http://localhost:{port_ml}{_starting(ready['mlflow'])}",
-            f"dbt docs     http://localhost:{port_docs}{_starting(ready['dbt-docs'])}",
+            f"Airflow UI   http://{host}:{port_af}   user admin, password in {pw_file}"
+            f"{_starting(ready['airflow'])}",
+            f"MLflow UI    http://{host}:{port_ml}{mlflow_login}{_starting(ready['mlflow'])}",
+            f"dbt docs     http://{host}:{port_docs}{_starting(ready['dbt-docs'])}",
             f"logs         {settings.local_dir / 'logs'}      stop with: make stop",
         ]
     )
@@ -129,7 +215,7 @@ def up(settings: Settings) -> str:
 
 def down(settings: Settings) -> list[str]:
     stopped = []
-    for name in PORTS:
+    for name in [*PORTS, *AIRFLOW_COMPONENTS]:
         pid_file = _pid_file(settings, name)
         if not pid_file.exists():
             continue

@@ -62,7 +62,12 @@ def assign(world, share: float, rng: np.random.Generator) -> dict[int, Foreign]:
         if world.ctype[c] != 0 and not world.group_id[c] and not world.twin_of[c]
     ]
     p = min(1.0, share * world.n / max(1, len(eligible)))
+    # A bare name (brand + word) belongs to one firm: two standalone firms registered as
+    # "Bianco Mobility Systems S.r.l." and "... S.p.A." in one city would be one group's. A
+    # brand may recur (Lakeshore Inc., Lakeshore Microsystems Inc.), an e-mail domain never:
+    # a later firm of a used brand writes its bare name into the domain.
     used: set[str] = set()
+    domains: set[str] = set()
     out: dict[int, Foreign] = {}
     for c in eligible:
         if rng.random() >= p:
@@ -75,13 +80,14 @@ def assign(world, share: float, rng: np.random.Generator) -> dict[int, Foreign]:
         for _attempt in range(50):
             word = words[int(rng.integers(len(words)))] if rng.random() < 0.6 else ""
             legal = " ".join(x for x in (brand, word, form[0]) if x)
-            if legal not in used:
+            bare = " ".join(x for x in (brand, word) if x)
+            if bare not in used:
                 break
             # another brand of the country, or a made-up one: Latin brands are few
             brand = country.brands[int(rng.integers(len(country.brands)))]
             if _attempt > 10:
                 brand = brand + ("tek", "ron", "via", "lux", "co")[int(rng.integers(5))]
-        used.add(legal)
+        used.add(bare)
         number = digits(rng, country.nsn_digits - len(city.area))
         n_street = int(rng.integers(len(country.streets)))
         full, short = country.streets[n_street]
@@ -92,7 +98,14 @@ def assign(world, share: float, rng: np.random.Generator) -> dict[int, Foreign]:
             street_no=(str(int(rng.integers(1, 200))), full, short),
             zip_tail=f"{int(rng.integers(0, 100)):02d}",
         )
-        domain = brand.lower().translate(_ASCII).replace(" ", "") + country.tld
+        domain = _domain(brand, country.tld)
+        if domain in domains:
+            domain = _domain(bare, country.tld)
+        for n in range(2, 100):
+            if domain not in domains:
+                break
+            domain = _domain(f"{bare}{n}", country.tld)
+        domains.add(domain)
         idn = ident.Identity(
             legal_name=legal,
             english_name=legal,
@@ -121,6 +134,10 @@ def assign(world, share: float, rng: np.random.Generator) -> dict[int, Foreign]:
 
 
 _ASCII = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "é": "e", "è": "e"})
+
+
+def _domain(name: str, tld: str) -> str:
+    return name.lower().translate(_ASCII).replace(" ", "").replace("&", "") + tld
 
 
 def _variants(legal, brand, word, form, city, rng) -> list[str]:

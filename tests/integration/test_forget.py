@@ -52,7 +52,8 @@ def counts(dsn: str) -> dict[str, int]:
         rels = conn.execute(
             "select table_schema, table_name from information_schema.tables "
             "where table_type = 'BASE TABLE' and table_schema in "
-            "('raw', 'identity', 'features', 'tags', 'ml', 'monitoring', 'marts') order by 1, 2"
+            "('raw', 'identity', 'features', 'tags', 'ml', 'monitoring', 'marts', "
+            "'marts_restricted') order by 1, 2"
         ).fetchall()
         return {
             f"{s}.{t}": conn.execute(
@@ -97,7 +98,7 @@ def pick_contact(dsn: str) -> dict[str, str]:
                 select from raw.lab__sample_requests o
                 where o.contact_name like '%' || c.contact_name || '%'
                   and o.contact_name <> c.contact_name)
-              and exists (select from marts.customer_contacts m where m.email = c.email)
+              and exists (select from marts_restricted.customer_contacts m where m.email = c.email)
             order by contact_id limit 1
             """
         ).fetchone()
@@ -142,7 +143,8 @@ def forgotten(pg_cluster, tiny_world, tmp_path_factory) -> dict:
     out["business_before"] = business_checksums(dsn)
     with psycopg.connect(dsn) as conn:
         (out["contacts_rows"],) = conn.execute(
-            "select count(*) from marts.customer_contacts where email = %s or phone = %s",
+            "select count(*) from marts_restricted.customer_contacts "
+            "where email = %s or phone = %s",
             (person["email"], person["phone"]),
         ).fetchone()
     out["dry_run"] = invoke(env, ["forget", "--contact", person["id"], "--dry-run"])
@@ -158,7 +160,9 @@ def forgotten(pg_cluster, tiny_world, tmp_path_factory) -> dict:
 
 def test_the_person_is_there_before(forgotten):
     schemas = {hit[0] for hit in forgotten["present_before"]}
-    assert {"raw", "staging", "identity", "marts"} <= schemas, forgotten["present_before"]
+    assert {"raw", "staging", "identity", "marts_restricted"} <= schemas, forgotten[
+        "present_before"
+    ]
 
 
 def test_dry_run_lists_what_would_change_and_changes_nothing(forgotten):
@@ -194,8 +198,8 @@ def test_business_facts_and_counts_stay(forgotten):
     assert forgotten["business_after"] == forgotten["business_before"]
     before, after = forgotten["counts_before"], forgotten["counts_after"]
     for name in before:
-        if name.startswith(("raw.", "features.", "tags.", "ml.", "monitoring.", "marts.")):
-            if name == "marts.customer_contacts":
+        if name.startswith(("raw.", "features.", "tags.", "ml.", "monitoring.", "marts")):
+            if name in ("marts.customer_contacts", "marts_restricted.customer_contacts"):
                 # the person's own row goes: nothing names them any more
                 assert after[name] == before[name] - forgotten["contacts_rows"]
             else:

@@ -30,6 +30,7 @@ def test_service_env_derives_everything_from_the_settings(tmp_path):
 
 
 def test_an_external_warehouse_url_wins_over_the_private_cluster(monkeypatch):
+    # pragma: allowlist nextline secret
     monkeypatch.setenv("PORTRAIT_WAREHOUSE_URL", "postgresql://ana:s%40cret@db.example:5433/wh")
     s = Settings()
     assert not s.uses_private_cluster
@@ -38,7 +39,7 @@ def test_an_external_warehouse_url_wins_over_the_private_cluster(monkeypatch):
         "host": "db.example",
         "port": "5433",
         "user": "ana",
-        "password": "s@cret",
+        "password": "s@cret",  # pragma: allowlist secret
         "dbname": "wh",
     }
     assert s.service_env()["PORTRAIT_DBT_HOST"] == "db.example"

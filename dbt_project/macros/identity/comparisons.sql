@@ -14,6 +14,8 @@
                    "describe": "pg_trgm similarity; the first level (highest min_similarity first) it reaches"},
     "edit_distance": {"columns": 1, "levels": none, "threshold": "max_distance",
                       "describe": "Levenshtein distance; the first level (lowest max_distance first) within it"},
+    "address_similarity": {"columns": 2, "levels": none, "threshold": "min_similarity",
+                           "describe": "address, its numbers (space-separated): pg_trgm similarity; 0 when both carry numbers and neither's contain the other's"},
     "name_similarity": {"columns": 3, "levels": none, "threshold": "min_similarity",
                         "describe": "name, script, second name: trigram similarity within one script (Latin names also against the second name)"},
     "email": {"columns": 2, "levels": ["same_address", "same_company_domain", "different"], "threshold": none,
@@ -43,6 +45,16 @@
     {%- set c = cmp.columns -%}
     {%- if cmp.function == 'similarity' -%}
         similarity(a.{{ c[0] }}, b.{{ c[0] }})
+    {%- elif cmp.function == 'address_similarity' -%}
+        {#- Hauptstr. 7 and Hauptstr. 12 (园区路1号, 园区路3号) are neighbours, not one address;
+            Hauptstr. 7 and Hauptstr. 7, 70173 Stuttgart (or a street without a number) may be. -#}
+        case
+            when a.{{ c[1] }} is null or b.{{ c[1] }} is null
+                or string_to_array(a.{{ c[1] }}, ' ') <@ string_to_array(b.{{ c[1] }}, ' ')
+                or string_to_array(b.{{ c[1] }}, ' ') <@ string_to_array(a.{{ c[1] }}, ' ')
+                then similarity(a.{{ c[0] }}, b.{{ c[0] }})
+            when a.{{ c[0] }} is not null and b.{{ c[0] }} is not null then 0.0
+        end
     {%- elif cmp.function == 'edit_distance' -%}
         levenshtein(a.{{ c[0] }}, b.{{ c[0] }})
     {%- elif cmp.function == 'name_similarity' -%}
@@ -306,11 +318,17 @@ candidates as (
 
 tf_{{ name }} as (
     {%- if cmp.tf_adjust is mapping %}
-    -- per value of {{ cmp.columns[0] }}: its other carriers that differ on {{ cmp.tf_adjust.distinct }}
+    {%- set distinct_columns = [cmp.tf_adjust.distinct] if cmp.tf_adjust.distinct is string else cmp.tf_adjust.distinct %}
+    -- per value of {{ cmp.columns[0] }}: its other carriers that differ on {{ distinct_columns | join(' or on ') }}
     -- (namesakes), as a share of the entities
     select
         {{ cmp.columns[0] }} as value,
-        greatest(count(distinct {{ cmp.tf_adjust.distinct }}) - 1, 0)::float8
+        greatest(
+            {%- for col in distinct_columns %}
+            count(distinct {{ col }}) - 1,
+            {%- endfor %}
+            0
+        )::float8
         / (select count(distinct p.entity_num) from profiles as p) as frequency
     {%- else %}
     -- share of entities carrying each value of {{ cmp.columns[0] }}

@@ -103,7 +103,7 @@
     {%- set tf = cmp.get('tf_adjust', false) -%}
     {%- if not (tf is sameas true or tf is sameas false or (tf is mapping and tf.keys() | list == ['distinct'])) -%}
         {%- do exceptions.raise_compiler_error(
-            "identity: " ~ here ~ ".tf_adjust must be true, false or {distinct: <column>} (got " ~ tf ~ ")"
+            "identity: " ~ here ~ ".tf_adjust must be true, false, {distinct: <column>} or {distinct: [<column>, ...]} (got " ~ tf ~ ")"
         ) -%}
     {%- endif -%}
     {%- if not cmp.get('columns') or (cmp.columns | length) != fn.columns -%}

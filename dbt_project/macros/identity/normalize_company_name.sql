@@ -72,3 +72,13 @@
     {%- endfor -%}
     {{- return(words) -}}
 {%- endmacro %}
+
+{% macro city_key(expr) -%}
+{#- The key a city is looked up by in identity_city_aliases (the same as city_key in
+    portrait/cli/identity.py, which writes the seed): accents dropped (unaccent), lower case,
+    anything but a-z, 0-9 and CJK ideographs collapsed to one space. -#}
+nullif(trim(regexp_replace(
+    public.unaccent('public.unaccent'::regdictionary, lower(normalize(coalesce({{ expr }}, ''), nfkc))),
+    '[^0-9a-z\u4e00-\u9fff]+', ' ', 'g'
+)), '')
+{%- endmacro %}

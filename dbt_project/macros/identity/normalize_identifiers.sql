@@ -141,3 +141,10 @@
         nullif(regexp_replace({{ base }}, '号$', ''), '')
     {%- endif -%}
 {%- endmacro %}
+
+{#- The numbers written in an address (house, building, postcode: read from the raw address, whose
+    spaces keep 161 and 53132 apart), space-separated (text: dbt unit tests cannot mock arrays);
+    null when it has none. -#}
+{% macro address_numbers(expr) -%}
+nullif(trim(regexp_replace({{ expr }}, '[^0-9]+', ' ', 'g')), '')
+{%- endmacro %}

@@ -49,6 +49,7 @@ final as (
         case when not (is_email_hub or coalesce(is_placeholder_domain, false)) then email end as email,
         case when not is_domain_hub then email_company_domain end as email_company_domain,
         case when not is_address_hub then address_norm end as address_norm,
+        case when not is_address_hub then address_numbers end as address_numbers,
         nullif(concat_ws(
             ',',
             case when is_phone_hub then 'phone' end,

@@ -4,13 +4,32 @@
     records. A record abroad (country column of CRM accounts / ERP customers, an ISO code or a
     name, not China) has its national phone numbers prefixed with its country's calling code
     (identity_phone_country_codes) and no city inferred from its phone; a city that is not in
-    identity_cn_cities is kept as text. Hub identifiers are removed downstream
+    identity_cn_cities is looked up in identity_city_aliases (GeoNames' spellings of cities
+    abroad: München, Muenchen, 慕尼黑 -> Munich), in the record's country when it names one,
+    and is kept as text when neither knows it. Hub identifiers are removed downstream
     (int_company_records_normalized). -#}
 {#- pg_trgm (similarity) is needed by int_record_pairs_scored and its unit tests, which run
     before that model's own hooks. -#}
-{{ config(pre_hook="create extension if not exists pg_trgm with schema public") }}
+{{ config(pre_hook=[
+    "create extension if not exists pg_trgm with schema public",
+    "create extension if not exists unaccent with schema public",
+]) }}
 with cities as (
     select * from {{ ref('identity_cn_cities') }}
+),
+
+-- a city abroad by its spelling key: in a given country, and (no country on the record) the
+-- most populous city anywhere written so
+city_aliases as (
+    select * from {{ ref('identity_city_aliases') }}
+),
+
+city_aliases_anywhere as (
+    select distinct on (alias)
+        alias,
+        city
+    from city_aliases
+    order by alias, population desc, country_code
 ),
 
 phone_countries as (
@@ -308,6 +327,7 @@ normalized as (
         (regexp_match(normalize(coalesce(name_raw, ''), nfkc), '\(([^)]*)\)'))[1] as name_bracket_city,
         regexp_replace(trim(normalize(coalesce(city_raw, ''), nfkc)), '市$', '') as city_column,
         nullif(lower(trim(normalize(coalesce(city_raw, ''), nfkc))), '') as city_text,
+        {{ city_key('city_raw') }} as city_key,
         is_abroad,
         country_code,
         {{ normalize_credit_code('credit_code_raw') }} as credit_code_normalized,
@@ -318,6 +338,7 @@ normalized as (
         end as phone,
         {{ normalize_email('email_raw') }} as email,
         {{ normalize_address('address_raw', city_prefix_pattern()) }} as address_norm,
+        {{ address_numbers("normalize(address_raw, nfkc)") }} as address_numbers,
         nullif(trim(contact_name), '') as contact_name,
         erp_customer_code,
         crm_account_id,
@@ -352,6 +373,7 @@ final as (
         coalesce(
             city_col.city, city_bracket.city, city_prefix.city,
             case when not n.is_abroad then city_phone.city end,
+            city_abroad.city, city_anywhere.city,
             n.city_text
         ) as city,
         n.country_code,
@@ -363,6 +385,7 @@ final as (
         n.email,
         {{ company_email_domain('n.email') }} as email_company_domain,
         n.address_norm,
+        n.address_numbers,
         n.contact_name,
         n.erp_customer_code,
         n.crm_account_id,
@@ -376,6 +399,10 @@ final as (
     left join cities as city_bracket on regexp_replace(city_bracket.city, '市$', '') = regexp_replace(n.name_bracket_city, '市$', '')
     left join cities as city_prefix on regexp_replace(city_prefix.city, '市$', '') = n.name_prefix_city
     left join area_codes as city_phone on city_phone.area_code = {{ phone_area_code('n.phone') }}
+    left join city_aliases as city_abroad
+        on n.city_key = city_abroad.alias and n.country_code = city_abroad.country_code
+    left join city_aliases_anywhere as city_anywhere
+        on n.city_key = city_anywhere.alias and n.country_code is null
 )
 
 select * from final

@@ -92,15 +92,9 @@ cities_ranked as (
     order by cid asc, times desc, city asc
 ),
 
-owners_ranked as (
+owners as (
     -- the owner of the most recently changed CRM account
-    select distinct on (cid)
-        cid,
-        owner_sales,
-        source_system || ':' || source_record_id as owner_source
-    from customer_records
-    where source_system = 'crm' and owner_sales is not null
-    order by cid asc, known_at desc, source_record_id asc
+    select * from {{ ref('int_customer_owners_resolved') }}
 ),
 
 summary as (
@@ -138,7 +132,7 @@ final as (
         ci.city,
         ci.city_source,
         o.owner_sales,
-        o.owner_source as owner_sales_source,
+        o.owner_sales_source,
         coalesce(s.record_count, 0) as record_count,
         s.source_systems,
         s.first_known_at,
@@ -152,7 +146,7 @@ final as (
     left join codes_named as cn on c.cid = cn.cid
     left join codes_ranked as cr on c.cid = cr.cid
     left join cities_ranked as ci on c.cid = ci.cid
-    left join owners_ranked as o on c.cid = o.cid
+    left join owners as o on c.cid = o.cid
     left join summary as s on c.cid = s.cid
     left join buying_centres as b on c.cid = b.cid
 )
