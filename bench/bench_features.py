@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 REPO = Path(__file__).resolve().parent.parent
 DBT = str(Path(sys.executable).parent / "dbt")
@@ -35,8 +36,9 @@ EVENT_TABLES = (
 
 def _database(admin_dsn: str, name: str) -> str:
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
-        conn.execute(f'create database "{name}"')
+        ident = sql.Identifier(name)
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(ident))
+        conn.execute(sql.SQL("create database {}").format(ident))
     return admin_dsn.rsplit("/", 1)[0] + "/" + name
 
 
@@ -77,7 +79,9 @@ def run(work: Path, dsn: str) -> dict:
         )
         with psycopg.connect(db) as conn:
             events = sum(
-                conn.execute(f"select count(*) from raw.{t}").fetchone()[0]
+                conn.execute(
+                    sql.SQL("select count(*) from {}").format(sql.Identifier("raw", t))
+                ).fetchone()[0]
                 for t in EVENT_TABLES
                 if conn.execute("select to_regclass(%s)", (f"raw.{t}",)).fetchone()[0]
             )

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import psycopg
-from psycopg import conninfo
+from psycopg import conninfo, sql
 
 from portrait.scorecards.identity import identity_quality
 from portrait.settings import Settings
@@ -32,8 +32,9 @@ IDENTITY = "path:models/identity path:seeds customer_contacts_clear customer_con
 def _database(dsn: str, name: str) -> str:
     """A fresh database next to dsn, as a postgresql:// URL (what Settings expects)."""
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
-        conn.execute(f'create database "{name}"')
+        ident = sql.Identifier(name)
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(ident))
+        conn.execute(sql.SQL("create database {}").format(ident))
     p = conninfo.conninfo_to_dict(dsn)
     auth = p.get("user", "") + (":" + p["password"] if p.get("password") else "")
     return f"postgresql://{auth}@{p.get('host', '127.0.0.1')}:{p.get('port', 5432)}/{name}"

@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH_DATE = dt.date(2099, 12, 31)
@@ -83,14 +84,19 @@ def _replicate(dsn: str, rows: int) -> None:
             (BENCH_DATE,),
         ).fetchone()
         conn.execute(
-            f"""
-            insert into features.customer_features (cid, as_of_date, {", ".join(rest)})
-            select f.cid || '-' || g.i, %s, {", ".join("f." + c for c in rest)}
+            sql.SQL(
+                """
+            insert into features.customer_features (cid, as_of_date, {cols})
+            select f.cid || '-' || g.i, %s, {from_f}
             from (select * from features.customer_features where as_of_date = %s) as f
             cross join generate_series(1, %s) as g(i)
             order by g.i, f.cid
             limit %s
-            """,
+            """
+            ).format(
+                cols=sql.SQL(", ").join(sql.Identifier(c) for c in rest),
+                from_f=sql.SQL(", ").join(sql.Identifier("f", c) for c in rest),
+            ),
             (BENCH_DATE, latest, -(-rows // n), rows),
         )
 

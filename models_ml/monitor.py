@@ -12,6 +12,7 @@ from pathlib import Path
 import mlflow
 import numpy as np
 import pandas as pd
+from psycopg import sql
 
 from models_ml import data, tracking
 from models_ml.matrix import FeatureError, to_model_matrix
@@ -236,7 +237,9 @@ def write_drift(conn, figures: DriftFigures, run: DriftResult) -> None:
     """Replace the day's rows of monitoring.drift_metrics and monitoring.drift_runs."""
     for table in ("drift_metrics", "drift_runs"):
         conn.execute(
-            f"delete from monitoring.{table} where task = %s and as_of_date = %s",
+            sql.SQL("delete from {} where task = %s and as_of_date = %s").format(
+                sql.Identifier("monitoring", table)
+            ),
             (run.task, run.as_of_date),
         )
     metrics = figures.metrics

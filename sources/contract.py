@@ -36,6 +36,18 @@ DATE_RANGE = ("1900-01-01", "2100-01-01")
 # A zone abbreviation as the contract's timezone_aliases names it (letters only).
 _ABBREV_RE = re.compile(r"^[A-Za-z]{2,10}$")
 
+# Source, table and column names become PostgreSQL identifiers (raw.<source>__<table>, its
+# columns and row-number sequences) and dbt names: lower-case ASCII, so that no name needs
+# quoting, none is folded, and none is cut at PostgreSQL's 63 bytes (a cut name would
+# silently be another table's).
+NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+IDENTIFIER_MAX = 63
+# The longest suffix the loader adds to a raw table's name (schema._row_seq, slot 3).
+_ROW_SEQ_SUFFIX = len("__row_number_seq_3")
+
+# What a personal column holds (contract key ``pii``, the same kinds as dbt's meta: pii).
+PII_KINDS = ("name", "phone", "email", "address", "id_number")
+
 # Contract type -> PostgreSQL column type of the raw table.
 PG_TYPES: dict[str, str] = {
     "text": "text",
@@ -75,6 +87,8 @@ class ColumnSpec:
     # numeric only: the SQL precision and scale the values must fit (None for other types)
     precision: int | None = None
     scale: int | None = None
+    # the kind of personal information the column holds (one of PII_KINDS), or None
+    pii: str | None = None
 
     @property
     def pg_type(self) -> str:
@@ -108,6 +122,11 @@ class TableSpec:
     @property
     def required_columns(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns if c.required)
+
+    @property
+    def pii_columns(self) -> dict[str, str]:
+        """Personal columns of the table: name -> kind (see PII_KINDS)."""
+        return {c.name: c.pii for c in self.columns if c.pii}
 
     def column(self, name: str) -> ColumnSpec:
         for col in self.columns:
@@ -166,6 +185,30 @@ class Contract:
     def has_source(self, name: str) -> bool:
         return name in self.source_names
 
+    def pii_columns(self) -> list[PiiColumn]:
+        """Every personal column of every table, in contract order."""
+        return [
+            PiiColumn(src.name, tab.name, col.name, col.pii)
+            for src in self.sources
+            for tab in src.tables
+            for col in tab.columns
+            if col.pii
+        ]
+
+
+@dataclass(frozen=True)
+class PiiColumn:
+    """A personal column of a landing table (and of its raw table)."""
+
+    source: str
+    table: str
+    column: str
+    kind: str
+
+    @property
+    def raw_table(self) -> str:
+        return raw_table_name(self.source, self.table)
+
 
 def raw_table_name(source: str, table: str) -> str:
     """Name of the raw table (in schema ``raw``) a source table lands in."""
@@ -178,14 +221,45 @@ def pg_encoding(codec: str) -> str:
     return _PG_ENCODINGS.get(key, key.upper().replace("-", "").replace("_", ""))
 
 
+def _check_name(what: str, name: object, where: str = "", limit: int = IDENTIFIER_MAX) -> str:
+    """``name`` if it is a safe identifier (NAME_RE, at most ``limit`` bytes), else
+    ContractError naming it (cut, so that a hostile name does not flood the message)."""
+    shown = repr(name) if len(repr(name)) <= 80 else repr(name)[:80] + "..."
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise ContractError(
+            f"{where}{what} name {shown} must be lower-case letters, digits and _ "
+            "(starting with a letter)"
+        )
+    if len(name) > limit:
+        raise ContractError(f"{where}{what} name {shown} is longer than {limit} characters")
+    return name
+
+
+def _pii(where: str, cdata: dict) -> str | None:
+    kind = cdata.get("pii")
+    if kind is None:
+        return None
+    if kind not in PII_KINDS:
+        raise ContractError(f"{where}: unknown pii kind {kind!r} (one of {', '.join(PII_KINDS)})")
+    if cdata.get("type", "text") != "text":
+        raise ContractError(f"{where}: a pii column must be of type text")
+    return str(kind)
+
+
 def parse_contract(data: dict) -> Contract:
-    """Build a Contract from the parsed YAML, checking types and keys."""
+    """Build a Contract from the parsed YAML, checking names, types and keys."""
     sources = []
     for sname, sdata in (data.get("sources") or {}).items():
+        _check_name("source", sname)
         tables = []
         for tname, tdata in (sdata.get("tables") or {}).items():
+            # raw.<source>__<table> and its row-number sequences must fit in 63 bytes
+            room = IDENTIFIER_MAX - len(raw_table_name(sname, "")) - _ROW_SEQ_SUFFIX
+            _check_name("table", tname, f"{sname}: ", limit=room)
             columns = []
             for cname, cdata in (tdata.get("columns") or {}).items():
+                # (the typing statement names a column v_<column>)
+                _check_name("column", cname, f"{sname}.{tname}: ", limit=IDENTIFIER_MAX - 2)
                 cdata = cdata or {}
                 ctype = cdata.get("type", "text")
                 if ctype not in PG_TYPES:
@@ -199,6 +273,7 @@ def parse_contract(data: dict) -> Contract:
                         type=ctype,
                         required=bool(cdata.get("required", False)),
                         description=str(cdata.get("description", "") or ""),
+                        pii=_pii(f"{sname}.{tname}.{cname}", cdata),
                         **_precision(f"{sname}.{tname}.{cname}", ctype, cdata),
                     )
                 )
@@ -313,12 +388,13 @@ def render_markdown(contract: Contract | None = None) -> str:
                 f"`{RAW_SCHEMA}.{raw_table_name(src.name, tab.name)}` (key: {key})"
             )
             out.append("")
-            out.append("| column | type | required | description |")
-            out.append("|---|---|---|---|")
+            out.append("| column | type | required | personal | description |")
+            out.append("|---|---|---|---|---|")
             for col in tab.columns:
                 req = "yes" if col.required else ""
                 out.append(
-                    f"| `{col.name}` | {col.declared_type} | {req} | {_md_cell(col.description)} |"
+                    f"| `{col.name}` | {col.declared_type} | {req} | {col.pii or ''} | "
+                    f"{_md_cell(col.description)} |"
                 )
             out.append("")
     return "\n".join(out).rstrip("\n") + "\n"

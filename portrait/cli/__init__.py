@@ -9,6 +9,7 @@ from portrait.cli import (
     dags,
     data,
     demo,
+    forget,
     governance,
     identity,
     models,
@@ -42,6 +43,7 @@ app.command()(demo.summary)
 app.command()(demo.env)
 app.command()(quality.quality)
 app.command()(governance.audit)
+app.command()(forget.forget)
 app.add_typer(models.app, name="models")
 app.add_typer(warehouse.app, name="warehouse")
 app.add_typer(ui.app, name="ui")

@@ -18,7 +18,15 @@ def _echo(obj) -> None:
 
 
 def _date(value: str | None) -> dt.date | None:
-    return dt.date.fromisoformat(value) if value else None
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        shown = value if len(value) <= 40 else value[:40] + "..."
+        raise typer.BadParameter(
+            f"{shown!r} is not a date (YYYY-MM-DD)", param_hint="--as-of-date"
+        ) from None
 
 
 @app.command()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from psycopg import sql
+
 from portrait import db
 from portrait.local.connect import connect_hint, known_secrets, scrub
 from portrait.settings import Settings
@@ -19,7 +21,9 @@ def rows_per_schema(conn) -> list[tuple[str, str, int]]:
     ).fetchall()
     out = []
     for schema, name in rels:
-        (n,) = conn.execute(f'select count(*) from "{schema}"."{name}"').fetchone()
+        (n,) = conn.execute(
+            sql.SQL("select count(*) from {}").format(sql.Identifier(schema, name))
+        ).fetchone()
         out.append((schema, name, int(n)))
     return out
 

@@ -15,6 +15,7 @@ values do not fit the contract. For every file ``loaded + quarantined == records
 """
 
 from sources.loader.discovery import BATCH_ID_RE, FORMATS, MANIFEST, BatchRef, discover_batches
+from sources.loader.erasures import ERASED_KINDS, ERASED_LINE, apply_erasures
 from sources.loader.loading import DATESTYLE, load_batch
 from sources.loader.reading import COPY_CHUNK, RAW_LINE_MAX, VALUE_MAX
 from sources.loader.report import BatchReport, FileReport, LoadError, LoadReport
@@ -33,6 +34,8 @@ __all__ = [
     "COPY_CHUNK",
     "DATESTYLE",
     "DIRECT_TRIGGER",
+    "ERASED_KINDS",
+    "ERASED_LINE",
     "FORMATS",
     "MANIFEST",
     "META_COLUMNS",
@@ -46,6 +49,7 @@ __all__ = [
     "FileReport",
     "LoadError",
     "LoadReport",
+    "apply_erasures",
     "discover_batches",
     "ensure_raw_schema",
     "load_batch",

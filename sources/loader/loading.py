@@ -22,7 +22,14 @@ from sources.contract import (
 from sources.loader.careful import _TMP, _copy_fast, _create_temp, _parse_slow, _read_mismatched
 from sources.loader.casting import _type_rows, _typing_statements
 from sources.loader.direct import _copy_direct
-from sources.loader.discovery import BatchRef, _batch_files, _read_manifest, discover_batches
+from sources.loader.discovery import (
+    BATCH_ID_RE,
+    BatchRef,
+    _batch_files,
+    _read_manifest,
+    discover_batches,
+)
+from sources.loader.erasures import apply_erasures
 from sources.loader.reading import _layout, _read_landing, _RecordByRecord
 from sources.loader.report import BatchReport, FileReport, LoadError
 from sources.loader.schema import ROW_SLOT_LOCK, ROW_SLOTS, ensure_raw_schema
@@ -110,7 +117,7 @@ def _load_file(
         report.typing = "careful"
         stmts = _typing_statements(tab, layout, ncols, raw_ident, careful=True, zones=zones)
         loaded, quarantined = _type_rows(conn, stmts, params, rows)
-    conn.execute(f"drop table pg_temp.{_TMP}")
+    conn.execute(sql.SQL("drop table {}").format(sql.Identifier("pg_temp", _TMP)))
     report.records = records
     report.loaded = loaded
     report.quarantined = quarantined + len(py_quarantine)
@@ -289,6 +296,8 @@ def _load_batch_in_transaction(
             for tab, path, fmt in _load_order(files, alongside)
         }
         report.files = [loaded[path] for _, path, _ in files]
+        # People who asked to be forgotten stay forgotten: their values in this batch go.
+        apply_erasures(conn, contract, ref.source, ref.batch_id)
         if first_loaded_at is not None:
             # A re-delivery keeps the batch's first load time (see raw._batches.first_loaded_at).
             for tab in {tab.name for tab, _, _ in files}:
@@ -376,6 +385,9 @@ def load_batch(
         raise LoadError(
             f"unknown source {source!r} (contract sources: {', '.join(contract.source_names)})"
         )
+    if not BATCH_ID_RE.match(batch_id):
+        shown = repr(batch_id) if len(batch_id) <= 80 else repr(batch_id[:80]) + "..."
+        raise LoadError(f"{source}: batch id {shown} must consist of [A-Za-z0-9_.-]")
     path = Path(landing_root) / source / batch_id
     found = [
         r

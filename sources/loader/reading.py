@@ -81,6 +81,12 @@ class _Layout:
     extras: list[tuple[str, int]]  # (header name, index) of columns not in the contract
 
 
+def _name_shown(name: str) -> str:
+    """A header name as a message quotes it: repr, cut to VALUE_MAX characters."""
+    text = repr(name)
+    return text if len(text) <= VALUE_MAX else text[:VALUE_MAX] + f"... ({len(name)} characters)"
+
+
 def _layout(header: list[str], tab: TableSpec, rel: str) -> _Layout:
     positions: dict[str, int] = {}
     extras: list[tuple[str, int]] = []
@@ -88,9 +94,12 @@ def _layout(header: list[str], tab: TableSpec, rel: str) -> _Layout:
     contract_cols = {c.lower(): c for c in tab.column_names}
     for i, raw_name in enumerate(header):
         name = raw_name or f"column_{i + 1}"
+        if "\x00" in name:
+            # PostgreSQL text (and the extra columns' JSON keys) cannot hold NUL
+            raise LoadError(f"{rel}: header column {i + 1} holds a NUL byte; rename the column")
         low = name.lower()
         if low in seen:
-            raise LoadError(f"{rel}: column {name!r} appears twice in the header")
+            raise LoadError(f"{rel}: column {_name_shown(name)} appears twice in the header")
         seen.add(low)
         if low in contract_cols:
             positions[contract_cols[low]] = i

@@ -4,7 +4,8 @@
     the CID of the customer the record belongs to: a CRM contact's account, else the record
     itself (lab, service and ERP records are customer records). Placeholder phones and e-mails
     are no identifiers (null); mobile is the phone when it is a mobile (a landline is often a
-    company's switchboard, shared by its people). seen_at is when the record's event happened. -#}
+    company's switchboard, shared by its people). seen_at is when the record's event happened.
+    A record with no name, phone or e-mail at all (erased on request) is not a person's. -#}
 with customer_ids as (
     select * from {{ ref('customer_ids') }}
 ),
@@ -117,6 +118,10 @@ normalized as (
             r.source_system = c.source_system
             and r.employer_table = c.source_table
             and r.employer_record_id = c.source_record_id
+    -- a record without any name, phone or e-mail names no one (e.g. one erased on request)
+    where coalesce(
+        nullif(trim(r.person_name_raw), ''), nullif(trim(r.phone_raw), ''), nullif(trim(r.email_raw), '')
+    ) is not null
 ),
 
 final as (
