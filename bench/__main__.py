@@ -45,6 +45,7 @@ def main(names: list[str]) -> int:
     failed = []
     try:
         cluster.start()
+        cluster.migrate()  # the roles dbt's grants name
         for name in names or discover():
             module = importlib.import_module(f"bench.bench_{name}")
             work = work_root / name

@@ -1,12 +1,12 @@
 """
 ### portrait_daily — from landing files to scored, tagged customer marts
 
-Every day: **load** the landing batches into `raw` (bad rows quarantined), build the
-warehouse with **dbt** (staging → identity → features → tags; one Airflow task per model,
-tests and unit tests run with each), **score** every customer with each task's `champion`
-model (churn, credit grade, purchase intent) and **segment** them, check **drift** against
-the champion's test window, and build the **marts** analysts read (profiles, tags,
-watchlists, history).
+Every day: set up the warehouse's **roles** (idempotent), **load** the landing batches into
+`raw` (bad rows quarantined), build the warehouse with **dbt** (staging → identity →
+features → tags; one Airflow task per model, tests and unit tests run with each), **score**
+every customer with each task's `champion` model (churn, credit grade, purchase intent) and
+**segment** them, check **drift** against the champion's test window, and build the
+**marts** analysts read (profiles, tags, watchlists, history).
 
 * As-of date: the business-time day before the run (`PORTRAIT_BUSINESS_TIMEZONE`,
   default Asia/Shanghai). **coverage** checks the loaded batches cover it: a day before or
@@ -41,6 +41,10 @@ from portrait import orchestration as orc
     doc_md=__doc__,
 )
 def portrait_daily():
+    @task
+    def roles() -> dict:
+        return orc.roles_task()
+
     @task(outlets=[orc.RAW])
     def load() -> dict:
         return orc.load_landing_task()
@@ -74,7 +78,7 @@ def portrait_daily():
         "marts", select=["path:models/marts"], trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS
     )
 
-    load() >> coverage(orc.AS_OF_DATE_TEMPLATE) >> transform
+    roles() >> load() >> coverage(orc.AS_OF_DATE_TEMPLATE) >> transform
     segmented = segment(orc.AS_OF_DATE_TEMPLATE)
     transform >> segmented >> marts
     drift_results = []

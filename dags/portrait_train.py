@@ -1,16 +1,16 @@
 """
 ### portrait_train — train, register and promote the customer models
 
-Load, check that the landing data holds batches (**coverage**: none fails and says so),
-refresh the feature snapshots for every month-end the loaded data covers (dbt up to
-`features` with no as_of date: the data's own first to last month), then for each task
-(churn within 180 days, 90+ days past due within 180 days — calibrated and graded A–E —, an
-order within 30 days): **train** LightGBM on a time-based split (a bounded search logged as
-child runs) beside a logistic baseline, **register** the new version as `challenger` in
-MLflow unless the baseline beats it, and **promote** it to `champion` only if it passes the
-gate against the current champion on the same test window (AUC, calibration, no segment
-collapsing; the old champion keeps alias `previous`; `portrait models rollback <task>`
-undoes).
+Set up the warehouse's **roles** (idempotent), load, check that the landing data holds
+batches (**coverage**: none fails and says so), refresh the feature snapshots for every
+month-end the loaded data covers (dbt up to `features` with no as_of date: the data's own
+first to last month), then for each task (churn within 180 days, 90+ days past due within
+180 days — calibrated and graded A–E —, an order within 30 days): **train** LightGBM on a
+time-based split (a bounded search logged as child runs) beside a logistic baseline,
+**register** the new version as `challenger` in MLflow unless the baseline beats it, and
+**promote** it to `champion` only if it passes the gate against the current champion on the
+same test window (AUC, calibration, no segment collapsing; the old champion keeps alias
+`previous`; `portrait models rollback <task>` undoes).
 
 A target the snapshots cannot train (too few positives in a window, too little history) is
 skipped with the reason; the others train and promote regardless.
@@ -36,6 +36,10 @@ from portrait import orchestration as orc
     doc_md=__doc__,
 )
 def portrait_train():
+    @task
+    def roles() -> dict:
+        return orc.roles_task()
+
     @task(outlets=[orc.RAW])
     def load() -> dict:
         return orc.load_landing_task()
@@ -54,7 +58,7 @@ def portrait_train():
     def promote(task_name: str) -> dict:
         return orc.promote_task(task_name)
 
-    load() >> coverage() >> features
+    roles() >> load() >> coverage() >> features
     for name in TARGETS:
         trained = train.override(task_id=f"train_{name}")(name)
         features >> trained >> promote.override(task_id=f"promote_{name}")(name)

@@ -16,7 +16,9 @@ from models_ml.targets import CATEGORICAL_FEATURES, Target
 from portrait import db
 
 ML_DDL = """
-create schema if not exists ml;
+-- governance/roles.sql creates the schema for its owner; `create schema if not exists`
+-- would need the database's CREATE privilege even when the schema exists.
+do $$ begin if to_regnamespace('ml') is null then create schema ml; end if; end $$;
 create table if not exists ml.customer_scores (
     cid text not null,
     as_of_date date not null,

@@ -20,7 +20,9 @@ from models_ml.registry import ChampionModel, load_champion, reference_frame
 from portrait import db
 
 MONITORING_DDL = """
-create schema if not exists monitoring;
+-- governance/roles.sql creates the schema for its owner; `create schema if not exists`
+-- would need the database's CREATE privilege even when the schema exists.
+do $$ begin if to_regnamespace('monitoring') is null then create schema monitoring; end if; end $$;
 create table if not exists monitoring.drift_metrics (
     as_of_date date not null,
     task text not null,

@@ -41,7 +41,9 @@ BEHAVIOUR: dict[str, tuple[str, str]] = {
 LOG_SCALED = {"revenue_cny_365d", "orders_365d", "days_since_last_order", "revenue_trend_90d"}
 
 SEGMENTS_DDL = """
-create schema if not exists ml;
+-- governance/roles.sql creates the schema for its owner; `create schema if not exists`
+-- would need the database's CREATE privilege even when the schema exists.
+do $$ begin if to_regnamespace('ml') is null then create schema ml; end if; end $$;
 create table if not exists ml.customer_segments (
     cid text not null,
     as_of_date date not null,

@@ -17,7 +17,8 @@ def warehouse_dsn(dsn: str | None = None) -> str:
         return dsn
     from portrait.settings import get_settings
 
-    return get_settings().warehouse_dsn()
+    # The callers that leave the DSN to the settings are models_ml's (`portrait models ...`).
+    return get_settings().warehouse_dsn("ml")
 
 
 @contextmanager

@@ -77,12 +77,35 @@ DEFAULT_ARGS = _default_args()
 DBT_PROJECT_DIR = get_settings().dbt_project_dir
 
 
-def warehouse_dsn() -> str:
-    """The warehouse URI from the Airflow connection (AIRFLOW_CONN_PORTRAIT_WAREHOUSE)."""
+def warehouse_dsn(component: str | None = None) -> str:
+    """The warehouse URI a component logs in with, from its Airflow connection
+    (AIRFLOW_CONN_PORTRAIT_WAREHOUSE_<COMPONENT>; none: portrait_warehouse, dbt's)."""
     from airflow.sdk import Connection
 
-    uri = Connection.get(AIRFLOW_CONN_ID).get_uri()
+    conn_id = f"{AIRFLOW_CONN_ID}_{component}" if component else AIRFLOW_CONN_ID
+    uri = Connection.get(conn_id).get_uri()
     return uri.replace("postgres://", "postgresql://", 1)
+
+
+def roles_task() -> dict:
+    """The DAGs' first task: the role migration (governance.roles), as the migration
+    connection, setting each login's password to its Airflow connection's (idempotent)."""
+    from airflow.sdk import Connection
+
+    from governance.roles import migrate
+    from portrait.settings import COMPONENT_LOGINS
+
+    passwords = {}
+    for component, login in COMPONENT_LOGINS.items():
+        try:
+            conn = Connection.get(f"{AIRFLOW_CONN_ID}_{component}")
+        except Exception:  # a component without a connection keeps its login's password
+            continue
+        if conn.login == login and conn.password:
+            passwords[login] = conn.password
+    changes = migrate(warehouse_dsn("migration"), passwords)
+    print(f"role migration: {len(changes)} change(s): {', '.join(changes) or 'none'}")
+    return {"changes": len(changes)}
 
 
 def dbt_profile():
@@ -269,7 +292,7 @@ def load_landing_task() -> dict:
     from sources.loader import LoadError, load_landing
 
     try:
-        report = load_landing(warehouse_dsn(), get_settings().landing_dir, progress=False)
+        report = load_landing(warehouse_dsn("loader"), get_settings().landing_dir, progress=False)
     except LoadError as exc:
         if exc.report is not None:
             print(exc.report.summary())
@@ -293,7 +316,7 @@ def coverage_task(as_of_date: str | None) -> dict:
     from airflow.sdk.exceptions import AirflowFailException
 
     day = dt.date.fromisoformat(as_of_date) if as_of_date else None
-    coverage = read_coverage(warehouse_dsn())
+    coverage = read_coverage(warehouse_dsn("loader"))
     gap = coverage_gap(day, coverage)
     if gap is not None:
         raise AirflowFailException(gap[1])
@@ -316,7 +339,7 @@ def train_task(task_name: str) -> dict:
     from models_ml.train import train_task as train
 
     try:
-        return train(task_name, dsn=warehouse_dsn()).to_dict()
+        return train(task_name, dsn=warehouse_dsn("ml")).to_dict()
     except UntrainableTargetError as exc:
         raise AirflowSkipException(str(exc)) from exc
 
@@ -338,7 +361,9 @@ def score_task(task_name: str, as_of_date: str) -> dict:
     from models_ml.score import score_task as score
 
     try:
-        return score(task_name, dt.date.fromisoformat(as_of_date), dsn=warehouse_dsn()).to_dict()
+        return score(
+            task_name, dt.date.fromisoformat(as_of_date), dsn=warehouse_dsn("ml")
+        ).to_dict()
     except NoChampionError as exc:
         raise AirflowSkipException(f"{task_name} not scored: {exc}") from exc
 
@@ -346,13 +371,15 @@ def score_task(task_name: str, as_of_date: str) -> dict:
 def segment_task(as_of_date: str) -> dict:
     from models_ml.segment import segment_customers
 
-    return segment_customers(dt.date.fromisoformat(as_of_date), dsn=warehouse_dsn()).to_dict()
+    return segment_customers(dt.date.fromisoformat(as_of_date), dsn=warehouse_dsn("ml")).to_dict()
 
 
 def drift_task(task_name: str, as_of_date: str) -> dict:
     from models_ml.monitor import check_drift
 
-    return check_drift(task_name, dt.date.fromisoformat(as_of_date), dsn=warehouse_dsn()).to_dict()
+    return check_drift(
+        task_name, dt.date.fromisoformat(as_of_date), dsn=warehouse_dsn("ml")
+    ).to_dict()
 
 
 def start_date():

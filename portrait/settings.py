@@ -16,7 +16,25 @@ from urllib.parse import quote, unquote, urlsplit
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from portrait.secrets import local_secret
+
 AIRFLOW_CONN_ID = "portrait_warehouse"
+
+# ---- logins (issue 15): one least-privilege login per component -----------------------------
+# Component -> its login (governance/roles.sql creates them). Private cluster: each login's
+# password is generated into .local/secrets/<login>; external warehouse: each component reads
+# PORTRAIT_WAREHOUSE_URL_<COMPONENT>, falling back to PORTRAIT_WAREHOUSE_URL. Airflow gets
+# each as the connection portrait_warehouse_<component>; portrait_warehouse itself is dbt's
+# (the transformer), and portrait_warehouse_migration is the role migration's.
+COMPONENT_LOGINS = {
+    "loader": "portrait_loader",
+    "transformer": "portrait_transformer",
+    "ml": "portrait_ml",
+    "service": "portrait_service",
+    "analyst": "portrait_analyst",
+    "admin": "portrait_admin",
+}
+# ---- end of logins ---------------------------------------------------------------------------
 # The company's business time zone: as-of dates, order days and DAG schedules are days in it,
 # and a source's exports are read in it unless the landing contract names another zone.
 DEFAULT_BUSINESS_TIMEZONE = "Asia/Shanghai"
@@ -40,10 +58,21 @@ class Settings(BaseSettings):
 
     # Warehouse: a private cluster under local_dir/pg, unless warehouse_url points elsewhere.
     warehouse_url: SecretStr | None = None
+    # logins block (issue 15): an external warehouse's per-component URLs (else warehouse_url)
+    warehouse_url_loader: SecretStr | None = None
+    warehouse_url_transformer: SecretStr | None = None
+    warehouse_url_ml: SecretStr | None = None
+    warehouse_url_service: SecretStr | None = None
+    warehouse_url_analyst: SecretStr | None = None
+    warehouse_url_admin: SecretStr | None = None
+    # who runs the role migration there: a role that may create roles and schemas
+    warehouse_url_migration: SecretStr | None = None
     pg_host: str = "127.0.0.1"
     pg_port: int = 55432
-    pg_user: str = "portrait"
-    # No default: local mode generates passwords under .local/secrets, production names them.
+    # The private cluster's bootstrap superuser: only the role migration logs in as it.
+    pg_user: str = "postgres"
+    # No default: local mode generates its password under .local/secrets (set this to pick
+    # one); production names every secret explicitly.
     pg_password: SecretStr | None = None
     pg_database: str = "portrait"
     pg_bin_dir: Path | None = None
@@ -159,18 +188,57 @@ class Settings(BaseSettings):
     def uses_private_cluster(self) -> bool:
         return self.warehouse_url is None
 
-    # ---- connection strings ------------------------------------------------
-    def warehouse_dsn(self) -> str:
-        """libpq URL of the warehouse (postgresql://<user>[:<password>]@<host>:<port>/<db>)."""
-        if self.warehouse_url is not None:
-            return self.warehouse_url.get_secret_value()
-        auth = quote(self.pg_user, safe="")
-        if self.pg_password is not None:
-            auth += ":" + quote(self.pg_password.get_secret_value(), safe="")
-        return f"postgresql://{auth}@{self.pg_host}:{self.pg_port}/{self.pg_database}"
+    # ---- connection strings (logins block, issue 15) -------------------------
+    @property
+    def secrets_dir(self) -> Path:
+        return self.local_dir / "secrets"
 
-    def warehouse_parts(self) -> dict[str, str]:
-        url = urlsplit(self.warehouse_dsn())
+    def _local_dsn(self, user: str) -> str:
+        if user == self.pg_user and self.pg_password is not None:
+            secret = self.pg_password.get_secret_value()
+        else:
+            secret = local_secret(self.secrets_dir, user)
+        return (
+            f"postgresql://{quote(user, safe='')}:{quote(secret, safe='')}"
+            f"@{self.pg_host}:{self.pg_port}/{self.pg_database}"
+        )
+
+    def warehouse_dsn(self, component: str = "transformer") -> str:
+        """libpq URL (postgresql://<user>:<password>@<host>:<port>/<db>) a component logs in
+        with: its own login on the private cluster; PORTRAIT_WAREHOUSE_URL_<COMPONENT> (else
+        PORTRAIT_WAREHOUSE_URL) on an external warehouse."""
+        if component not in COMPONENT_LOGINS:
+            raise ValueError(f"unknown component {component!r}: one of {sorted(COMPONENT_LOGINS)}")
+        if self.warehouse_url is not None:
+            own = getattr(self, f"warehouse_url_{component}")
+            return (own or self.warehouse_url).get_secret_value()
+        return self._local_dsn(COMPONENT_LOGINS[component])
+
+    def migration_dsn(self) -> str:
+        """Who runs the role migration: the private cluster's bootstrap superuser, else
+        PORTRAIT_WAREHOUSE_URL_MIGRATION (a role that may create roles and schemas), else
+        PORTRAIT_WAREHOUSE_URL."""
+        if self.warehouse_url is not None:
+            return (self.warehouse_url_migration or self.warehouse_url).get_secret_value()
+        return self._local_dsn(self.pg_user)
+
+    def login_passwords(self) -> dict[str, str | None]:
+        """Login -> the password the migration sets (None: leave the login's password alone).
+        Private cluster: the generated secrets; external: the per-component URLs' passwords."""
+        if self.warehouse_url is None:
+            return {
+                login: local_secret(self.secrets_dir, login) for login in COMPONENT_LOGINS.values()
+            }
+        out: dict[str, str | None] = {}
+        for component, login in COMPONENT_LOGINS.items():
+            own = getattr(self, f"warehouse_url_{component}")
+            url = urlsplit(own.get_secret_value()) if own else None
+            same = url is not None and unquote(url.username or "") == login and url.password
+            out[login] = unquote(url.password) if same else None
+        return out
+
+    def warehouse_parts(self, component: str = "transformer") -> dict[str, str]:
+        url = urlsplit(self.warehouse_dsn(component))
         return {
             "host": url.hostname or "127.0.0.1",
             "port": str(url.port or 5432),
@@ -181,8 +249,13 @@ class Settings(BaseSettings):
 
     def service_env(self) -> dict[str, str]:
         """Environment for Airflow, dbt and MLflow processes, all derived from these settings."""
-        parts = self.warehouse_parts()
-        dsn = self.warehouse_dsn()
+        parts = self.warehouse_parts("transformer")
+        conns = {
+            f"AIRFLOW_CONN_{AIRFLOW_CONN_ID.upper()}_{component.upper()}": self.warehouse_dsn(
+                component
+            )
+            for component in COMPONENT_LOGINS
+        }
         return {
             "PORTRAIT_PROJECT_DIR": str(self.project_dir),
             "PORTRAIT_LOCAL_DIR": str(self.local_dir),
@@ -208,7 +281,10 @@ class Settings(BaseSettings):
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.airflow_home / 'airflow.db'}",
             "AIRFLOW__COSMOS__CACHE_DIR": str(self.local_dir / "cosmos"),
             "AIRFLOW__COSMOS__ENABLE_CACHE": "True",
-            f"AIRFLOW_CONN_{AIRFLOW_CONN_ID.upper()}": dsn,
+            # dbt's (Cosmos builds its profile from it), one per component, the migration's
+            f"AIRFLOW_CONN_{AIRFLOW_CONN_ID.upper()}": self.warehouse_dsn("transformer"),
+            **conns,
+            f"AIRFLOW_CONN_{AIRFLOW_CONN_ID.upper()}_MIGRATION": self.migration_dsn(),
             "DO_NOT_TRACK": "1",
             "SCARF_ANALYTICS": "false",
             "MLFLOW_TRACKING_URI": self.mlflow_tracking_uri,

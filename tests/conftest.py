@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import itertools
 import os
+import secrets
 import tempfile
 from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
 
+from governance.roles import LOGINS
 from portrait.local.services import PgCluster, free_port
+from portrait.settings import COMPONENT_LOGINS
 
 REPO = Path(__file__).resolve().parent.parent
 _db_counter = itertools.count()
@@ -27,28 +31,64 @@ def pytest_terminal_summary(terminalreporter):
 
 @pytest.fixture(scope="session")
 def pg_cluster() -> PgCluster:
-    """A private cluster on a free port; destroyed at the end of the session."""
+    """A private cluster on a free port (scram-sha-256, a generated superuser password), with
+    portrait's roles migrated (each login's password in ``cluster.login_passwords``);
+    destroyed at the end of the session."""
     # Not under pytest's tmp_path: that is private to root, and the server runs as `postgres`.
     root = Path(tempfile.mkdtemp(prefix="portrait-test-pg-"))
     os.chmod(root, 0o755)
     cluster = PgCluster(root=root, port=free_port(), database="portrait_test")
     cluster.start()
+    cluster.login_passwords = {login: secrets.token_urlsafe(18) for login in LOGINS}
+    cluster.migrate(cluster.login_passwords)
     yield cluster
     cluster.destroy()
 
 
 def create_database(cluster: PgCluster, name: str) -> str:
-    from governance.audit import ensure_access_objects
+    """A fresh database; returns the bootstrap superuser's DSN (password included)."""
+    with psycopg.connect(cluster.dsn_for("postgres"), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
+        )
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    # the role migration (per database: schemas, grants, staff_logins, the audit table)
+    cluster.migrate(database=name)
+    return cluster.dsn_for(name)
 
-    admin = f"postgresql://{cluster.user}@127.0.0.1:{cluster.port}/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
-        conn.execute(f'create database "{name}"')
-    dsn = f"postgresql://{cluster.user}@127.0.0.1:{cluster.port}/{name}"
-    # the group roles, staff_logins and the audit table dbt's grants and policies name
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        ensure_access_objects(conn)
-    return dsn
+
+def migrated_database(cluster: PgCluster, name: str) -> dict[str, str]:
+    """A fresh database with the role migration run on it: component (loader, transformer,
+    ml, service, analyst, admin) -> that login's DSN, and "superuser" -> the bootstrap DSN."""
+    dsn = create_database(cluster, name)
+    cluster.migrate(database=name)
+    logins = {
+        component: cluster.dsn_for(name, login, cluster.login_passwords[login])
+        for component, login in COMPONENT_LOGINS.items()
+    }
+    return logins | {"superuser": dsn}
+
+
+def role_env_for(dsns: dict[str, str], local_dir: Path) -> dict[str, str]:
+    """service_env_for with each component on its own login (PORTRAIT_WAREHOUSE_URL_*)."""
+    per_component = {f"PORTRAIT_WAREHOUSE_URL_{c.upper()}": dsns[c] for c in COMPONENT_LOGINS}
+    from portrait.settings import Settings
+
+    env = Settings(
+        local_dir=local_dir,
+        reports_dir=local_dir / "reports",
+        warehouse_url=dsns["superuser"],
+        **{f"warehouse_url_{c}": dsns[c] for c in COMPONENT_LOGINS},
+    ).service_env()
+    return {**os.environ, **per_component, **env, "PORTRAIT_TASK_RETRIES": "0"}
+
+
+@pytest.fixture
+def role_dsns(pg_cluster, request) -> dict[str, str]:
+    """A fresh migrated database of its own: component -> DSN (see migrated_database)."""
+    name = f"r{next(_db_counter)}_{request.node.name[:40]}".lower()
+    name = "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in name)
+    return migrated_database(pg_cluster, name)
 
 
 @pytest.fixture

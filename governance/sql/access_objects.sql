@@ -1,6 +1,6 @@
--- What the personal-data layer needs before dbt builds (idempotent; run as the admin/migration
--- login). The roles migration (governance/roles.py) creates the roles; this file only creates
--- the ones it relies on when they are missing, as NOLOGIN groups.
+-- What the personal-data layer needs before dbt builds (idempotent; run by the role migration,
+-- governance/roles.py, after roles.sql). It creates the roles it relies on when they are
+-- missing, as NOLOGIN groups, so it also works on its own.
 do $$
 declare
     r text;
@@ -41,3 +41,15 @@ create table if not exists audit.access_log (
 create index if not exists access_log_at on audit.access_log (at);
 grant usage on schema audit to portrait_stewards;
 grant select on audit.access_log to portrait_stewards;
+-- the profile service appends; nobody but the admin changes the log
+do $$
+begin
+    if exists (select 1 from pg_roles where rolname = 'portrait_admin') then
+        alter table audit.access_log owner to portrait_admin;
+    end if;
+    if exists (select 1 from pg_roles where rolname = 'portrait_service') then
+        grant usage on schema audit to portrait_service;
+        grant insert on audit.access_log to portrait_service;
+    end if;
+end
+$$;

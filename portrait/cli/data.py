@@ -69,7 +69,7 @@ def load(
     from sources.loader import LoadError, load_landing
 
     settings = get_settings()
-    dsn = ensure_warehouse(settings)
+    dsn = ensure_warehouse(settings, "loader")
     try:
         report = load_landing(
             dsn, landing or settings.landing_dir, sources=source or None, batches=batch or None

@@ -42,7 +42,11 @@ def forget(
     from sources.loader import apply_erasures
 
     settings = get_settings()
-    dsn = ensure_warehouse(settings)
+    ensure_warehouse(settings)
+    # erasing rewrites raw (the loader's) and writes governance's log: a data-protection task for
+    # the migration login (the private cluster's bootstrap superuser, or
+    # PORTRAIT_WAREHOUSE_URL_MIGRATION)
+    dsn = settings.migration_dsn()
     contract = load_contract()
     columns = [PersonalColumn(c.raw_table, c.column, c.kind) for c in contract.pii_columns()]
     id_table = (raw_table_name(CONTACT_ID[0], CONTACT_ID[1]), CONTACT_ID[2])

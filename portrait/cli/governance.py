@@ -82,7 +82,8 @@ def audit(
     for c in pii.catalogue(pii.documented_columns(settings.dbt_project_dir)):
         personal.setdefault(c.relation, ())
         personal[c.relation] += (c.column,)
-    with psycopg.connect(settings.warehouse_dsn()) as conn:
+    # portrait_admin is a steward: it reads audit.access_log
+    with psycopg.connect(settings.warehouse_dsn("admin")) as conn:
         found = audit_log.recent_access(
             log, conn, since=_parse_since(since), user=user, personal_columns=personal,
             reads_only=not all_classes,

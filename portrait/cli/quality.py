@@ -29,7 +29,8 @@ def quality(
     try:
         run(
             truth or settings.truth_dir,
-            dsn or settings.warehouse_dsn(),
+            # the quality worlds are scratch databases it creates: the migration's login
+            dsn or settings.migration_dsn(),
             reports or settings.reports_dir,
             worlds=settings if worlds else None,
         )

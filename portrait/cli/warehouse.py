@@ -9,14 +9,27 @@ app = typer.Typer(help="The local PostgreSQL warehouse (.local/pg).", no_args_is
 
 @app.command("up")
 def up() -> None:
-    """Start the private cluster (or check PORTRAIT_WAREHOUSE_URL) and print how to connect."""
-    from portrait.local.connect import connect_hint, without_password
+    """Start the private cluster (or check PORTRAIT_WAREHOUSE_URL), run the role migration
+    and say how to connect (never the password)."""
     from portrait.local.services import ensure_warehouse
-    from portrait.settings import get_settings
+    from portrait.settings import COMPONENT_LOGINS, get_settings
 
     settings = get_settings()
-    dsn = ensure_warehouse(settings)
-    typer.echo(f"{without_password(dsn)}\n  connect: {connect_hint(settings, dsn)}")
+    ensure_warehouse(settings)
+    parts = settings.warehouse_parts("analyst")
+    typer.echo(
+        f"warehouse up: host {parts['host']} port {parts['port']} database {parts['dbname']}, "
+        "roles and grants in place"
+    )
+    if settings.uses_private_cluster:
+        typer.echo(
+            f'connect: PGPASSWORD="$(cat {settings.secrets_dir}/portrait_analyst)" psql '
+            f"-h {parts['host']} -p {parts['port']} -U portrait_analyst {parts['dbname']}"
+        )
+        typer.echo(
+            f"logins: {', '.join(COMPONENT_LOGINS.values())} "
+            f"(passwords in {settings.secrets_dir}/<login>, mode 0600)"
+        )
 
 
 @app.command("down")

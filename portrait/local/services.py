@@ -2,17 +2,22 @@
 
 The same code starts the demo cluster under ``.local/pg`` and the throwaway clusters the
 test suite uses, so both behave alike (C.UTF-8 locale: pg_trgm needs it for Chinese).
+Every connection authenticates with scram-sha-256 (TCP on loopback and the socket, which sits
+in a folder only the postgres OS user can enter); no `trust` anywhere. The bootstrap superuser's
+password is generated; only the role migration (governance.roles) logs in with it.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 POSTGRES_PACKAGE_HINT = (
     "PostgreSQL server binaries (initdb, pg_ctl, postgres) were not found. Install them "
@@ -60,13 +65,16 @@ def _port_open(port: int, host: str = "127.0.0.1") -> bool:
 
 @dataclass
 class PgCluster:
-    """A private cluster: data under ``root/data``, socket and log under ``root``."""
+    """A private cluster: data under ``root/data``, log under ``root``, the socket in
+    ``root/socket`` (0700, the postgres OS user's). ``password`` is the bootstrap superuser's
+    (generated unless given; it must stay the same for the life of the data directory)."""
 
     root: Path
     port: int
-    user: str = "portrait"
+    user: str = "postgres"
     database: str = "portrait"
     bin_dir: Path | None = None
+    password: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
 
     def __post_init__(self) -> None:
         self.root = Path(self.root).resolve()
@@ -81,8 +89,19 @@ class PgCluster:
         return self.root / "postgres.log"
 
     @property
+    def socket_dir(self) -> Path:
+        return self.root / "socket"
+
+    def dsn_for(self, database: str, user: str | None = None, password: str | None = None) -> str:
+        """libpq URL of a database on this cluster (the bootstrap superuser by default)."""
+        user, password = (user, password) if user else (self.user, self.password)
+        auth = quote(user, safe="") + (f":{quote(password, safe='')}" if password else "")
+        return f"postgresql://{auth}@127.0.0.1:{self.port}/{database}"
+
+    @property
     def dsn(self) -> str:
-        return f"postgresql://{self.user}@127.0.0.1:{self.port}/{self.database}"
+        """The bootstrap superuser's URL (password included): for the role migration only."""
+        return self.dsn_for(self.database)
 
     # initdb and postgres refuse to run as root: run them as the postgres OS user.
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -114,24 +133,53 @@ class PgCluster:
             return False
         return self._run("pg_ctl", "status", "-D", str(self.data_dir), check=False).returncode == 0
 
+    def _prepare_socket_dir(self) -> None:
+        self.socket_dir.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(self.socket_dir, 0o700)
+        if os.geteuid() == 0:
+            shutil.chown(self.socket_dir, "postgres", "postgres")
+
+    def _refuse_trust(self) -> None:
+        hba = self.data_dir / "pg_hba.conf"
+        text = hba.read_text() if os.access(hba, os.R_OK) else ""
+        rules = [line.split() for line in text.splitlines() if not line.lstrip().startswith("#")]
+        if any(rule and rule[-1] in ("trust", "password", "md5") for rule in rules):
+            raise ServiceError(
+                f"The cluster in {self.data_dir} was created with `trust` authentication (before "
+                "portrait used passwords). Stop it (`portrait warehouse down`), delete "
+                f"{self.root} and run again: `make demo` rebuilds it with scram-sha-256."
+            )
+
     def init(self) -> None:
         self._prepare_root()
+        self._prepare_socket_dir()
         if self.is_initialised():
+            self._refuse_trust()
             return
-        result = self._run(
-            "initdb",
-            "-D",
-            str(self.data_dir),
-            "-U",
-            self.user,
-            "-A",
-            "trust",
-            "--no-sync",
-            "--locale=C.UTF-8",
-            "-E",
-            "UTF8",
-            check=False,
-        )
+        # initdb reads the password from a file: 0600, the server's OS user's, deleted at once.
+        pwfile = self.root / ".initdb-pw"
+        fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(self.password + "\n")
+        try:
+            if os.geteuid() == 0:
+                shutil.chown(pwfile, "postgres", "postgres")
+            result = self._run(
+                "initdb",
+                "-D",
+                str(self.data_dir),
+                "-U",
+                self.user,
+                "--auth=scram-sha-256",
+                f"--pwfile={pwfile}",
+                "--no-sync",
+                "--locale=C.UTF-8",
+                "-E",
+                "UTF8",
+                check=False,
+            )
+        finally:
+            pwfile.unlink(missing_ok=True)
         if result.returncode != 0:
             raise ServiceError(f"initdb failed for {self.data_dir}:\n{result.stderr.strip()}")
 
@@ -145,7 +193,8 @@ class PgCluster:
                     "to a free port, or stop the program using it."
                 )
             opts = (
-                f"-c listen_addresses=127.0.0.1 -c port={self.port} -k {self.root} "
+                f"-c listen_addresses=127.0.0.1 -c port={self.port} -k {self.socket_dir} "
+                "-c unix_socket_permissions=0700 -c password_encryption=scram-sha-256 "
                 "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
                 "-c max_connections=100 -c shared_buffers=256MB -c work_mem=64MB "
                 "-c maintenance_work_mem=256MB"
@@ -198,23 +247,30 @@ class PgCluster:
 
     def _ensure_database(self) -> None:
         import psycopg
+        from psycopg import sql
 
         deadline = time.monotonic() + 15
         while True:
             try:
-                with psycopg.connect(
-                    f"postgresql://{self.user}@127.0.0.1:{self.port}/postgres", autocommit=True
-                ) as conn:
+                with psycopg.connect(self.dsn_for("postgres"), autocommit=True) as conn:
                     exists = conn.execute(
                         "select 1 from pg_database where datname = %s", (self.database,)
                     ).fetchone()
                     if not exists:
-                        conn.execute(f'create database "{self.database}"')
+                        conn.execute(
+                            sql.SQL("create database {}").format(sql.Identifier(self.database))
+                        )
                 return
             except psycopg.OperationalError:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
+
+    def migrate(self, passwords: dict[str, str | None] | None = None, database: str | None = None):
+        """Run the role migration (governance.roles) on a database of this cluster."""
+        from governance.roles import migrate
+
+        return migrate(self.dsn_for(database or self.database), passwords or {})
 
     def stop(self, mode: str = "fast") -> None:
         if self.is_running():
@@ -226,30 +282,30 @@ class PgCluster:
 
 
 def local_cluster(settings) -> PgCluster:
-    """The demo cluster described by the settings (``.local/pg``)."""
+    """The demo cluster described by the settings (``.local/pg``); its bootstrap superuser's
+    password is PORTRAIT_PG_PASSWORD, else the generated ``.local/secrets/<pg_user>``."""
+    from portrait.secrets import local_secret
+
     return PgCluster(
         root=settings.pg_dir,
         port=settings.pg_port,
         user=settings.pg_user,
         database=settings.pg_database,
         bin_dir=settings.pg_bin_dir,
+        password=(
+            settings.pg_password.get_secret_value()
+            if settings.pg_password is not None
+            else local_secret(settings.secrets_dir, settings.pg_user)
+        ),
     )
 
 
-def ensure_warehouse(settings) -> str:
-    """Start the private cluster when no external warehouse is configured; return the DSN."""
+def ensure_warehouse(settings, component: str = "transformer") -> str:
+    """Start the private cluster when no external warehouse is configured, run the role
+    migration (idempotent), and return the DSN the component logs in with."""
+    from governance.roles import migrate
+
     if settings.uses_private_cluster:
         local_cluster(settings).start()
-        _ensure_access_objects(settings.warehouse_dsn())
-    return settings.warehouse_dsn()
-
-
-def _ensure_access_objects(dsn: str) -> None:
-    """The group roles, staff_logins and audit table dbt's grants and policies name (until the
-    roles migration creates them)."""
-    import psycopg
-
-    from governance.audit import ensure_access_objects
-
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        ensure_access_objects(conn)
+    migrate(settings.migration_dsn(), settings.login_passwords())
+    return settings.warehouse_dsn(component)

@@ -3,7 +3,9 @@
 -- COPY's check trigger. Run by sources.loader.ensure_raw_schema (idempotent); the raw
 -- tables themselves follow the contract and are created there.
 
-create schema if not exists raw;
+-- governance/roles.sql creates the schema for its owner; `create schema if not exists`
+-- would need the database's CREATE privilege even when the schema exists.
+do $$ begin if to_regnamespace('raw') is null then create schema raw; end if; end $$;
 
 create table if not exists raw._batches (
     source text not null,

@@ -503,7 +503,7 @@ def test_the_airflow_load_task_prints_the_report_and_fails_without_retry(
     put(landing, "erp", "b2", "orders.csv", "order_id,customer_code\nO1,K1\n")
     monkeypatch.setenv("PORTRAIT_LOCAL_DIR", str(tmp_path))
     get_settings.cache_clear()
-    monkeypatch.setattr(orchestration, "warehouse_dsn", lambda: fresh_db)
+    monkeypatch.setattr(orchestration, "warehouse_dsn", lambda component=None: fresh_db)
     try:
         with pytest.raises(AirflowFailException, match="erp/b2"):
             orchestration.load_landing_task()
