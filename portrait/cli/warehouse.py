@@ -11,6 +11,7 @@ app = typer.Typer(help="The local PostgreSQL warehouse (.local/pg).", no_args_is
 def up() -> None:
     """Start the private cluster (or check PORTRAIT_WAREHOUSE_URL), run the role migration
     and say how to connect (never the password)."""
+    from portrait.local.connect import connect_hint
     from portrait.local.services import ensure_warehouse
     from portrait.settings import COMPONENT_LOGINS, get_settings
 
@@ -21,14 +22,11 @@ def up() -> None:
         f"warehouse up: host {parts['host']} port {parts['port']} database {parts['dbname']}, "
         "roles and grants in place"
     )
+    typer.echo(f"connect: {connect_hint(settings)}  (the analyst's login)")
     if settings.uses_private_cluster:
         typer.echo(
-            f'connect: PGPASSWORD="$(cat {settings.secrets_dir}/portrait_analyst)" psql '
-            f"-h {parts['host']} -p {parts['port']} -U portrait_analyst {parts['dbname']}"
-        )
-        typer.echo(
-            f"logins: {', '.join(COMPONENT_LOGINS.values())} "
-            f"(passwords in {settings.secrets_dir}/<login>, mode 0600)"
+            f"logins: {', '.join(COMPONENT_LOGINS.values())} (service portrait_<component>; "
+            f"passwords in {settings.secrets_dir}/<login>, mode 0600)"
         )
 
 

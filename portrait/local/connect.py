@@ -94,10 +94,22 @@ def scrub(text: str, secrets: set[str]) -> str:
     return text
 
 
-def connect_hint(settings: Settings, dsn: str, service: str | None = None) -> str:
-    """`psql service=…` for the DSN, its password kept in the pgpass file."""
-    service = service or unquote(urlsplit(dsn).username or "") or "portrait"
-    _, services = write_client_files(settings, {service: dsn})
+def client_dsns(settings: Settings) -> dict[str, str]:
+    """The pg_service entries: `portrait` (the analyst's login, what people query), one
+    `portrait_<component>` per component login, and `portrait_migration` (the role migration's
+    login: the private cluster's bootstrap superuser)."""
+    from portrait.settings import COMPONENT_LOGINS
+
+    dsns = {"portrait": settings.warehouse_dsn("analyst")}
+    dsns |= {f"portrait_{c}": settings.warehouse_dsn(c) for c in COMPONENT_LOGINS}
+    return dsns | {"portrait_migration": settings.migration_dsn()}
+
+
+def connect_hint(settings: Settings, dsn: str | None = None, service: str = "portrait") -> str:
+    """`psql service=…` (default: the analyst's login), every login's password kept in the
+    pgpass file; `dsn` adds an entry of its own under `service`."""
+    dsns = client_dsns(settings) | ({service: dsn} if dsn else {})
+    _, services = write_client_files(settings, dsns)
     return f'PGSERVICEFILE={services} psql "service={service}"'
 
 
@@ -105,7 +117,7 @@ def printable_env(settings: Settings) -> dict[str, str]:
     """`portrait env` without a password: URLs lose theirs, password variables are left out,
     libpq (psql, dbt, Airflow's hooks) finds them in the pgpass file instead."""
     secrets = known_secrets(settings)
-    passfile, services = write_client_files(settings, {"portrait": settings.warehouse_dsn()})
+    passfile, services = write_client_files(settings, client_dsns(settings))
     out = {}
     for key, value in settings.service_env().items():
         if "://" in value:

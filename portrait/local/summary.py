@@ -92,7 +92,8 @@ def render(settings: Settings, dsn: str) -> str:
         "",
         "Where to look next:",
         "  make ui        Airflow UI (DAG runs, one task per dbt model), MLflow UI, dbt docs",
-        f"  warehouse      {connect_hint(settings, dsn)}  (analysts read schema marts)",
+        f"  warehouse      {connect_hint(settings)}  (the analyst's login: schema marts;"
+        " portrait_<component> services for the others)",
         f"  reports        {settings.reports_dir}",
         f"  logs           {settings.local_dir / 'logs'}",
         "",

@@ -45,8 +45,12 @@ def test_portrait_env_prints_no_password_and_names_the_pgpass_file(settings):
     passfile = connect.pgpass_file(settings)
     assert f"export PGPASSFILE={passfile}" in result.output
     assert "PORTRAIT_DBT_PASSWORD" not in result.output
-    assert "AIRFLOW_CONN_PORTRAIT_WAREHOUSE=postgresql://portrait@127.0.0.1:" in result.output
-    assert PG_SECRET in passfile.read_text(), "libpq finds the password there"
+    assert "AIRFLOW_CONN_PORTRAIT_WAREHOUSE=postgresql://portrait_transformer@127.0.0.1:" in (
+        result.output
+    )
+    text = passfile.read_text()
+    assert PG_SECRET in text and GENERATED in text, "libpq finds the passwords there"
+    assert "[portrait_loader]" in connect.service_file(settings).read_text()
     assert stat.S_IMODE(passfile.stat().st_mode) == 0o600
     assert stat.S_IMODE(passfile.parent.stat().st_mode) == 0o700
 
