@@ -22,10 +22,11 @@ begin
 end
 $$;
 
--- dbt's identity models compare names with these (contrib; creating them needs more
+-- dbt's identity models compare names (and look cities up) with these (contrib; creating them needs more
 -- than the transformer has, so the migration does).
 create extension if not exists pg_trgm with schema public;
 create extension if not exists fuzzystrmatch with schema public;
+create extension if not exists unaccent with schema public;
 
 -- Nobody creates objects in public (dbt's target schema, which holds no model).
 revoke create on schema public from public;
