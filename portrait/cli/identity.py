@@ -55,13 +55,17 @@ def phone_country_rows() -> list[dict[str, str]]:
     return rows
 
 
+def _seed_csv(columns: list[str], rows: list[dict[str, str]]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
 def phone_country_csv() -> str:
     """The seed's text, exactly as committed."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(phone_country_rows())
-    return out.getvalue()
+    return _seed_csv(COLUMNS, phone_country_rows())
 
 
 def city_key(text: str) -> str:
@@ -108,11 +112,7 @@ def city_alias_rows(min_population: int = CITY_ALIAS_MIN_POPULATION) -> list[dic
 
 def city_alias_csv() -> str:
     """The city alias seed's text, exactly as committed."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CITY_ALIAS_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(city_alias_rows())
-    return out.getvalue()
+    return _seed_csv(CITY_ALIAS_COLUMNS, city_alias_rows())
 
 
 def _write_seed(path: Path, text: str) -> None:
