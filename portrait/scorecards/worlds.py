@@ -96,6 +96,7 @@ def dbt_identity(world_dsn: str, settings: Settings, work: Path, log: Path) -> N
 
 def build_world(name: str, dsn: str, settings: Settings, knobs: dict | None = None) -> dict:
     """Simulate, load, build and score one world; returns its identity figures."""
+    from governance.roles import migrate
     from sources.loader import load_landing
     from sources.simulator import simulate
 
@@ -110,6 +111,9 @@ def build_world(name: str, dsn: str, settings: Settings, knobs: dict | None = No
     )  # fmt: skip
     world_dsn = scratch_dsn(dsn, name)
     recreate_database(dsn, world_dsn)
+    # the scratch database gets the warehouse's schemas, grants, staff_logins and audit table
+    # (dbt's grants and row-level security name them); roles are cluster-wide and kept
+    migrate(world_dsn)
     load_landing(world_dsn, root / "data" / "landing", progress=False)
     built = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix=f"portrait-{name}-") as tmp:
