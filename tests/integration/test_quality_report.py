@@ -35,7 +35,7 @@ def test_quality_with_identity_built_but_no_features_still_judges_identity(fresh
     """Half a warehouse (identity built, features not): the identity figures are reported,
     and the models section names the feature tables it lacks."""
     with psycopg.connect(fresh_db) as conn:
-        conn.execute("create schema identity")
+        conn.execute("create schema if not exists identity")  # the migration made it
         conn.execute(
             "create table identity.customer_ids (source_system text, source_record_id text, "
             "cid text)"
