@@ -37,7 +37,7 @@ def test_scoring_reads_the_same_matrix_as_training(fresh_db):
 
     day = dt.date(2026, 6, 30)
     with psycopg.connect(fresh_db) as conn:
-        conn.execute("create schema features")
+        conn.execute("create schema if not exists features")  # the migration made it
         conn.execute("create table features.customer_labels (cid text, as_of_date date)")
         conn.execute(
             "create table features.customer_features (cid text, as_of_date date, "

@@ -2,6 +2,7 @@
 no password literal to fall back on."""
 
 import os
+from urllib.parse import unquote, urlsplit
 
 import pytest
 from typer.testing import CliRunner
@@ -22,10 +23,14 @@ def no_portrait_env(monkeypatch, tmp_path):
     get_settings.cache_clear()
 
 
-def test_local_mode_has_no_default_password():
-    s = Settings()
+def test_local_mode_has_no_default_password(tmp_path):
+    # local mode generates each login's password into .local/secrets: no literal default
+    s = Settings(local_dir=tmp_path / ".local")
     assert s.environment == "local" and s.pg_password is None
-    assert ":" not in s.warehouse_dsn().removeprefix("postgresql://").split("@")[0]
+    generated = unquote(urlsplit(s.warehouse_dsn()).password or "")
+    assert len(generated) >= 16 and generated != "portrait"
+    secret_file = tmp_path / ".local" / "secrets" / "portrait_transformer"
+    assert secret_file.read_text().strip() == generated
 
 
 def test_production_without_a_warehouse_names_the_missing_setting(monkeypatch):
