@@ -9,15 +9,17 @@ app = typer.Typer(help="Set up what portrait needs from the machine.", no_args_i
 
 @app.command("system")
 def system() -> None:
-    """Install PostgreSQL's pgaudit extension (Debian postgresql-<v>-pgaudit) when missing; a
-    fast no-op when it is there."""
+    """Install PostgreSQL's pgaudit extension (Debian postgresql-<v>-pgaudit), Debian's Chromium
+    (the panel's browser tests) and ECharts (the panel's charts) when missing; a fast no-op when
+    they are there."""
     from portrait.local.services import ServiceError, find_pg_bin_dir
-    from portrait.local.system import ensure_pgaudit
+    from portrait.local.system import ensure_chromium, ensure_echarts, ensure_pgaudit
     from portrait.settings import get_settings
 
+    settings = get_settings()
     try:
-        bin_dir = find_pg_bin_dir(get_settings().pg_bin_dir)
+        typer.echo(ensure_pgaudit(find_pg_bin_dir(settings.pg_bin_dir)))
     except ServiceError as err:
         typer.echo(f"pgaudit: skipped ({err})")
-        return
-    typer.echo(ensure_pgaudit(bin_dir))
+    typer.echo(ensure_chromium())
+    typer.echo(ensure_echarts(settings.local_dir / "static"))

@@ -1,15 +1,27 @@
-"""System packages the warehouse needs beyond PostgreSQL itself: the pgaudit extension.
+"""What portrait needs from the machine beyond Python packages, installed by
+`portrait setup system` (run by `make install`); each check is a fast no-op when present:
 
-`portrait setup system` (run by `make install`) installs Debian's `postgresql-<major>-pgaudit`
-with apt-get when it is missing; when it is present the check is one `dpkg -s` (a fast no-op).
+- the warehouse's pgaudit extension (Debian's `postgresql-<major>-pgaudit`);
+- Debian's Chromium, which the profile panel's browser tests drive (no browser download);
+- Apache ECharts, the panel's charting library, from the npm registry (a pinned release,
+  checked against its published integrity), unpacked under `.local/static/`.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import shutil
 import subprocess
+import tarfile
+import tempfile
 from pathlib import Path
+
+# The ECharts release the panel is written against, and npm's integrity of its tarball.
+ECHARTS_VERSION = "5.6.0"
+ECHARTS_INTEGRITY = "sha512-oTbVTsXfKuEhxftHqL5xprgLoc0k7uScAwtryCgWF6hPYFLRwOUHiFmHGCBKP5NPFNkDVopOieyUqYGH8Fa3kA=="
+CHROMIUM = Path("/usr/bin/chromium")
 
 
 def pgaudit_package(pg_bin_dir: Path) -> str:
@@ -38,8 +50,55 @@ def ensure_pgaudit(pg_bin_dir: Path) -> str:
     package = pgaudit_package(pg_bin_dir)
     if pgaudit_available(pg_bin_dir) or _installed(package):
         return f"{package}: present"
+    return _apt_install(package)
+
+
+def ensure_chromium() -> str:
+    """Debian's Chromium for the panel's browser tests (Playwright drives /usr/bin/chromium)."""
+    if CHROMIUM.exists():
+        return "chromium: present"
+    return _apt_install("chromium")
+
+
+def echarts_path(static_dir: Path) -> Path:
+    return Path(static_dir) / "echarts" / ECHARTS_VERSION / "echarts.min.js"
+
+
+def ensure_echarts(static_dir: Path) -> str:
+    """ECharts' minified build under `static_dir` (the pinned release from the npm registry,
+    its tarball checked against npm's sha512 integrity before it is unpacked)."""
+    target = echarts_path(static_dir)
+    if target.exists():
+        return f"echarts {ECHARTS_VERSION}: present"
+    if not shutil.which("npm"):
+        return f"echarts {ECHARTS_VERSION}: missing, and no npm here — the panel draws no charts"
+    with tempfile.TemporaryDirectory() as tmp:
+        proc = subprocess.run(
+            ["npm", "pack", f"echarts@{ECHARTS_VERSION}", "--silent"],
+            cwd=tmp, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        tarballs = list(Path(tmp).glob("echarts-*.tgz"))
+        if proc.returncode != 0 or not tarballs:
+            return f"echarts {ECHARTS_VERSION}: npm pack failed:\n{proc.stderr.strip()[-1000:]}"
+        data = tarballs[0].read_bytes()
+        digest = "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
+        if digest != ECHARTS_INTEGRITY:
+            return f"echarts {ECHARTS_VERSION}: the tarball's integrity {digest} is not npm's"
+        with tarfile.open(tarballs[0]) as tar:
+            member = tar.extractfile("package/dist/echarts.min.js")
+            if member is None:
+                return f"echarts {ECHARTS_VERSION}: no dist/echarts.min.js in the tarball"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_suffix(".partial")
+            partial.write_bytes(member.read())
+            partial.replace(target)
+    return f"echarts {ECHARTS_VERSION}: installed"
+
+
+def _apt_install(package: str) -> str:
+    """apt-get install one Debian package (refreshing the lists once if that fails)."""
     if not shutil.which("apt-get"):
-        return f"{package}: missing, and no apt-get here — install pgaudit for your server by hand"
+        return f"{package}: missing, and no apt-get here — install it by hand"
     if os.geteuid() != 0:
         return f"{package}: missing — run `sudo apt-get install -y {package}`"
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
