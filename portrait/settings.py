@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     )
     # Every UI and server `make ui` starts listens here; 0.0.0.0 only on purpose.
     bind_host: str = "127.0.0.1"
+    # The profile service (`portrait serve`, `make ui`): its port on bind_host, its pool size.
+    service_port: int = 8000
+    service_pool_size: int = 8
     # PORTRAIT_MLFLOW_AUTH=1: `make ui` serves MLflow with its basic-auth app (docs/governance.md).
     mlflow_auth: bool = False
     # An MLflow tracking server with authentication: the clients' login.

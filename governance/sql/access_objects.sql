@@ -53,3 +53,48 @@ begin
     end if;
 end
 $$;
+
+-- The profile service's people and systems (issue 16, docs/service.md): sign-in accounts
+-- (argon2 password hashes), API tokens (SHA-256 of a 256-bit secret, scoped by role,
+-- revocable) and sign-in sessions (SHA-256 of the cookie's secret). Created by
+-- `portrait user create` / `portrait token create` (the admin login); the service reads them.
+create table if not exists governance.service_users (
+    username text primary key,
+    display_name text not null,
+    role text not null check (role in ('sales', 'credit', 'service', 'analyst', 'admin')),
+    owner_sales text,
+    password_hash text not null,
+    disabled boolean not null default false,
+    created_at timestamptz not null default now()
+);
+create table if not exists governance.api_tokens (
+    token_id text primary key,
+    name text not null,
+    role text not null,
+    secret_sha256 text not null,
+    created_at timestamptz not null default now(),
+    expires_at timestamptz,
+    revoked_at timestamptz,
+    last_used_at timestamptz
+);
+create table if not exists governance.service_sessions (
+    session_sha256 text primary key,
+    username text not null references governance.service_users (username) on delete cascade,
+    created_at timestamptz not null default now(),
+    expires_at timestamptz not null
+);
+do $$
+begin
+    if exists (select 1 from pg_roles where rolname = 'portrait_admin') then
+        alter table governance.service_users owner to portrait_admin;
+        alter table governance.api_tokens owner to portrait_admin;
+        alter table governance.service_sessions owner to portrait_admin;
+    end if;
+    if exists (select 1 from pg_roles where rolname = 'portrait_service') then
+        grant usage on schema governance to portrait_service;
+        grant select on governance.service_users to portrait_service;
+        grant select, update (last_used_at) on governance.api_tokens to portrait_service;
+        grant select, insert, delete on governance.service_sessions to portrait_service;
+    end if;
+end
+$$;

@@ -1,0 +1,347 @@
+"""`/api/v1`: the portraits for CRM, marketing and service systems (docs/service.md)."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import json
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.responses import RedirectResponse, StreamingResponse
+from pydantic import BaseModel, Field
+
+from portrait.service import queries
+from portrait.service.auth import Principal
+from portrait.service.deps import db, principal
+from portrait.service.queries import BadParameter, CustomerFilter
+
+router = APIRouter(prefix="/api/v1")
+MAX_PAGE = queries.MAX_PAGE
+
+Many = Annotated[list[str] | None, Query(max_length=50)]
+Score = Annotated[float | None, Query(ge=0.0, le=1.0)]
+
+
+class Page(BaseModel):
+    items: list[dict[str, Any]]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page")
+
+
+class Facets(BaseModel):
+    total: int
+    facets: dict[str, dict[str, int]]
+
+
+class Profile(BaseModel):
+    profile: dict[str, Any]
+    golden: dict[str, Any] | None
+    source_ids: list[dict[str, Any]]
+    tags: list[dict[str, Any]]
+    scores: list[dict[str, Any]]
+    recommendations: list[dict[str, Any]]
+    warnings: list[dict[str, Any]]
+    activity: list[dict[str, Any]]
+    contacts_scope: Literal["clear", "masked", "none"]
+    contacts: list[dict[str, Any]]
+
+
+class History(BaseModel):
+    cid: str
+    tags: list[dict[str, Any]]
+    scores: list[dict[str, Any]]
+
+
+class Segments(BaseModel):
+    ml_segments: list[dict[str, Any]]
+    lifecycle: list[dict[str, Any]]
+    summary: list[dict[str, Any]]
+
+
+class Watchlist(BaseModel):
+    items: list[dict[str, Any]]
+    next_after_rank: int | None
+
+
+class Changes(BaseModel):
+    since: str
+    items: list[dict[str, Any]]
+    next_after: str | None = Field(description="pass as `after` for the next page")
+
+
+def customer_filter(
+    customer_type: Many = None,
+    industry: Many = None,
+    region: Many = None,
+    city: Many = None,
+    lifecycle_stage: Many = None,
+    value_tier: Many = None,
+    rfm_segment: Many = None,
+    segment: Many = None,
+    owner: Many = None,
+    churn_band: Many = None,
+    credit_grade: Many = None,
+    purchase_band: Many = None,
+    tag_all: Many = None,
+    tag_any: Many = None,
+    tag_none: Many = None,
+    churn_min: Score = None,
+    churn_max: Score = None,
+    credit_min: Score = None,
+    credit_max: Score = None,
+    purchase_min: Score = None,
+    purchase_max: Score = None,
+    watchlist: Literal["churn", "credit"] | None = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+) -> CustomerFilter:
+    """Facets take several values (any of them); tags all-of / any-of / none-of; score ranges
+    0..1 per target."""
+    given = locals()
+    return CustomerFilter(
+        facets={k: given[k] for k in queries.FACETS if given[k]},
+        tags_all=tag_all or [],
+        tags_any=tag_any or [],
+        tags_none=tag_none or [],
+        score_ranges={
+            p: (given[f"{p}_min"], given[f"{p}_max"])
+            for p in queries.SCORES
+            if given[f"{p}_min"] is not None or given[f"{p}_max"] is not None
+        },
+        watchlist=watchlist,
+        q=q,
+    )
+
+
+Filter = Annotated[CustomerFilter, Depends(customer_filter)]
+Who = Annotated[Principal, Depends(principal)]
+
+
+def bad(err: BadParameter) -> HTTPException:
+    return HTTPException(
+        status_code=422,
+        detail=[{"loc": ["query", err.parameter], "msg": err.message, "type": "value_error"}],
+    )
+
+
+def _credit_filter_allowed(who: Principal, flt: CustomerFilter) -> None:
+    if not who.role.credit and ("credit_grade" in flt.facets or "credit" in flt.score_ranges):
+        name = "credit_grade" if "credit_grade" in flt.facets else "credit_min"
+        raise bad(BadParameter(name, f"{name}: the {who.role.name} role does not see credit"))
+
+
+@router.get("/customers", response_model=Page, tags=["customers"])
+def list_customers(
+    who: Who,
+    flt: Filter,
+    request: Request,
+    fields: Annotated[str | None, Query(max_length=2000)] = None,
+    sort: Annotated[str | None, Query(max_length=60)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> dict:
+    """Customers matching the filters, `limit` per page (keyset pagination: `next_cursor`)."""
+    _credit_filter_allowed(who, flt)
+    with db(request) as conn:
+        try:
+            columns = queries.parse_fields(who, fields)
+            page = queries.list_customers(
+                conn, who, flt, fields=columns, sort=sort, limit=limit, cursor=cursor
+            )
+        except BadParameter as err:
+            raise bad(err) from None
+        queries.audit(
+            conn, who, "list", cids=[r["cid"] for r in page["items"]], columns=columns,
+            detail={"query": str(request.url.query)[:2000]},
+        )  # fmt: skip
+    return page
+
+
+@router.get("/customers/facets", response_model=Facets, tags=["customers"])
+def customer_facets(who: Who, flt: Filter, request: Request) -> dict:
+    """How many customers each facet value has under the filters (for facet counts)."""
+    _credit_filter_allowed(who, flt)
+    with db(request) as conn:
+        try:
+            return queries.facet_counts(conn, who, flt)
+        except BadParameter as err:
+            raise bad(err) from None
+
+
+CID = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+@router.get(
+    "/customers/{cid}",
+    response_model=Profile,
+    tags=["customers"],
+    responses={308: {"description": "a CID retired by a merge: the surviving CID"},
+               404: {"description": "unknown CID"}},
+)  # fmt: skip
+def get_customer(cid: CID, who: Who, request: Request) -> Any:
+    """The portrait of one customer: golden record with each value's source, source-system
+    IDs, current tags (since when, by which rule), each model's latest score with reasons,
+    segment and map position, recommendations, watchlist warnings, monthly activity and the
+    contacts the caller's role may see."""
+    with db(request) as conn:
+        doc = queries.get_profile(conn, who, cid)
+        if doc is None:
+            target = queries.redirect_target(conn, cid)
+            if target:
+                return RedirectResponse(f"/api/v1/customers/{target}", status_code=308)
+            raise HTTPException(404, f"no customer {cid}")
+        queries.audit(
+            conn, who, "profile", cids=[cid], columns=sorted(doc["profile"]),
+            detail={"contacts": doc["contacts_scope"]},
+        )  # fmt: skip
+    return doc
+
+
+@router.get(
+    "/customers/{cid}/history",
+    response_model=History,
+    tags=["customers"],
+    responses={308: {"description": "retired CID"}, 404: {"description": "unknown CID"}},
+)
+def get_customer_history(cid: CID, who: Who, request: Request) -> Any:
+    """Tag spans (since/until) and the score series of one customer."""
+    with db(request) as conn:
+        if not conn.execute(
+            "select 1 from marts.mart_customer_profile where cid = %s", (cid,)
+        ).fetchone():
+            target = queries.redirect_target(conn, cid)
+            if target:
+                return RedirectResponse(f"/api/v1/customers/{target}/history", status_code=308)
+            raise HTTPException(404, f"no customer {cid}")
+        history = queries.get_history(conn, who, cid)
+        queries.audit(conn, who, "history", cids=[cid])
+    return history
+
+
+@router.get("/tags", tags=["catalog"])
+def tags(who: Who, request: Request) -> list[dict[str, Any]]:
+    """The tag catalog with the number of customers carrying each tag now."""
+    with db(request) as conn:
+        return queries.tag_catalog(conn)
+
+
+@router.get("/segments", response_model=Segments, tags=["catalog"])
+def segments(who: Who, request: Request) -> dict:
+    """ML segments (size, centre on the map), the lifecycle funnel, the segment summary."""
+    with db(request) as conn:
+        return queries.segments(conn)
+
+
+@router.get("/segments/map", tags=["catalog"])
+def segment_map(
+    who: Who, request: Request, limit: Annotated[int, Query(ge=1, le=20000)] = 5000
+) -> list[list[Any]]:
+    """Customers on the segment map: [pc1, pc2, segment_id, cid]."""
+    with db(request) as conn:
+        return queries.segment_map(conn, limit)
+
+
+@router.get("/watchlists/{kind}", response_model=Watchlist, tags=["watchlists"])
+def watchlist(
+    kind: Literal["churn", "credit"],
+    who: Who,
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    after_rank: Annotated[int, Query(ge=0)] = 0,
+) -> dict:
+    """The churn or credit watchlist in rank order."""
+    if kind == "credit" and not who.role.credit:
+        raise HTTPException(403, f"the {who.role.name} role does not see the credit watchlist")
+    with db(request) as conn:
+        page = queries.watchlist(conn, kind, limit=limit, offset_rank=after_rank)
+        queries.audit(conn, who, f"watchlist:{kind}", cids=[r["cid"] for r in page["items"]])
+    return page
+
+
+@router.get("/changes", response_model=Changes, tags=["sync"])
+def changes(
+    since: dt.date,
+    who: Who,
+    request: Request,
+    after: Annotated[str, Query(max_length=64)] = "",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+) -> dict:
+    """Customers whose tags, score bands or golden record changed on or after `since` (for
+    an incremental CRM sync: fetch each listed CID's portrait)."""
+    with db(request) as conn:
+        page = queries.changes(conn, since, after=after, limit=limit)
+        queries.audit(conn, who, "changes", cids=[r["cid"] for r in page["items"]],
+                      detail={"since": since.isoformat()})  # fmt: skip
+    return page
+
+
+ENCODINGS = {"utf-8-sig": "utf-8-sig", "gb18030": "gb18030", "utf-8": "utf-8"}
+
+
+@router.get(
+    "/export",
+    tags=["customers"],
+    responses={200: {"content": {"text/csv": {}, "application/x-ndjson": {}}}},
+)
+def export(
+    who: Who,
+    flt: Filter,
+    request: Request,
+    format: Literal["csv", "ndjson"] = "csv",
+    encoding: Literal["utf-8-sig", "gb18030", "utf-8"] = "utf-8-sig",
+    fields: Annotated[str | None, Query(max_length=2000)] = None,
+) -> StreamingResponse:
+    """The filtered customer list, streamed (constant memory): CSV (UTF-8 with BOM by default,
+    GB18030 for older Excel) or NDJSON."""
+    if not who.role.export:
+        raise HTTPException(403, f"the {who.role.name} role may not export")
+    _credit_filter_allowed(who, flt)
+    try:
+        with db(request) as conn:
+            columns = queries.parse_fields(who, fields)
+            queries.validate_filter(conn, flt)
+    except BadParameter as err:
+        raise bad(err) from None
+    pool = request.app.state.pool
+
+    def stream() -> Iterator[bytes]:
+        cids: list[str] = []
+        with pool.connection() as conn:
+            rows = queries.export_rows(conn, who, flt, columns)
+            if format == "csv":
+                encoder = codecs.getincrementalencoder(ENCODINGS[encoding])()
+                buf = io.StringIO()
+                writer = csv.writer(buf)
+                writer.writerow(columns)
+                for i, row in enumerate(rows):
+                    cids.append(row[0])
+                    writer.writerow(row)
+                    if i % 1000 == 999:
+                        yield encoder.encode(buf.getvalue())
+                        buf.seek(0)
+                        buf.truncate()
+                yield encoder.encode(buf.getvalue(), final=True)
+            else:
+                chunk: list[str] = []
+                for row in rows:
+                    cids.append(row[0])
+                    chunk.append(json.dumps(queries.jsonable(dict(zip(columns, row, strict=True))),
+                                            ensure_ascii=False))  # fmt: skip
+                    if len(chunk) == 1000:
+                        yield ("\n".join(chunk) + "\n").encode()
+                        chunk = []
+                if chunk:
+                    yield ("\n".join(chunk) + "\n").encode()
+            queries.audit(conn, who, "export", cids=cids, columns=columns,
+                          detail={"format": format, "rows": len(cids),
+                                  "query": str(request.url.query)[:2000]})  # fmt: skip
+
+    media = "text/csv" if format == "csv" else "application/x-ndjson"
+    charset = "" if format == "ndjson" else f"; charset={encoding.removesuffix('-sig')}"
+    name = f"customers-{dt.date.today().isoformat()}.{'csv' if format == 'csv' else 'ndjson'}"
+    return StreamingResponse(
+        stream(), media_type=media + charset,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )  # fmt: skip

@@ -1,0 +1,561 @@
+"""The service's reads of `marts.*` (parameters always bound, identifiers from fixed lists) and
+its writes to `audit.access_log`. Functions take a psycopg connection inside a transaction and
+return plain dicts/lists, so the API and the panel share them."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+
+from portrait.service.auth import Principal
+from portrait.service.roles import contacts_scope, hidden_columns
+
+PROFILE = "marts.mart_customer_profile"
+# Facets: query parameter -> column of the profile mart (any of the values given).
+FACETS = {
+    "customer_type": "customer_type",
+    "industry": "industry",
+    "region": "region",
+    "city": "city",
+    "lifecycle_stage": "lifecycle_stage",
+    "value_tier": "value_tier",
+    "rfm_segment": "rfm_segment",
+    "segment": "segment_name",
+    "owner": "owner_sales",
+    "churn_band": "churn_band",
+    "credit_grade": "credit_grade",
+    "purchase_band": "purchase_band",
+}
+# Score ranges: query parameter prefix -> column (`<prefix>_min`, `<prefix>_max`, 0..1).
+SCORES = {"churn": "churn_score", "credit": "credit_pd", "purchase": "purchase_score"}
+# What a list may be sorted by: numbers either way (`-` first: descending), text ascending.
+NUMERIC_SORTS = (
+    "churn_score", "credit_pd", "purchase_score", "revenue_cny_365d", "orders_365d",
+    "days_since_last_order", "revenue_trend_90d", "overdue_balance_cny",
+)  # fmt: skip
+TEXT_SORTS = ("cid", "customer_name")
+LIST_COLUMNS = (
+    "cid", "customer_name", "customer_type", "industry", "region", "city", "owner_sales",
+    "lifecycle_stage", "value_tier", "rfm_segment", "segment_name",
+    "churn_score", "churn_band", "credit_pd", "credit_grade", "purchase_score", "purchase_band",
+    "revenue_cny_365d", "orders_365d", "days_since_last_order", "revenue_trend_90d",
+    "overdue_balance_cny", "credit_limit_use", "late_invoice_share_365d",
+    "tickets_365d", "complaint_tickets_365d", "avg_satisfaction_365d", "sample_requests_365d",
+    "on_churn_watchlist", "on_credit_watchlist", "current_tags", "features_as_of_date",
+)  # fmt: skip
+DEFAULT_FIELDS = (
+    "cid", "customer_name", "customer_type", "industry", "region", "city", "lifecycle_stage",
+    "value_tier", "churn_score", "churn_band", "credit_grade", "purchase_band", "revenue_cny_365d",
+)  # fmt: skip
+MAX_PAGE = 200
+WATCHLISTS = {"churn": "marts.mart_churn_watchlist", "credit": "marts.mart_credit_watchlist"}
+
+
+class BadParameter(ValueError):
+    """A request parameter the service refuses (422, naming it)."""
+
+    def __init__(self, parameter: str, message: str):
+        super().__init__(message)
+        self.parameter = parameter
+        self.message = message
+
+
+@dataclass
+class CustomerFilter:
+    facets: dict[str, list[str]] = field(default_factory=dict)
+    tags_all: list[str] = field(default_factory=list)
+    tags_any: list[str] = field(default_factory=list)
+    tags_none: list[str] = field(default_factory=list)
+    score_ranges: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    watchlist: str | None = None
+    q: str | None = None  # name or CID contains
+
+
+# --- facet values, cached for a minute (refreshed once before refusing a value) -------------
+
+_facet_cache: dict[str, tuple[float, set[str]]] = {}
+FACET_TTL_S = 60.0
+
+
+def _known_values(conn: psycopg.Connection, key: str, *, refresh: bool = False) -> set[str]:
+    hit = _facet_cache.get(key)
+    if hit and not refresh and time.monotonic() - hit[0] < FACET_TTL_S:
+        return hit[1]
+    if key == "tag":
+        rows = conn.execute("select tag_code from marts.mart_tag_catalog").fetchall()
+    else:
+        column = sql.Identifier(FACETS[key])
+        rows = conn.execute(
+            sql.SQL(
+                "select distinct {c} from marts.mart_customer_profile where {c} is not null"
+            ).format(c=column)
+        ).fetchall()
+    values = {str(r[0]) for r in rows}
+    _facet_cache[key] = (time.monotonic(), values)
+    return values
+
+
+def validate_filter(conn: psycopg.Connection, flt: CustomerFilter) -> None:
+    """Unknown facet values and tag codes are refused, naming the parameter."""
+    checks = [(k, k, v) for k, v in flt.facets.items()]
+    checks += [(f"tag_{kind}", "tag", v) for kind, v in
+               (("all", flt.tags_all), ("any", flt.tags_any), ("none", flt.tags_none))]  # fmt: skip
+    for parameter, key, values in checks:
+        if not values:
+            continue
+        unknown = set(values) - _known_values(conn, key)
+        if unknown:
+            unknown -= _known_values(conn, key, refresh=True)
+        if unknown:
+            raise BadParameter(parameter, f"unknown {parameter} value(s): {sorted(unknown)}")
+    for prefix, (low, high) in flt.score_ranges.items():
+        for bound, value in (("min", low), ("max", high)):
+            if value is not None and not 0.0 <= value <= 1.0:
+                raise BadParameter(f"{prefix}_{bound}", f"{prefix}_{bound} is between 0 and 1")
+    if flt.watchlist is not None and flt.watchlist not in WATCHLISTS:
+        raise BadParameter("watchlist", f"watchlist is one of {sorted(WATCHLISTS)}")
+
+
+def _where(flt: CustomerFilter, principal: Principal) -> tuple[sql.Composable, list[Any]]:
+    parts: list[sql.Composable] = [sql.SQL("true")]
+    params: list[Any] = []
+    for key, values in flt.facets.items():
+        if values:
+            parts.append(sql.SQL("{} = any(%s)").format(sql.Identifier(FACETS[key])))
+            params.append(list(values))
+    tags = sql.SQL("coalesce(string_to_array(current_tags, ','), '{}')")
+    if flt.tags_all:
+        parts.append(sql.SQL("{} @> %s::text[]").format(tags))
+        params.append(flt.tags_all)
+    if flt.tags_any:
+        parts.append(sql.SQL("{} && %s::text[]").format(tags))
+        params.append(flt.tags_any)
+    if flt.tags_none:
+        parts.append(sql.SQL("not ({} && %s::text[])").format(tags))
+        params.append(flt.tags_none)
+    for prefix, (low, high) in flt.score_ranges.items():
+        column = sql.Identifier(SCORES[prefix])
+        if low is not None:
+            parts.append(sql.SQL("{} >= %s").format(column))
+            params.append(low)
+        if high is not None:
+            parts.append(sql.SQL("{} <= %s").format(column))
+            params.append(high)
+    if flt.watchlist:
+        parts.append(sql.Identifier(f"on_{flt.watchlist}_watchlist"))
+    if flt.q:
+        parts.append(sql.SQL("(customer_name ilike %s or cid ilike %s)"))
+        like = "%" + flt.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        params += [like, like]
+    return sql.SQL(" and ").join(parts), params
+
+
+def allowed_fields(principal: Principal) -> list[str]:
+    hidden = hidden_columns(principal.role)
+    return [c for c in LIST_COLUMNS if c not in hidden]
+
+
+def parse_fields(principal: Principal, fields: str | None) -> list[str]:
+    allowed = allowed_fields(principal)
+    if not fields:
+        return [c for c in DEFAULT_FIELDS if c in allowed]
+    wanted = [f.strip() for f in fields.split(",") if f.strip()]
+    unknown = [f for f in wanted if f not in allowed]
+    if unknown or not wanted:
+        raise BadParameter("fields", f"fields not available to you: {unknown}; allowed: {allowed}")
+    return ["cid", *[f for f in wanted if f != "cid"]]
+
+
+def _sort(sort: str | None) -> tuple[str, bool, bool]:
+    """(column, descending, numeric)."""
+    sort = sort or "cid"
+    descending = sort.startswith("-")
+    column = sort.removeprefix("-")
+    if column in NUMERIC_SORTS:
+        return column, descending, True
+    if column in TEXT_SORTS and not descending:
+        return column, False, False
+    raise BadParameter(
+        "sort",
+        f"sort is one of {list(NUMERIC_SORTS)} (prefix - for descending) or {list(TEXT_SORTS)}",
+    )
+
+
+def _sort_key(column: str, descending: bool, numeric: bool) -> sql.Composable:
+    if numeric:
+        # one ascending key, nulls last in either direction, so the keyset is a row comparison
+        sign = sql.SQL("-") if descending else sql.SQL("")
+        return sql.SQL("coalesce({}{}::float8, 'Infinity'::float8)").format(
+            sign, sql.Identifier(column)
+        )
+    return sql.SQL("coalesce({}, '')").format(sql.Identifier(column))
+
+
+def encode_cursor(key: Any, cid: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([key, cid]).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, numeric: bool) -> tuple[Any, str]:
+    try:
+        key, cid = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(cid, str) or (numeric and not isinstance(key, int | float)):
+            raise ValueError
+        if not numeric and not isinstance(key, str):
+            raise ValueError
+        return (float(key) if numeric else key), cid
+    except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
+        raise BadParameter("cursor", "cursor is not one this service gave") from None
+
+
+def list_customers(
+    conn: psycopg.Connection,
+    principal: Principal,
+    flt: CustomerFilter,
+    *,
+    fields: list[str],
+    sort: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> dict:
+    validate_filter(conn, flt)
+    column, descending, numeric = _sort(sort)
+    key = _sort_key(column, descending, numeric)
+    where, params = _where(flt, principal)
+    if cursor:
+        value, after = decode_cursor(cursor, numeric)
+        where = sql.SQL("{} and ({}, cid) > (%s, %s)").format(where, key)
+        params += [value if not numeric or value != float("inf") else "Infinity", after]
+    query = sql.SQL(
+        "select {fields}, {key} as sort_key from marts.mart_customer_profile"
+        " where {where} order by sort_key, cid limit %s"
+    ).format(fields=sql.SQL(", ").join(map(sql.Identifier, fields)), key=key, where=where)
+    rows = conn.cursor(row_factory=dict_row).execute(query, [*params, limit + 1]).fetchall()
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor(
+            last["sort_key"] if last["sort_key"] != float("inf") else "Infinity", last["cid"]
+        )
+    for r in rows:
+        r.pop("sort_key")
+    return {"items": [jsonable(r) for r in rows], "next_cursor": next_cursor}
+
+
+def facet_counts(conn: psycopg.Connection, principal: Principal, flt: CustomerFilter) -> dict:
+    """Customers per value of each facet under the filter (the panel's facet counts)."""
+    validate_filter(conn, flt)
+    where, params = _where(flt, principal)
+    shown = [k for k in FACETS if FACETS[k] not in hidden_columns(principal.role)]
+    selects = sql.SQL(" union all ").join(
+        sql.SQL("select %s::text as facet, {c}::text as value, count(*) as n"
+                " from filtered group by {c}").format(c=sql.Identifier(FACETS[k]))
+        for k in shown
+    )  # fmt: skip
+    query = sql.SQL(
+        "with filtered as (select * from marts.mart_customer_profile where {where}) {selects}"
+    ).format(where=where, selects=selects)
+    out: dict[str, dict[str, int]] = {k: {} for k in shown}
+    total = conn.execute(
+        sql.SQL("select count(*) from marts.mart_customer_profile where {}").format(where), params
+    ).fetchone()[0]
+    for facet, value, n in conn.execute(query, [*params, *shown]).fetchall():
+        if value is not None:
+            out[facet][value] = n
+    return {"total": total, "facets": out}
+
+
+def jsonable(row: dict) -> dict:
+    out = {}
+    for k, v in row.items():
+        if isinstance(v, dt.date | dt.datetime):
+            out[k] = v.isoformat()
+        elif hasattr(v, "is_finite") and not isinstance(v, float):  # Decimal
+            out[k] = float(v)
+        else:
+            out[k] = v
+    return out
+
+
+# --- one customer -------------------------------------------------------------------------------
+
+PROFILE_SQL = """
+select json_build_object(
+  'profile', (select row_to_json(p) from marts.mart_customer_profile as p where p.cid = %(cid)s),
+  'golden', (select row_to_json(d) from marts.dim_customer as d where d.cid = %(cid)s),
+  'source_ids', (select coalesce(json_agg(json_build_object(
+        'source_system', s.source_system, 'source_record_id', s.source_record_id)
+        order by s.source_system, s.source_record_id), '[]')
+      from marts.mart_customer_source_ids as s where s.cid = %(cid)s),
+  'tags', (select coalesce(json_agg(json_build_object(
+        'tag_code', t.tag_code, 'tag_value', t.tag_value, 'category', t.category,
+        'category_cn', t.category_cn, 'name_cn', t.name_cn, 'name_en', t.name_en,
+        'kind', t.tag_kind, 'source', t.tag_source, 'score', t.score, 'reasons', t.reasons,
+        'model', t.model, 'raises_warning', t.raises_warning, 'as_of_date', t.as_of_date,
+        'since_date', (select max(h.since_date) from marts.customer_profile_history as h
+                       where h.cid = t.cid and h.tag_code = t.tag_code and h.is_current),
+        'rule', c.rule_sql, 'rule_version', c.rule_version)
+        order by t.category, t.tag_code), '[]')
+      from marts.mart_customer_tags as t
+      left join marts.mart_tag_catalog as c on c.tag_code = t.tag_code
+      where t.cid = %(cid)s and t.is_current),
+  'scores', (select coalesce(json_agg(json_build_object(
+        'target', s.target, 'score', s.score, 'band', s.band, 'as_of_date', s.as_of_date,
+        'reasons', array_remove(array[s.reason_1, s.reason_2, s.reason_3], null),
+        'model_name', s.model_name, 'model_version', s.model_version) order by s.target), '[]')
+      from (select distinct on (target) * from marts.mart_customer_score_history
+            where cid = %(cid)s order by target, as_of_date desc) as s),
+  'recommendations', (select coalesce(json_agg(json_build_object(
+        'rank', r.recommendation_rank, 'material_id', r.material_id,
+        'material_family', r.material_family, 'name_cn', r.material_name_cn,
+        'name_en', r.material_name_en, 'score', r.score, 'reason', r.reason,
+        'reason_cn', r.reason_cn) order by r.recommendation_rank), '[]')
+      from marts.mart_material_recommendations as r
+      where r.cid = %(cid)s and r.as_of_date = (select max(as_of_date)
+        from marts.mart_material_recommendations where cid = %(cid)s)),
+  'warnings', (select coalesce(json_agg(w), '[]') from (
+      select 'churn' as watchlist, watch_rank, watch_since, warning_tags, warning_names_cn,
+             reasons, model_band
+      from marts.mart_churn_watchlist where cid = %(cid)s
+      union all
+      select 'credit', watch_rank, watch_since, warning_tags, warning_names_cn, reasons,
+             model_band
+      from marts.mart_credit_watchlist where cid = %(cid)s) as w),
+  'activity', (select coalesce(json_agg(json_build_object(
+        'month', a.month, 'orders', a.orders, 'revenue_cny', a.revenue_cny,
+        'sample_requests', a.sample_requests, 'tickets', a.tickets,
+        'complaints', a.complaints) order by a.month), '[]')
+      from marts.mart_customer_activity_monthly as a where a.cid = %(cid)s)
+)
+"""
+CONTACT_COLUMNS = "person_id, person_name, title, role, is_rd_contact, phone, email, sources"
+CREDIT_TARGETS = {"default_90dpd_180d"}
+
+
+def redirect_target(conn: psycopg.Connection, cid: str) -> str | None:
+    row = conn.execute(
+        "select surviving_cid from marts.mart_cid_redirects where retired_cid = %s", (cid,)
+    ).fetchone()
+    return row[0] if row else None
+
+
+def get_profile(conn: psycopg.Connection, principal: Principal, cid: str) -> dict | None:
+    """The whole portrait of one customer as the principal may see it, read by one statement
+    (one snapshot of every mart it reads); None when the CID is unknown."""
+    (doc,) = conn.execute(PROFILE_SQL, {"cid": cid}).fetchone()
+    if doc["profile"] is None and doc["golden"] is None:
+        return None
+    profile = doc.pop("profile") or {}
+    hidden = hidden_columns(principal.role)
+    doc["profile"] = {k: v for k, v in profile.items() if k not in hidden}
+    if not principal.role.credit:
+        doc["scores"] = [s for s in doc["scores"] if s["target"] not in CREDIT_TARGETS]
+        doc["warnings"] = [w for w in doc["warnings"] if w["watchlist"] != "credit"]
+        doc["tags"] = [t for t in doc["tags"] if t["category"] != "credit"]
+    owner = (doc.get("golden") or {}).get("owner_sales")
+    owns = principal.owner_sales is not None and owner == principal.owner_sales
+    scope = contacts_scope(principal.role, owns_customer=owns)
+    doc["contacts_scope"] = scope
+    doc["contacts"] = contacts(conn, principal, cid, scope)
+    return doc
+
+
+def contacts(conn: psycopg.Connection, principal: Principal, cid: str, scope: str) -> list:
+    if scope == "none":
+        return []
+    if scope == "masked":
+        table = "marts.customer_contacts"
+    else:
+        # the clear copy, under row-level security: the request's scope goes with the query
+        table = "marts_restricted.customer_contacts_clear"
+        conn.execute(
+            "select set_config('portrait.contacts_scope', %s, true),"
+            " set_config('portrait.owner_sales', %s, true)",
+            (principal.role.contacts, principal.owner_sales or ""),
+        )
+    rows = (
+        conn.cursor(row_factory=dict_row)
+        .execute(
+            sql.SQL("select {} from {} where cid = %s order by person_id").format(
+                sql.SQL(CONTACT_COLUMNS), sql.SQL(table)
+            ),
+            (cid,),
+        )
+        .fetchall()
+    )
+    return [jsonable(r) for r in rows]
+
+
+def get_history(conn: psycopg.Connection, principal: Principal, cid: str) -> dict:
+    cur = conn.cursor(row_factory=dict_row)
+    tags = cur.execute(
+        "select tag_code, tag_value, category, name_cn, name_en, tag_source, since_date,"
+        " until_date, is_current from marts.customer_profile_history where cid = %s"
+        " order by since_date, tag_code",
+        (cid,),
+    ).fetchall()
+    scores = cur.execute(
+        "select target, as_of_date, score, band, model_version"
+        " from marts.mart_customer_score_history where cid = %s order by target, as_of_date",
+        (cid,),
+    ).fetchall()
+    if not principal.role.credit:
+        tags = [t for t in tags if t["category"] != "credit"]
+        scores = [s for s in scores if s["target"] not in CREDIT_TARGETS]
+    return {
+        "cid": cid,
+        "tags": [jsonable(t) for t in tags],
+        "scores": [jsonable(s) for s in scores],
+    }
+
+
+def tag_catalog(conn: psycopg.Connection) -> list[dict]:
+    rows = (
+        conn.cursor(row_factory=dict_row)
+        .execute(
+            "select tag_code, name_cn, name_en, category, category_cn, tag_kind, tag_group, status,"
+            " description, raises_warning, current_customers, current_as_of_date"
+            " from marts.mart_tag_catalog order by catalog_order, tag_code"
+        )
+        .fetchall()
+    )
+    return [jsonable(r) for r in rows]
+
+
+def segments(conn: psycopg.Connection) -> dict:
+    cur = conn.cursor(row_factory=dict_row)
+    ml = cur.execute(
+        "select segment_id, segment_name, count(*) as customers, avg(segment_pc1) as pc1,"
+        " avg(segment_pc2) as pc2 from marts.mart_customer_profile"
+        " where segment_id is not null group by 1, 2 order by 1"
+    ).fetchall()
+    lifecycle = cur.execute(
+        "select lifecycle_stage, count(*) as customers from marts.mart_customer_profile"
+        " group by 1 order by 2 desc"
+    ).fetchall()
+    summary = cur.execute(
+        "select * from marts.mart_segment_summary"
+        " where as_of_date = (select max(as_of_date) from marts.mart_segment_summary)"
+        " order by customers desc limit 500"
+    ).fetchall()
+    return {
+        "ml_segments": [jsonable(r) for r in ml],
+        "lifecycle": [jsonable(r) for r in lifecycle],
+        "summary": [jsonable(r) for r in summary],
+    }
+
+
+def segment_map(conn: psycopg.Connection, limit: int = 5000) -> list[list]:
+    """Customers' positions on the segment map (PCA): [pc1, pc2, segment_id, cid]."""
+    return [
+        list(r)
+        for r in conn.execute(
+            "select segment_pc1, segment_pc2, segment_id, cid from marts.mart_customer_profile"
+            " where segment_pc1 is not null order by cid limit %s",
+            (limit,),
+        ).fetchall()
+    ]
+
+
+def watchlist(conn: psycopg.Connection, kind: str, *, limit: int, offset_rank: int) -> dict:
+    table = sql.SQL(WATCHLISTS[kind])
+    rows = (
+        conn.cursor(row_factory=dict_row)
+        .execute(
+            sql.SQL(
+                "select watch_rank, cid, as_of_date, warning_tags, warning_names_cn, warning_count,"
+                " watch_since, reasons, model_score, model_band, model_reasons, lifecycle_stage,"
+                " value_tier from {} where watch_rank > %s order by watch_rank limit %s"
+            ).format(table),
+            (offset_rank, limit + 1),
+        )
+        .fetchall()
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {
+        "items": [jsonable(r) for r in rows],
+        "next_after_rank": rows[-1]["watch_rank"] if more and rows else None,
+    }
+
+
+CHANGES_SQL = """
+with changes as (
+    select cid, 'tags' as kind, greatest(since_date, coalesce(until_date, since_date)) as on_day
+    from marts.customer_profile_history
+    where since_date >= %(since)s or until_date >= %(since)s
+    union all
+    select cid, 'scores', as_of_date
+    from (select cid, target, as_of_date, band,
+                 lag(band) over (partition by cid, target order by as_of_date) as before
+          from marts.mart_customer_score_history
+          where as_of_date >= %(since)s - 62) as s
+    where as_of_date >= %(since)s and before is distinct from band
+    union all
+    select cid, 'record', first_known_at::date from marts.dim_customer
+    where first_known_at::date >= %(since)s
+)
+select cid, array_agg(distinct kind order by kind) as kinds, max(on_day) as last_changed_on
+from changes where cid > %(after)s group by cid order by cid limit %(limit)s
+"""
+
+
+def changes(conn: psycopg.Connection, since: dt.date, *, after: str, limit: int) -> dict:
+    rows = (
+        conn.cursor(row_factory=dict_row)
+        .execute(CHANGES_SQL, {"since": since, "after": after, "limit": limit + 1})
+        .fetchall()
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {
+        "since": since.isoformat(),
+        "items": [jsonable(r) for r in rows],
+        "next_after": rows[-1]["cid"] if more and rows else None,
+    }
+
+
+def export_rows(
+    conn: psycopg.Connection, principal: Principal, flt: CustomerFilter, fields: list[str]
+) -> Iterator[tuple]:
+    """The filtered list in CID order through a server-side cursor (constant memory)."""
+    validate_filter(conn, flt)
+    where, params = _where(flt, principal)
+    query = sql.SQL("select {} from marts.mart_customer_profile where {} order by cid").format(
+        sql.SQL(", ").join(map(sql.Identifier, fields)), where
+    )
+    with conn.cursor(name="portrait_export") as cur:
+        cur.itersize = 2000
+        cur.execute(query, params)
+        yield from cur
+
+
+def audit(
+    conn: psycopg.Connection,
+    principal: Principal,
+    action: str,
+    *,
+    cids: list[str] | None = None,
+    columns: list[str] | None = None,
+    detail: dict | None = None,
+) -> None:
+    conn.execute(
+        "insert into audit.access_log (client, action, cids, columns, detail)"
+        " values (%s, %s, %s, %s, %s)",
+        (
+            principal.client,
+            action,
+            cids,
+            columns,
+            json.dumps({"role": principal.role.name, **(detail or {})}, default=str),
+        ),
+    )
