@@ -153,3 +153,47 @@ def service_env_for(dsn: str, local_dir: Path) -> dict[str, str]:
         local_dir=local_dir, reports_dir=local_dir / "reports", warehouse_url=dsn
     ).service_env()
     return {**os.environ, **env, "PORTRAIT_TASK_RETRIES": "0"}
+
+
+@pytest.fixture(scope="session")
+def pipeline_warehouse(pg_cluster, historical_world, tmp_path_factory):
+    """portrait_train then portrait_daily run by Airflow (dag.test) on the historical world:
+    the one built warehouse with scored models that the e2e and service tests share.
+    Returns (superuser dsn, run date, environment, log folder)."""
+    import datetime as dt
+    import shutil
+    import subprocess
+    import sys
+
+    from portrait.local.runner import world_run_date, world_start_date
+
+    bin_dir = Path(sys.executable).parent
+    dsn = create_database(pg_cluster, "e2e_pipeline")
+    local = tmp_path_factory.mktemp("e2e_local")
+    landing = local / "data" / "landing"
+    shutil.copytree(historical_world / "landing", landing)
+    # As `make demo` does: the DAGs start where the data does.
+    env = service_env_for(dsn, local) | {"PORTRAIT_START_DATE": str(world_start_date(landing))}
+    logs = local / "logs"
+    logs.mkdir()
+
+    def run(cmd, log: Path) -> None:
+        proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
+        log.write_text(proc.stdout + proc.stderr)
+        assert proc.returncode == 0, (
+            f"{' '.join(map(str, cmd))} exited {proc.returncode}; log {log}:\n"
+            + (proc.stdout + proc.stderr)[-6000:]
+        )
+
+    subprocess.run(
+        [bin_dir / "dbt", "parse", "--quiet"], cwd=REPO / "dbt_project", env=env, check=True
+    )
+    run([bin_dir / "airflow", "db", "migrate"], logs / "migrate.log")
+    run_date = world_run_date(landing)
+    assert run_date < dt.date(2025, 1, 1), "the e2e world's history ends in 2024"
+    for dag_id in ("portrait_train", "portrait_daily"):
+        run(
+            [sys.executable, "-m", "portrait.cli", "dags", "test", dag_id, run_date.isoformat()],
+            logs / f"{dag_id}.log",
+        )
+    return dsn, run_date, env, logs

@@ -14,6 +14,7 @@ from portrait.cli import (
     identity,
     models,
     quality,
+    service,
     setup,
     ui,
     warehouse,
@@ -44,6 +45,7 @@ app.command()(demo.env)
 app.command()(quality.quality)
 app.command()(governance.audit)
 app.command()(forget.forget)
+app.command()(service.serve)
 app.add_typer(models.app, name="models")
 app.add_typer(warehouse.app, name="warehouse")
 app.add_typer(ui.app, name="ui")
@@ -52,3 +54,5 @@ app.add_typer(contract.app, name="contract")
 app.add_typer(identity.app, name="identity")
 app.add_typer(governance.app, name="governance")
 app.add_typer(setup.app, name="setup")
+app.add_typer(service.users, name="user")
+app.add_typer(service.tokens, name="token")

@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
-from fastapi.responses import RedirectResponse, StreamingResponse
+from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
-from portrait.service import queries
+from portrait.service import auth, queries
 from portrait.service.auth import Principal
 from portrait.service.deps import db, principal
 from portrait.service.queries import BadParameter, CustomerFilter
@@ -130,6 +130,45 @@ def _credit_filter_allowed(who: Principal, flt: CustomerFilter) -> None:
     if not who.role.credit and ("credit_grade" in flt.facets or "credit" in flt.score_ranges):
         name = "credit_grade" if "credit_grade" in flt.facets else "credit_min"
         raise bad(BadParameter(name, f"{name}: the {who.role.name} role does not see credit"))
+
+
+class Credentials(BaseModel):
+    username: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=1, max_length=200)
+
+
+@router.post("/session", tags=["session"], responses={401: {"description": "wrong login"}})
+def sign_in(credentials: Credentials, request: Request) -> JSONResponse:
+    """Sign a person in: sets the session cookie (httponly) that the panel and API accept."""
+    with db(request) as conn:
+        secret = auth.sign_in(conn, credentials.username, credentials.password)
+        who = auth.principal_from_session(conn, secret) if secret else None
+        if who is not None:
+            queries.audit(conn, who, "sign-in")
+    if who is None:
+        return JSONResponse({"detail": "unknown user or wrong password"}, status_code=401)
+    response = JSONResponse({"username": who.name, "role": who.role.name})
+    set_session_cookie(response, secret)
+    return response
+
+
+def set_session_cookie(response, secret: str) -> None:
+    response.set_cookie(
+        auth.SESSION_COOKIE, secret, max_age=auth.SESSION_HOURS * 3600,
+        httponly=True, samesite="lax", path="/",
+    )  # fmt: skip
+
+
+@router.delete("/session", tags=["session"])
+def sign_out(request: Request, who: Who) -> JSONResponse:
+    """End the caller's session."""
+    cookie = request.cookies.get(auth.SESSION_COOKIE)
+    if cookie:
+        with db(request) as conn:
+            auth.sign_out(conn, cookie)
+    response = JSONResponse({"signed_out": who.name})
+    response.delete_cookie(auth.SESSION_COOKIE, path="/")
+    return response
 
 
 @router.get("/customers", response_model=Page, tags=["customers"])

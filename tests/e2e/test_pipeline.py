@@ -4,17 +4,15 @@ and runs for days the data does not cover, which must fail and say so."""
 
 import datetime as dt
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import create_database, service_env_for
 
 from models_ml.targets import TARGETS
-from portrait.local.runner import world_run_date, world_start_date
+from portrait.local.runner import world_start_date
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -37,22 +35,9 @@ def portrait(*args: str) -> list:
 
 
 @pytest.fixture(scope="module")
-def pipeline(pg_cluster, historical_world, tmp_path_factory):
-    dsn = create_database(pg_cluster, "e2e_pipeline")
-    local = tmp_path_factory.mktemp("e2e_local")
-    landing = local / "data" / "landing"
-    shutil.copytree(historical_world / "landing", landing)
-    # As `make demo` does: the DAGs start where the data does.
-    env = service_env_for(dsn, local) | {"PORTRAIT_START_DATE": str(world_start_date(landing))}
-    logs = local / "logs"
-    logs.mkdir()
-    subprocess.run([BIN / "dbt", "parse", "--quiet"], cwd=REPO / "dbt_project", env=env, check=True)
-    run([BIN / "airflow", "db", "migrate"], env, logs / "migrate.log")
-    run_date = world_run_date(landing)
-    assert run_date < dt.date(2025, 1, 1), "the e2e world's history ends in 2024"
-    for dag_id in ("portrait_train", "portrait_daily"):
-        run(portrait("dags", "test", dag_id, run_date.isoformat()), env, logs / f"{dag_id}.log")
-    return dsn, run_date, env, logs
+def pipeline(pipeline_warehouse):
+    """The session's warehouse built by both DAGs (tests/conftest.py: pipeline_warehouse)."""
+    return pipeline_warehouse
 
 
 def untrainable(logs: Path) -> dict[str, str]:
