@@ -20,7 +20,42 @@ def up() -> None:
     ensure_warehouse(settings)
     runner.dbt_parse(settings)
     runner.airflow_migrate(settings)
+    logins = demo_logins(settings)
     typer.echo(ui.up(settings))
+    typer.echo("\n".join(logins))
+
+
+def demo_logins(settings) -> list[str]:
+    """A panel sign-in per people's role (demo_<role>, a generated password in a 0600 file);
+    the sales user owns the accounts of the CRM's busiest owner."""
+    import psycopg
+
+    from portrait.local import ui
+    from portrait.service import auth
+    from portrait.service.roles import PEOPLE_ROLES
+
+    lines = ["panel sign-ins (password files readable only by you):"]
+    with psycopg.connect(settings.warehouse_dsn("admin")) as conn:
+        owner = None
+        if conn.execute("select to_regclass('marts.dim_customer')").fetchone()[0]:
+            row = conn.execute(
+                "select owner_sales from marts.dim_customer where owner_sales is not null"
+                " group by 1 order by count(*) desc, 1 limit 1"
+            ).fetchone()
+            owner = row[0] if row else None
+        for role in PEOPLE_ROLES:
+            username = f"demo_{role}"
+            if role == "sales" and owner is None:
+                lines.append(f"  {username:<13} skipped: no CRM owner yet (run `make demo` first)")
+                continue
+            path = ui.demo_password(settings, username)
+            auth.create_user(
+                conn, username, role, path.read_text().strip(),
+                display_name=f"Demo {role}", owner_sales=owner if role == "sales" else None,
+            )  # fmt: skip
+            owns = f"  (owns {owner}'s accounts)" if role == "sales" else ""
+            lines.append(f"  {username:<13} role {role:<8} password in {path}{owns}")
+    return lines
 
 
 @app.command("down")

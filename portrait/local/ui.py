@@ -1,5 +1,6 @@
-"""`make ui`: the Airflow UI, the MLflow UI and the dbt docs site on 127.0.0.1 (PORTRAIT_BIND_HOST),
-in the background (pids and logs under .local/run and .local/logs)."""
+"""`make ui`: the profile service (API and panel), the Airflow UI, the MLflow UI and the dbt docs
+site on 127.0.0.1 (PORTRAIT_BIND_HOST), in the background (pids and logs under .local/run and
+.local/logs), with a demo sign-in per role for the panel."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from pathlib import Path
 from portrait.settings import Settings
 
 BIN = Path(sys.executable).parent
-PORTS = {"airflow": 8080, "mlflow": 5000, "dbt-docs": 8081}
+PORTS = {"airflow": 8080, "mlflow": 5000, "dbt-docs": 8081, "profile": 8000}
 # Airflow's components one by one rather than `airflow standalone`: its scheduler and triggerer
 # would start log servers on every interface (Airflow 3.3 hard-codes host "" for them); with
 # the LocalExecutor the API server reads the task logs from disk, so they are skipped.
@@ -178,7 +179,19 @@ def services(settings: Settings) -> list[Service]:
         cwd=settings.dbt_project_dir,
         port=port_docs,
     )
-    return [api, *others, mlflow_service(settings, port_ml), docs]
+    profile = Service(
+        "profile",
+        [str(BIN / "portrait"), "serve", "--host", host, "--port", str(settings.service_port)],
+        port=settings.service_port,
+    )
+    return [profile, api, *others, mlflow_service(settings, port_ml), docs]
+
+
+def demo_password(settings: Settings, username: str) -> Path:
+    """The file holding a demo user's generated password (0600, made on first use)."""
+    path = settings.secrets_dir / "ui" / username
+    _generated_secret(path)
+    return path
 
 
 def up(settings: Settings) -> str:
@@ -204,6 +217,8 @@ def up(settings: Settings) -> str:
     port_af, port_ml, port_docs = PORTS["airflow"], PORTS["mlflow"], PORTS["dbt-docs"]
     return "\n".join(
         [
+            f"Profile panel http://{host}:{settings.service_port}/panel   API /api/v1, spec /docs"
+            f"{_starting(ready['profile'])}",
             f"Airflow UI   http://{host}:{port_af}   user admin, password in {pw_file}"
             f"{_starting(ready['airflow'])}",
             f"MLflow UI    http://{host}:{port_ml}{mlflow_login}{_starting(ready['mlflow'])}",

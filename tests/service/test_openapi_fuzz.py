@@ -1,0 +1,32 @@
+"""schemathesis against the service's own OpenAPI spec: no 500, no response outside the spec,
+for every operation, as a signed-in analyst (the spec itself needs credentials)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def api_schema(service):
+    token = service.tokens["crm-sync"]
+    spec = httpx.get(f"{service.url}/openapi.json", headers={"Authorization": f"Bearer {token}"})
+    assert spec.status_code == 200
+    schema = schemathesis.openapi.from_dict(spec.json())
+    schema.config.base_url = service.url
+    return schema
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@schema.parametrize()
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+def test_the_api_keeps_to_its_spec(case, service):
+    case.call_and_validate(
+        base_url=service.url, headers={"Authorization": f"Bearer {service.tokens['crm-sync']}"}
+    )
