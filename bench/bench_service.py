@@ -1,0 +1,375 @@
+"""Benchmark: the profile service (`service`) and its CSV export (`export`), each beside the bare
+work it wraps, measured in the same run on a warehouse of 100k customers.
+
+A scale-1 world is simulated, loaded and built with dbt (staging to marts), and its customers
+are replicated under new CIDs (``<cid>-<i>``) in every mart the service reads until there are
+BENCH_CUSTOMERS of them. Then, at 16 and 64 concurrent clients on loopback:
+
+- ours: wrk (Debian's; a bounded run of DURATION_S) against `GET /api/v1/customers/{cid}` and a
+  3-facet `GET /api/v1/customers`, served by uvicorn with the portrait_service login, a token,
+  the audit row of every request included;
+- bare: pgbench running the very statements the service runs for the same rows (the profile's
+  one statement, the list's query), with as many clients, on the same pool-sized connections.
+
+Keys: service.profile_ratio and service.list_ratio (ours / bare, requests per second),
+service.profile_p99_ms_64, and the raw figures; export.ratio (rows/s of the streamed CSV against
+`psql \\copy` of the same query) and the service's peak memory growth during the export.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH_CUSTOMERS = int(os.environ.get("PORTRAIT_BENCH_SERVICE_CUSTOMERS", "100000"))
+DURATION_S = int(os.environ.get("PORTRAIT_BENCH_SERVICE_SECONDS", "10"))
+CLIENTS = (16, 64)
+FACETS = ("lifecycle_stage", "value_tier", "region")
+# marts with one row per customer and a history mart: only the current rows are copied
+REPLICATED = {
+    "marts.mart_customer_profile": None,
+    "marts.dim_customer": None,
+    "marts.mart_customer_source_ids": None,
+    "marts.mart_customer_tags": "is_current",
+    "marts.customer_profile_history": None,
+    "marts.mart_customer_score_history": None,
+    "marts.mart_material_recommendations": None,
+    "marts.mart_customer_activity_monthly": None,
+    "marts.customer_contacts": None,
+    "marts.mart_churn_watchlist": None,
+}
+
+
+def _build(work: Path, dsn: str) -> dict[str, str]:
+    from portrait.settings import Settings
+    from sources.loader import load_landing
+    from sources.simulator import simulate
+
+    simulate(work / "world", scale=1.0, seed=42, progress=False)
+    load_landing(dsn, work / "world" / "landing", progress=False)
+    env = Settings(local_dir=work / "local", reports_dir=work / "reports", warehouse_url=dsn)
+    env = {**os.environ, **env.service_env()}
+    subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            "build",
+            "--quiet",
+            "--select",
+            "+marts",
+            "--exclude-resource-type",
+            "unit_test",
+            "--exclude-resource-type",
+            "test",
+        ],
+        cwd=REPO / "dbt_project",
+        env=env,
+        check=True,
+    )
+    return env
+
+
+def _replicate(dsn: str, customers: int) -> int:
+    with psycopg.connect(dsn) as conn:
+        (n,) = conn.execute("select count(*) from marts.mart_customer_profile").fetchone()
+        copies = -(-customers // n) - 1
+        for table, where in REPLICATED.items():
+            schema, name = table.split(".")
+            cols = [
+                r[0]
+                for r in conn.execute(
+                    "select column_name from information_schema.columns where table_schema = %s"
+                    " and table_name = %s order by ordinal_position",
+                    (schema, name),
+                )
+            ]
+            if where:
+                conn.execute(
+                    sql.SQL("delete from {} where not {}").format(
+                        sql.Identifier(schema, name), sql.Identifier(where)
+                    )
+                )
+            picks = [
+                sql.SQL("t.cid || '-' || g.i") if c == "cid" else sql.Identifier("t", c)
+                for c in cols
+            ]
+            conn.execute(
+                sql.SQL(
+                    "insert into {t} ({cols}) select {picks} from {t} as t"
+                    " cross join generate_series(1, %s) as g(i)"
+                ).format(
+                    t=sql.Identifier(schema, name),
+                    cols=sql.SQL(", ").join(map(sql.Identifier, cols)),
+                    picks=sql.SQL(", ").join(picks),
+                ),
+                (copies,),
+            )
+        conn.execute(
+            "create table public.bench_cids as select row_number() over (order by cid)"
+            " as n, cid from marts.mart_customer_profile"
+        )
+        conn.execute("alter table public.bench_cids add primary key (n)")
+        (total,) = conn.execute("select count(*) from public.bench_cids").fetchone()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("analyze")
+    return total
+
+
+def _wrk(url: str, clients: int, token: str, script: Path) -> dict:
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t",
+            "2",
+            "-c",
+            str(clients),
+            "-d",
+            f"{DURATION_S}s",
+            "--latency",
+            "-s",
+            str(script),
+            "-H",
+            f"Authorization: Bearer {token}",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    lat = {m.group(1): _ms(m.group(2)) for m in re.finditer(r"\s(50|99)\.000%\s+([\d.]+\w+)", out)}
+    return {
+        "rps": rps,
+        "p50_ms": lat.get("50"),
+        "p99_ms": lat.get("99"),
+        "errors": int(errors.group(1)) if errors else 0,
+    }
+
+
+def _ms(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def _pgbench(dsn_parts: dict, clients: int, script: Path, env: dict) -> dict:
+    out = subprocess.run(
+        [
+            "pgbench",
+            "-n",
+            "-c",
+            str(clients),
+            "-j",
+            "2",
+            "-T",
+            str(DURATION_S),
+            "-r",
+            "-f",
+            str(script),
+            "-P",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        env={**env, **dsn_parts},
+        check=True,
+    ).stdout
+    tps = float(re.search(r"tps = ([\d.]+)", out).group(1))
+    avg = float(re.search(r"latency average = ([\d.]+) ms", out).group(1))
+    return {"rps": tps, "avg_ms": avg}
+
+
+def run(work: Path, dsn: str) -> dict:
+    from governance.roles import migrate
+    from portrait.local.services import free_port
+    from portrait.local.system import _apt_install
+    from portrait.service import auth
+    from portrait.service.queries import PROFILE_SQL
+
+    if not Path("/usr/bin/wrk").exists():
+        _apt_install("wrk")
+    _build(work, dsn)
+    customers = _replicate(dsn, BENCH_CUSTOMERS)
+    info = psycopg.conninfo.conninfo_to_dict(dsn)
+    pw = {
+        "portrait_service": secrets.token_urlsafe(18),
+        "portrait_admin": secrets.token_urlsafe(18),
+    }
+    migrate(dsn, pw)
+    service_dsn = psycopg.conninfo.make_conninfo(
+        dsn, user="portrait_service", password=pw["portrait_service"]
+    )
+    with psycopg.connect(
+        psycopg.conninfo.make_conninfo(dsn, user="portrait_admin", password=pw["portrait_admin"])
+    ) as conn:
+        token = auth.create_token(conn, "bench", "analyst")
+        facet_values = {
+            f: conn.execute(
+                sql.SQL(
+                    "select {c} from marts.mart_customer_profile where {c} is not null group by 1"
+                    " order by count(*) desc limit 1"
+                ).format(c=sql.Identifier(f))
+            ).fetchone()[0]
+            for f in FACETS
+        }
+    port = free_port()
+    env = {
+        **os.environ,
+        "PORTRAIT_WAREHOUSE_URL_SERVICE": service_dsn,
+        "PORTRAIT_SERVICE_POOL_SIZE": "16",
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "portrait.service.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env,
+    )
+    try:
+        _wait(port)
+        base = f"http://127.0.0.1:{port}"
+        lua = work / "profile.lua"
+        lua.write_text(
+            f"math.randomseed(7)\nrequest = function()\n"
+            f"  local n = math.random(1, {customers})\n"
+            f"  return wrk.format('GET', '/api/v1/customers/' .. cids[n])\nend\n"
+            + _lua_cids(dsn, customers)
+        )
+        list_lua = work / "list.lua"
+        query = "&".join(f"{f}={_quote(v)}" for f, v in facet_values.items())
+        list_lua.write_text(
+            f"request = function() return wrk.format('GET', '/api/v1/customers?{query}"
+            f"&limit=50') end\n"
+        )
+        # bare: the statements the service runs, by pgbench on as many connections
+        profile_sql = work / "profile.sql"
+        one = PROFILE_SQL.replace("%(cid)s", "(select cid from public.bench_cids where n = :n)")
+        profile_sql.write_text(f"\\set n random(1, {customers})\n" + " ".join(one.split()) + ";\n")
+        list_sql = work / "list.sql"
+        where = " and ".join(f"{f} = '{v}'" for f, v in facet_values.items())
+        list_sql.write_text(
+            "select cid, customer_name, customer_type, industry, region, city, lifecycle_stage,"
+            " value_tier, churn_score, churn_band, credit_grade, purchase_band,"
+            " revenue_cny_365d from marts.mart_customer_profile where "
+            + where
+            + " order by coalesce(cid, '') , cid limit 51;\n"
+        )
+        pg_env = {
+            "PGHOST": info.get("host", "127.0.0.1"),
+            "PGPORT": str(info.get("port")),
+            "PGUSER": "portrait_service",
+            "PGPASSWORD": pw["portrait_service"],
+            "PGDATABASE": info["dbname"],
+        }
+        result: dict = {"customers": customers, "duration_s": DURATION_S}
+        for clients in CLIENTS:
+            ours_p = _wrk(base, clients, token, lua)
+            bare_p = _pgbench(pg_env, min(clients, 16), profile_sql, os.environ)
+            ours_l = _wrk(base, clients, token, list_lua)
+            bare_l = _pgbench(pg_env, min(clients, 16), list_sql, os.environ)
+            result[f"profile_{clients}"] = {"ours": ours_p, "bare": bare_p}
+            result[f"list_{clients}"] = {"ours": ours_l, "bare": bare_l}
+        result["profile_ratio"] = round(
+            result["profile_64"]["ours"]["rps"] / result["profile_64"]["bare"]["rps"], 3
+        )
+        result["list_ratio"] = round(
+            result["list_64"]["ours"]["rps"] / result["list_64"]["bare"]["rps"], 3
+        )
+        result["profile_p99_ms_64"] = result["profile_64"]["ours"]["p99_ms"]
+        result["export"] = _export(base, token, dsn, work, server.pid)
+        return result
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _export(base: str, token: str, dsn: str, work: Path, pid: int) -> dict:
+    import httpx
+
+    rss_before = _rss_kb(pid)
+    peak = rss_before
+    rows = 0
+    started = time.perf_counter()
+    with httpx.stream(
+        "GET", f"{base}/api/v1/export", headers={"Authorization": f"Bearer {token}"}, timeout=600
+    ) as r:
+        for i, chunk in enumerate(r.iter_bytes()):
+            rows += chunk.count(b"\n")
+            if i % 50 == 0:
+                peak = max(peak, _rss_kb(pid))
+    ours_s = time.perf_counter() - started
+    fields = (
+        "cid, customer_name, customer_type, industry, region, city, lifecycle_stage,"
+        " value_tier, churn_score, churn_band, credit_grade, purchase_band, revenue_cny_365d"
+    )
+    started = time.perf_counter()
+    subprocess.run(
+        [
+            "psql",
+            dsn,
+            "-qc",
+            f"\\copy (select {fields} from marts.mart_customer_profile"
+            f" order by cid) to '{work / 'copy.csv'}' with csv header",
+        ],
+        check=True,
+    )
+    copy_s = time.perf_counter() - started
+    data_rows = rows - 1
+    return {
+        "rows": data_rows,
+        "ours_rows_per_s": round(data_rows / ours_s),
+        "copy_rows_per_s": round(data_rows / copy_s),
+        "ratio": round(copy_s / ours_s, 3),
+        "service_rss_growth_mb": round((peak - rss_before) / 1024, 1),
+    }
+
+
+def _rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _wait(port: int) -> None:
+    import httpx
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("the profile service did not start")
+
+
+def _quote(value: str) -> str:
+    from urllib.parse import quote
+
+    return quote(value)
+
+
+def _lua_cids(dsn: str, customers: int) -> str:
+    with psycopg.connect(dsn) as conn:
+        cids = [r[0] for r in conn.execute("select cid from public.bench_cids order by n")]
+    return "cids = {" + ",".join(f'"{c}"' for c in cids) + "}\n"
