@@ -80,7 +80,7 @@ grant usage on schema features, tags to portrait_ml;
 grant usage on schema marts to portrait_analysts, portrait_sales, portrait_credit,
 portrait_service_staff, portrait_stewards, portrait_service;
 -- marts_restricted: clear personal values for stewards (sales rows under row-level security).
-grant usage on schema marts_restricted to portrait_stewards, portrait_sales;
+grant usage on schema marts_restricted to portrait_stewards, portrait_sales, portrait_service;
 
 -- audit: the profile service appends its access log; stewards read it.
 grant usage on schema audit to portrait_service, portrait_stewards;

@@ -293,7 +293,8 @@ select json_build_object(
   'profile', (select row_to_json(p) from marts.mart_customer_profile as p where p.cid = %(cid)s),
   'golden', (select row_to_json(d) from marts.dim_customer as d where d.cid = %(cid)s),
   'source_ids', (select coalesce(json_agg(json_build_object(
-        'source_system', s.source_system, 'source_record_id', s.source_record_id)
+        'source_system', s.source_system, 'source_table', s.source_table,
+        'source_record_id', s.source_record_id)
         order by s.source_system, s.source_record_id), '[]')
       from marts.mart_customer_source_ids as s where s.cid = %(cid)s),
   'tags', (select coalesce(json_agg(json_build_object(
@@ -376,7 +377,7 @@ def contacts(conn: psycopg.Connection, principal: Principal, cid: str, scope: st
         table = "marts.customer_contacts"
     else:
         # the clear copy, under row-level security: the request's scope goes with the query
-        table = "marts_restricted.customer_contacts_clear"
+        table = "marts_restricted.customer_contacts"
         conn.execute(
             "select set_config('portrait.contacts_scope', %s, true),"
             " set_config('portrait.owner_sales', %s, true)",

@@ -1,7 +1,15 @@
 {#- One row per customer: who they are, their latest point-in-time features and the latest score
     of each model up to the current snapshot (int_current_snapshots_resolved), with its reasons and
     the model version that produced it, and the customer's current tags (lifecycle stage, RFM
-    segment, value tier and all tag codes). -#}
+    segment, value tier and all tag codes); the profile service's list and facets read it
+    (indexes on the facets it filters by most). -#}
+{{ config(post_hook=[
+    "create unique index on {{ this }} (cid)",
+    "create index on {{ this }} (industry)",
+    "create index on {{ this }} (region)",
+    "create index on {{ this }} (lifecycle_stage)",
+    "create index on {{ this }} (value_tier)",
+]) }}
 
 with customer_ids as (
     select * from {{ ref('customer_ids') }}
@@ -17,6 +25,22 @@ scores as (
 
 current_snapshots as (
     select * from {{ ref('int_current_snapshots_resolved') }}
+),
+
+segments as (
+    select * from {{ ref('stg_ml__customer_segments') }}
+),
+
+golden as (
+    select * from {{ ref('dim_customer') }}
+),
+
+churn_watchlist as (
+    select * from {{ ref('mart_churn_watchlist') }}
+),
+
+credit_watchlist as (
+    select * from {{ ref('mart_credit_watchlist') }}
 ),
 
 customer_tags as (
@@ -58,13 +82,34 @@ latest_features as (
     order by f.cid asc, f.as_of_date desc
 ),
 
-latest_churn as (
-    select distinct on (s.cid) s.*
+latest_scores as (
+    -- each model's latest score up to its current snapshot
+    select distinct on (s.task, s.cid) s.*
     from scores as s
     inner join current_snapshots as cs
         on s.task = cs.snapshot_source and s.as_of_date <= cs.as_of_date
-    where s.task = 'churn_180d'
-    order by s.cid asc, s.as_of_date desc
+    order by s.task asc, s.cid asc, s.as_of_date desc
+),
+
+latest_churn as (
+    select * from latest_scores
+    where task = 'churn_180d'
+),
+
+latest_credit as (
+    select * from latest_scores
+    where task = 'default_90dpd_180d'
+),
+
+latest_purchase as (
+    select * from latest_scores
+    where task = 'purchase_30d'
+),
+
+latest_segments as (
+    select distinct on (cid) *
+    from segments
+    order by cid asc, as_of_date desc
 ),
 
 final as (
@@ -85,10 +130,47 @@ final as (
         ct.rfm_segment,
         ct.value_tier,
         ct.current_tags,
-        ct.current_tag_names_cn
+        ct.current_tag_names_cn,
+        g.customer_name,
+        f.customer_type,
+        f.industry,
+        f.region,
+        g.city,
+        g.owner_sales,
+        cr.score::double precision as credit_pd,
+        cr.band as credit_grade,
+        concat_ws('; ', cr.reason_1, cr.reason_2, cr.reason_3) as credit_reasons,
+        cr.model_name || ' v' || cr.model_version || ' @' || cr.model_alias as credit_model,
+        pu.score::double precision as purchase_score,
+        pu.band as purchase_band,
+        concat_ws('; ', pu.reason_1, pu.reason_2, pu.reason_3) as purchase_reasons,
+        pu.model_name || ' v' || pu.model_version || ' @' || pu.model_alias as purchase_model,
+        f.overdue_balance_cny::numeric(18, 2) as overdue_balance_cny,
+        f.credit_limit_use::numeric(18, 4) as credit_limit_use,
+        f.late_invoice_share_365d::numeric(18, 4) as late_invoice_share_365d,
+        f.tickets_365d::integer as tickets_365d,
+        f.complaint_tickets_365d::integer as complaint_tickets_365d,
+        f.avg_satisfaction_365d::numeric(18, 4) as avg_satisfaction_365d,
+        f.sample_requests_365d::integer as sample_requests_365d,
+        sg.segment_id::integer as segment_id,
+        sg.segment_name,
+        sg.pc1::double precision as segment_pc1,
+        sg.pc2::double precision as segment_pc2,
+        exists(
+            select 1 from churn_watchlist as w
+            where w.cid = c.cid
+        ) as on_churn_watchlist,
+        exists(
+            select 1 from credit_watchlist as w
+            where w.cid = c.cid
+        ) as on_credit_watchlist
     from customers as c
     left join latest_features as f on c.cid = f.cid
     left join latest_churn as s on c.cid = s.cid
+    left join latest_credit as cr on c.cid = cr.cid
+    left join latest_purchase as pu on c.cid = pu.cid
+    left join latest_segments as sg on c.cid = sg.cid
+    left join golden as g on c.cid = g.cid
     left join current_tags as ct on c.cid = ct.cid
 )
 

@@ -10,7 +10,9 @@ final as (
         cid,
         as_of_date,
         segment_id,
-        segment_name
+        segment_name,
+        pc1,
+        pc2
     from source
 )
 
