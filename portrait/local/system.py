@@ -26,6 +26,7 @@ ECHARTS_INTEGRITY = "sha512-" + (
     "CBKP5NPFNkDVopOieyUqYGH8Fa3kA=="  # pragma: allowlist secret
 )
 CHROMIUM = Path("/usr/bin/chromium")
+CJK_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 
 
 def pgaudit_package(pg_bin_dir: Path) -> str:
@@ -58,10 +59,15 @@ def ensure_pgaudit(pg_bin_dir: Path) -> str:
 
 
 def ensure_chromium() -> str:
-    """Debian's Chromium for the panel's browser tests (Playwright drives /usr/bin/chromium)."""
-    if CHROMIUM.exists():
-        return "chromium: present"
-    return _apt_install("chromium")
+    """Debian's Chromium for the panel's browser tests (Playwright drives /usr/bin/chromium),
+    and a CJK font so that the panel's Chinese renders in it (and in its screenshots)."""
+    lines = []
+    for package, present in (
+        ("chromium", CHROMIUM.exists()),
+        ("fonts-wqy-microhei", Path(CJK_FONT).exists()),
+    ):
+        lines.append(f"{package}: present" if present else _apt_install(package))
+    return "\n".join(lines)
 
 
 def echarts_path(static_dir: Path) -> Path:
