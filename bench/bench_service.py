@@ -161,7 +161,7 @@ def _ms(text: str) -> float:
 
 
 def _pgbench(dsn_parts: dict, clients: int, script: Path, env: dict) -> dict:
-    out = subprocess.run(
+    proc = subprocess.run(
         [
             "pgbench",
             "-n",
@@ -171,17 +171,17 @@ def _pgbench(dsn_parts: dict, clients: int, script: Path, env: dict) -> dict:
             "2",
             "-T",
             str(DURATION_S),
-            "-r",
             "-f",
             str(script),
-            "-P",
-            "0",
         ],
         capture_output=True,
         text=True,
         env={**env, **dsn_parts},
-        check=True,
-    ).stdout
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"pgbench failed: {proc.stderr[-2000:]}")
+    out = proc.stdout
     tps = float(re.search(r"tps = ([\d.]+)", out).group(1))
     avg = float(re.search(r"latency average = ([\d.]+) ms", out).group(1))
     return {"rps": tps, "avg_ms": avg}

@@ -21,6 +21,9 @@ from portrait.service.queries import BadParameter, CustomerFilter
 
 router = APIRouter(prefix="/api/v1")
 MAX_PAGE = queries.MAX_PAGE
+SORT_PATTERN = (
+    "^(-?(" + "|".join(queries.NUMERIC_SORTS) + ")|" + "|".join(queries.TEXT_SORTS) + ")$"
+)
 
 Many = Annotated[list[str] | None, Query(max_length=50)]
 Score = Annotated[float | None, Query(ge=0.0, le=1.0)]
@@ -137,7 +140,12 @@ class Credentials(BaseModel):
     password: str = Field(min_length=1, max_length=200)
 
 
-@router.post("/session", tags=["session"], responses={401: {"description": "wrong login"}})
+@router.post(
+    "/session",
+    tags=["session"],
+    responses={400: {"description": "a body that is not JSON"},
+               401: {"description": "wrong login"}},
+)  # fmt: skip
 def sign_in(credentials: Credentials, request: Request) -> JSONResponse:
     """Sign a person in: sets the session cookie (httponly) that the panel and API accept."""
     with db(request) as conn:
@@ -176,8 +184,10 @@ def list_customers(
     who: Who,
     flt: Filter,
     request: Request,
-    fields: Annotated[str | None, Query(max_length=2000)] = None,
-    sort: Annotated[str | None, Query(max_length=60)] = None,
+    fields: Annotated[
+        str | None, Query(max_length=2000, pattern=r"^[a-z0-9_]+(,[a-z0-9_]+)*$")
+    ] = None,
+    sort: Annotated[str | None, Query(max_length=60, pattern=SORT_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> dict:
@@ -288,7 +298,7 @@ def watchlist(
     who: Who,
     request: Request,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-    after_rank: Annotated[int, Query(ge=0)] = 0,
+    after_rank: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> dict:
     """The churn or credit watchlist in rank order."""
     if kind == "credit" and not who.role.credit:
@@ -301,7 +311,7 @@ def watchlist(
 
 @router.get("/changes", response_model=Changes, tags=["sync"])
 def changes(
-    since: dt.date,
+    since: Annotated[dt.date, Query(ge=dt.date(2000, 1, 1), le=dt.date(2999, 12, 31))],
     who: Who,
     request: Request,
     after: Annotated[str, Query(max_length=64)] = "",
@@ -330,7 +340,9 @@ def export(
     request: Request,
     format: Literal["csv", "ndjson"] = "csv",
     encoding: Literal["utf-8-sig", "gb18030", "utf-8"] = "utf-8-sig",
-    fields: Annotated[str | None, Query(max_length=2000)] = None,
+    fields: Annotated[
+        str | None, Query(max_length=2000, pattern=r"^[a-z0-9_]+(,[a-z0-9_]+)*$")
+    ] = None,
 ) -> StreamingResponse:
     """The filtered customer list, streamed (constant memory): CSV (UTF-8 with BOM by default,
     GB18030 for older Excel) or NDJSON."""
@@ -341,6 +353,9 @@ def export(
         with db(request) as conn:
             columns = queries.parse_fields(who, fields)
             queries.validate_filter(conn, flt)
+            # the request itself, before a row leaves (an export cut off halfway stays on record)
+            detail = {"format": format, "query": str(request.url.query)[:2000]}
+            queries.audit(conn, who, "export-start", columns=columns, detail=detail)
     except BadParameter as err:
         raise bad(err) from None
     pool = request.app.state.pool

@@ -20,6 +20,13 @@ staff and their systems. Every call but `/health` needs a session (sign in on th
 `Authorization: Bearer <token>` (`portrait token create --role crm-sync`). See docs/service.md."""
 
 
+def _nul(loc: list[str]) -> JSONResponse:
+    return JSONResponse(
+        {"detail": [{"loc": loc, "msg": "a NUL byte is not allowed", "type": "value_error"}]},
+        status_code=422,
+    )
+
+
 def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> FastAPI:
     settings = settings or get_settings()
     conninfo = dsn or settings.warehouse_dsn("service")
@@ -51,6 +58,17 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> F
     )
     app.state.settings = settings
     app.include_router(api.router)
+
+    @app.middleware("http")
+    async def refuse_nul_bytes(request: Request, call_next):
+        """PostgreSQL text cannot hold a NUL byte: a parameter with one is refused by name
+        (422) rather than reaching the warehouse."""
+        for name, value in request.query_params.multi_items():
+            if "\x00" in value or "\x00" in name:
+                return _nul(["query", name])
+        if "\x00" in request.url.path:
+            return _nul(["path"])
+        return await call_next(request)
 
     @app.get("/health", tags=["service"])
     def health(request: Request) -> dict:
