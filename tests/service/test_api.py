@@ -325,3 +325,23 @@ def test_profiles_stay_whole_while_dbt_rebuilds_the_marts(service, pipeline_ware
         done.set()
         reader.join()
     assert failures == []
+
+
+def test_the_service_login_reads_clear_contacts_only_in_its_request_scope(service):
+    """Row-level security, not the service's code, keeps the clear contacts in scope."""
+    table = "marts_restricted.customer_contacts"
+    with psycopg.connect(service.service_dsn) as conn:
+        (unscoped,) = conn.execute(f"select count(*) from {table}").fetchone()
+        conn.execute(
+            "select set_config('portrait.contacts_scope', 'own', true),"
+            " set_config('portrait.owner_sales', %s, true)",
+            (service.owner_sales,),
+        )
+        owners = {r[0] for r in conn.execute(f"select distinct owner_sales from {table}")}
+        conn.execute("select set_config('portrait.contacts_scope', 'all', true)")
+        (everyone,) = conn.execute(f"select count(*) from {table}").fetchone()
+    with psycopg.connect(service.superuser_dsn) as conn:
+        (total,) = conn.execute(f"select count(*) from {table}").fetchone()
+    assert unscoped == 0
+    assert owners == {service.owner_sales}
+    assert everyone == total > 0
