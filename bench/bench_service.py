@@ -117,6 +117,7 @@ def _replicate(dsn: str, customers: int) -> int:
             " as n, cid from marts.mart_customer_profile"
         )
         conn.execute("alter table public.bench_cids add primary key (n)")
+        conn.execute("grant select on public.bench_cids to portrait_service")
         (total,) = conn.execute("select count(*) from public.bench_cids").fetchone()
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("analyze")
