@@ -113,11 +113,15 @@ def install(app: FastAPI) -> None:
         if who is None:
             return _signin_redirect(request)
         params = request.query_params
+
+        def values(name: str) -> list[str]:  # a form's empty fields are no filter
+            return [v for v in params.getlist(name) if v]
+
         facets = [f for f in PANEL_FACETS if who.role.credit or f != "credit_grade"]
         flt = queries.CustomerFilter(
-            facets={f: params.getlist(f) for f in facets if params.getlist(f)},
-            tags_all=params.getlist("tag_all"), tags_any=params.getlist("tag_any"),
-            tags_none=params.getlist("tag_none"), q=params.get("q") or None,
+            facets={f: values(f) for f in facets if values(f)},
+            tags_all=values("tag_all"), tags_any=values("tag_any"),
+            tags_none=values("tag_none"), q=params.get("q") or None,
         )  # fmt: skip
         fields = [f for f in LIST_FIELDS if f in queries.allowed_fields(who)]
         try:
@@ -130,7 +134,7 @@ def install(app: FastAPI) -> None:
                               columns=fields, detail={"panel": True})  # fmt: skip
         except queries.BadParameter as err:
             raise api.bad(err) from None
-        chosen = {f: params.getlist(f) for f in [*facets, "tag_all", "tag_any", "tag_none"]}
+        chosen = {f: values(f) for f in [*facets, "tag_all", "tag_any", "tag_none"]}
         keep = [(k, v) for k, v in params.multi_items() if k not in ("cursor", "lang")]
         return _render(request, "list.html", {
             "who": who, "page": page, "counts": counts, "facets": facets, "fields": fields,
