@@ -280,6 +280,14 @@ def run(work: Path, dsn: str) -> dict:
             "PGPASSWORD": pw["portrait_service"],
             "PGDATABASE": info["dbname"],
         }
+        # one request of each kind first: a bench of error answers measures nothing
+        import httpx
+
+        probe_cid = _lua_first_cid(dsn)
+        for path in (f"/api/v1/customers/{probe_cid}", f"/api/v1/customers?{query}&limit=50"):
+            r = httpx.get(base + path, headers={"Authorization": f"Bearer {token}"}, timeout=120)
+            if r.status_code != 200:
+                raise RuntimeError(f"GET {path} answered {r.status_code}: {r.text[:500]}")
         result: dict = {"customers": customers, "duration_s": DURATION_S}
         for clients in CLIENTS:
             ours_p = _wrk(base, clients, token, lua)
@@ -374,3 +382,8 @@ def _lua_cids(dsn: str, customers: int) -> str:
     with psycopg.connect(dsn) as conn:
         cids = [r[0] for r in conn.execute("select cid from public.bench_cids order by n")]
     return "cids = {" + ",".join(f'"{c}"' for c in cids) + "}\n"
+
+
+def _lua_first_cid(dsn: str) -> str:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute("select cid from public.bench_cids where n = 1").fetchone()[0]
