@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Form, HTTPException, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
@@ -52,7 +53,9 @@ def _who(request: Request) -> auth.Principal | None:
 
 
 def _signin_redirect(request: Request) -> RedirectResponse:
-    return RedirectResponse(f"/signin?next={request.url.path}", status_code=303)
+    """Back to the page asked for after the sign-in, its filters (query string) included."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/signin?{urlencode({'next': target})}", status_code=303)
 
 
 def _echarts_file(request: Request) -> Path | None:
@@ -114,14 +117,14 @@ def install(app: FastAPI) -> None:
             return _signin_redirect(request)
         params = request.query_params
 
-        def values(name: str) -> list[str]:  # a form's empty fields are no filter
+        def given(name: str) -> list[str]:  # an empty <select> sends name=""
             return [v for v in params.getlist(name) if v]
 
         facets = [f for f in PANEL_FACETS if who.role.credit or f != "credit_grade"]
         flt = queries.CustomerFilter(
-            facets={f: values(f) for f in facets if values(f)},
-            tags_all=values("tag_all"), tags_any=values("tag_any"),
-            tags_none=values("tag_none"), q=params.get("q") or None,
+            facets={f: given(f) for f in facets if given(f)},
+            tags_all=given("tag_all"), tags_any=given("tag_any"),
+            tags_none=given("tag_none"), q=params.get("q") or None,
         )  # fmt: skip
         fields = [f for f in LIST_FIELDS if f in queries.allowed_fields(who)]
         try:
@@ -134,7 +137,7 @@ def install(app: FastAPI) -> None:
                               columns=fields, detail={"panel": True})  # fmt: skip
         except queries.BadParameter as err:
             raise api.bad(err) from None
-        chosen = {f: values(f) for f in [*facets, "tag_all", "tag_any", "tag_none"]}
+        chosen = {f: given(f) for f in [*facets, "tag_all", "tag_any", "tag_none"]}
         keep = [(k, v) for k, v in params.multi_items() if k not in ("cursor", "lang")]
         return _render(request, "list.html", {
             "who": who, "page": page, "counts": counts, "facets": facets, "fields": fields,
@@ -182,4 +185,5 @@ def install(app: FastAPI) -> None:
 
 def _safe_next(target: str) -> str:
     """Only our own pages (no open redirect to another site)."""
-    return target if target.startswith("/") and not target.startswith("//") else "/panel"
+    ok = target.startswith("/") and not target.startswith(("//", "/\\"))
+    return target if ok else "/panel"

@@ -106,3 +106,54 @@ def test_a_sales_user_sees_no_contacts_of_other_owners_accounts(browser, service
     page.goto(f"{service.url}/panel")
     assert "/signin" in page.url
     page.close()
+
+
+def test_unknown_cid_is_a_404_page_and_a_retired_one_redirects(service):
+    import psycopg
+
+    c = service.client("analyst")
+    r = c.get("/panel/customers/C-NO-SUCH-CUSTOMER")
+    assert r.status_code == 404 and "C-NO-SUCH-CUSTOMER" in r.text
+    with psycopg.connect(service.superuser_dsn) as conn:
+        row = conn.execute(
+            "select retired_cid, surviving_cid from marts.mart_cid_redirects limit 1"
+        ).fetchone()
+    if row is None:
+        pytest.skip("this world retired no CID by a merge")
+    r = c.get(f"/panel/customers/{row[0]}", follow_redirects=False)
+    assert r.status_code in (301, 308)
+    assert r.headers["location"] == f"/panel/customers/{row[1]}"
+
+
+def test_the_sign_in_returns_to_the_filtered_page_asked_for(service):
+    import httpx
+
+    with httpx.Client(base_url=service.url) as c:
+        r = c.get("/panel?lifecycle_stage=active&q=x", follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].startswith("/signin?next=")
+        r = c.post(
+            "/signin",
+            data={"username": service.user("analyst"),
+                  "password": service.passwords[service.user("analyst")],
+                  "next": "/panel?lifecycle_stage=active&q=x"},
+            follow_redirects=False,
+        )  # fmt: skip
+        assert r.status_code == 303 and r.headers["location"] == "/panel?lifecycle_stage=active&q=x"
+        r = c.post(
+            "/signin",
+            data={"username": service.user("analyst"),
+                  "password": service.passwords[service.user("analyst")],
+                  "next": "//evil.example/"},
+            follow_redirects=False,
+        )  # fmt: skip
+        assert r.headers["location"] == "/panel"
+
+
+def test_the_language_switch_keeps_the_filters_and_empty_tag_selects_are_ignored(service):
+    c = service.client("analyst")
+    r = c.get("/panel", params={"q": "zzz", "tag_all": "", "tag_any": "", "tag_none": ""})
+    assert r.status_code == 200, r.text
+    assert 'href="?q=zzz&amp;tag_all=&amp;tag_any=&amp;tag_none=&amp;lang=en"' in r.text
+    r = c.get("/panel", params={"q": "zzz", "lang": "en"})
+    assert r.status_code == 200 and "All of" in r.text
+    assert 'href="?q=zzz&amp;lang=zh"' in r.text
