@@ -222,8 +222,10 @@ def run(work: Path, dsn: str) -> dict:
             for f in FACETS
         }
     port = free_port()
+    # an external warehouse to the service (else it would take the local cluster's login)
     env = {
         **os.environ,
+        "PORTRAIT_WAREHOUSE_URL": service_dsn,
         "PORTRAIT_WAREHOUSE_URL_SERVICE": service_dsn,
         "PORTRAIT_SERVICE_POOL_SIZE": "16",
     }

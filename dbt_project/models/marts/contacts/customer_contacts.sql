@@ -1,3 +1,4 @@
+{{ config(post_hook="create index on {{ this }} (cid)") }}
 {#- The buying centre as analysts and people roles read it: marts_restricted.customer_contacts
     with every personal column masked (macros/governance/mask.sql). Masks are deterministic, so
     counts and joins still hold; person_id stays the key. -#}

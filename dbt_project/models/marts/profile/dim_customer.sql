@@ -1,3 +1,4 @@
+{{ config(post_hook="create unique index on {{ this }} (cid)") }}
 {#- The golden record: one row per CID, each attribute from the source that wins for it
     (survivorship) and the source it came from. -#}
 with customer_ids as (

@@ -1,3 +1,4 @@
+{{ config(post_hook="create index on {{ this }} (cid, as_of_date)") }}
 {#- Materials to offer each customer: ones it has not bought that customers with a similar basket
     did (item-to-item co-occurrence over the customers' bought materials, 730 days before the
     latest snapshot). For a candidate material, every material the customer does buy is an anchor;

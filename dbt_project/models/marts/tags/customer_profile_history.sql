@@ -1,3 +1,4 @@
+{{ config(post_hook="create index on {{ this }} (cid, tag_code)") }}
 {#- Each customer's tags over time: one row per unbroken run of snapshots on which a tag held, with
     since (first snapshot), last seen, until (the first snapshot of its source without it; null while
     it still holds) and the tag of the same group that held before (e.g. the previous lifecycle

@@ -1,3 +1,4 @@
+{{ config(post_hook="create index on {{ this }} (cid) where is_current") }}
 {#- Every tag of every customer on every snapshot, long: rule tags, lifecycle stage, RFM segment and
     value tier from the tags layer (feature snapshots), plus the model tags — churn-risk band, credit
     grade, purchase-intent heat — and the model segment, read from ml.* (written after the tags layer

@@ -1,3 +1,4 @@
+{{ config(post_hook="create index on {{ this }} (cid)") }}
 {#- Customers to win back before they leave, on the current feature snapshot, ranked: those the churn
     model puts in its high band, and those carrying any tag that raises a churn warning (catalog
     `raises: churn_warning`, e.g. declining value, RFM at risk, lifecycle decline). Ranked by churn

@@ -1,3 +1,4 @@
+{{ config(post_hook="create index on {{ this }} (cid)") }}
 {#- Customers whose credit needs a look, on the current feature snapshot, ranked: those the default
     model grades D or E, and those carrying any tag that raises a credit warning (catalog
     `raises: credit_warning`, e.g. frequent late payment, high overdue, worsening payment). Ranked by
