@@ -147,7 +147,9 @@ def _wrk(url: str, clients: int, token: str, script: Path) -> dict:
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    lat = {m.group(1): _ms(m.group(2)) for m in re.finditer(r"\s(50|99)\.000%\s+([\d.]+\w+)", out)}
+    lat = {
+        m.group(1): _ms(m.group(2)) for m in re.finditer(r"\s(50|99)(?:\.000)?%\s+([\d.]+\w+)", out)
+    }
     return {
         "rps": rps,
         "p50_ms": lat.get("50"),
