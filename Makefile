@@ -43,7 +43,7 @@ format: install  ## fix what ruff and sqlfluff can
 	$(BIN)/ruff format .
 	cd dbt_project && ../$(BIN)/sqlfluff fix models --processes 2
 
-ui: install  ## Airflow UI, MLflow UI and dbt docs on 127.0.0.1 (prints URLs, never a password)
+ui: install  ## the profile panel and API, Airflow UI, MLflow UI and dbt docs on 127.0.0.1 (prints URLs and demo sign-ins, never a password)
 	$(BIN)/portrait ui up
 
 stop:  ## stop the UIs and the local warehouse

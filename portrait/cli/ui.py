@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import typer
 
-app = typer.Typer(help="Airflow UI, MLflow UI and dbt docs on localhost.", no_args_is_help=True)
+app = typer.Typer(help="The profile panel, Airflow UI, MLflow UI and dbt docs on localhost.", no_args_is_help=True)
 
 
 @app.command("up")
 def up() -> None:
-    """Start the three UIs in the background and print their URLs and where
-    the admin password is kept (a file only you can read)."""
+    """Start the profile service and the three UIs in the background and print their URLs, a
+    demo sign-in per role and where each password is kept (files only you can read)."""
     from portrait.local import runner, ui
     from portrait.local.services import ensure_warehouse
     from portrait.settings import get_settings
