@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import typer
 
-app = typer.Typer(help="The profile panel, Airflow UI, MLflow UI and dbt docs on localhost.", no_args_is_help=True)
+app = typer.Typer(
+    help="The profile panel, Airflow UI, MLflow UI and dbt docs on localhost.", no_args_is_help=True
+)
 
 
 @app.command("up")
