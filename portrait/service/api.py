@@ -11,12 +11,12 @@ from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
-from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from portrait.service import auth, queries
 from portrait.service.auth import Principal
-from portrait.service.deps import db, principal
+from portrait.service.deps import authenticate, credentials_given, db, principal
 from portrait.service.queries import BadParameter, CustomerFilter
 
 router = APIRouter(prefix="/api/v1")
@@ -144,20 +144,37 @@ class Credentials(BaseModel):
     "/session",
     tags=["session"],
     responses={400: {"description": "a body that is not JSON"},
-               401: {"description": "wrong login"}},
+               401: {"description": "wrong login"},
+               429: {"description": "too many failed sign-ins of this username: see Retry-After"}},
 )  # fmt: skip
 def sign_in(credentials: Credentials, request: Request) -> JSONResponse:
-    """Sign a person in: sets the session cookie (httponly) that the panel and API accept."""
-    with db(request) as conn:
-        secret = auth.sign_in(conn, credentials.username, credentials.password)
-        who = auth.principal_from_session(conn, secret) if secret else None
-        if who is not None:
-            queries.audit(conn, who, "sign-in")
+    """Sign a person in: sets the session cookie (httponly) that the panel and API accept.
+    Five wrong passwords for a username within 15 minutes lock its sign-in for the rest of
+    them (429 with Retry-After)."""
+    try:
+        secret, who = sign_in_person(request, credentials.username, credentials.password)
+    except auth.TooManyFailures as err:
+        return JSONResponse({"detail": str(err)}, status_code=429,
+                            headers={"Retry-After": str(err.retry_after_s)})  # fmt: skip
     if who is None:
         return JSONResponse({"detail": "unknown user or wrong password"}, status_code=401)
     response = JSONResponse({"username": who.name, "role": who.role.name})
     set_session_cookie(response, secret)
     return response
+
+
+def sign_in_person(
+    request: Request, username: str, password: str
+) -> tuple[str | None, Principal | None]:
+    """Check a person's password (the throttle first); a session and its audit row on
+    success. The API's and the panel's sign-in."""
+    addr = request.client.host if request.client else None
+    with db(request) as conn:
+        secret = auth.sign_in(conn, username, password, addr)
+        who = auth.principal_from_session(conn, secret) if secret else None
+        if who is not None:
+            queries.audit(conn, who, "sign-in", detail={"client_addr": addr})
+    return secret, who
 
 
 def set_session_cookie(response, secret: str) -> None:
@@ -228,24 +245,21 @@ CID = Annotated[str, Path(min_length=1, max_length=64)]
     tags=["customers"],
     responses={308: {"description": "a CID retired by a merge: the surviving CID"},
                404: {"description": "unknown CID"}},
+    dependencies=[Depends(credentials_given)],
 )  # fmt: skip
-def get_customer(cid: CID, who: Who, request: Request) -> Any:
+def get_customer(cid: CID, request: Request) -> Any:
     """The portrait of one customer: golden record with each value's source, source-system
     IDs, current tags (since when, by which rule), each model's latest score with reasons,
     segment and map position, recommendations, watchlist warnings, monthly activity and the
     contacts the caller's role may see."""
-    with db(request) as conn:
-        doc = queries.get_profile(conn, who, cid)
-        if doc is None:
-            target = queries.redirect_target(conn, cid)
-            if target:
-                return RedirectResponse(f"/api/v1/customers/{target}", status_code=308)
-            raise HTTPException(404, f"no customer {cid}")
-        queries.audit(
-            conn, who, "profile", cids=[cid], columns=sorted(doc["profile"]),
-            detail={"contacts": doc["contacts_scope"]},
-        )  # fmt: skip
-    return doc
+    with db(request) as conn:  # who asks, the portrait and its audit row: one transaction
+        doc, target = queries.profile_json(conn, authenticate(request, conn), cid)
+    if doc is not None:
+        # PostgreSQL's own JSON text: the statement filtered it for the role already
+        return Response(doc, media_type="application/json")
+    if target:
+        return RedirectResponse(f"/api/v1/customers/{target}", status_code=308)
+    raise HTTPException(404, f"no customer {cid}")
 
 
 @router.get(

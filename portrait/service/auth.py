@@ -135,14 +135,54 @@ def list_tokens(conn: psycopg.Connection) -> list[tuple]:
 # --- the service's side (the portrait_service login) ----------------------------------------
 
 
-def sign_in(conn: psycopg.Connection, username: str, password: str) -> str | None:
-    """A session secret for the cookie, or None (unknown user, wrong password, disabled)."""
+class TooManyFailures(Exception):
+    """Sign-ins of this username are refused for now (429): too many wrong passwords."""
+
+    def __init__(self, retry_after_s: int):
+        super().__init__(f"too many failed sign-ins; try again in {retry_after_s} s")
+        self.retry_after_s = retry_after_s
+
+
+MAX_FAILED_SIGN_INS = 5
+FAILED_SIGN_IN_WINDOW_S = 15 * 60
+
+
+def sign_in(
+    conn: psycopg.Connection, username: str, password: str, client_addr: str | None = None
+) -> str | None:
+    """A session secret for the cookie, or None (unknown user, wrong password, disabled).
+    After MAX_FAILED_SIGN_INS failures of a username within FAILED_SIGN_IN_WINDOW_S, raises
+    TooManyFailures without looking at the password (a guessing script gets 5 tries per
+    quarter hour; kept in the warehouse, so every worker of the service counts alike)."""
+    window = f"{FAILED_SIGN_IN_WINDOW_S} seconds"
+    failures, oldest = conn.execute(
+        "select count(*), min(failed_at) from governance.service_sign_in_failures"
+        " where username = %s and failed_at > now() - %s::interval",
+        (username, window),
+    ).fetchone()
+    if failures >= MAX_FAILED_SIGN_INS:
+        (wait,) = conn.execute(
+            "select ceil(extract(epoch from %s::timestamptz + %s::interval - now()))::int",
+            (oldest, window),
+        ).fetchone()
+        raise TooManyFailures(max(int(wait), 1))
     row = conn.execute(
         "select password_hash from governance.service_users where username = %s and not disabled",
         (username,),
     ).fetchone()
     if not verify_password(row[0] if row else _DUMMY_HASH, password) or row is None:
+        conn.execute(
+            "delete from governance.service_sign_in_failures"
+            " where failed_at < now() - %s::interval",
+            (window,),
+        )
+        conn.execute(
+            "insert into governance.service_sign_in_failures (username, client_addr)"
+            " values (%s, %s)",
+            (username, client_addr),
+        )
         return None
+    conn.execute("delete from governance.service_sign_in_failures where username = %s", (username,))
     secret = secrets.token_urlsafe(32)
     conn.execute(
         "insert into governance.service_sessions (session_sha256, username, expires_at)"
@@ -176,17 +216,17 @@ def principal_from_token(conn: psycopg.Connection, token: str) -> Principal | No
         return None
     token_id, secret = token[len(TOKEN_PREFIX) :].split("_", 1)
     row = conn.execute(
-        "select name, role, secret_sha256 from governance.api_tokens"
-        " where token_id = %s and revoked_at is null"
+        "select name, role, secret_sha256,"
+        " last_used_at is null or last_used_at < now() - interval '1 minute'"
+        " from governance.api_tokens where token_id = %s and revoked_at is null"
         " and (expires_at is null or expires_at > now())",
         (token_id,),
     ).fetchone()
     if row is None or not hmac.compare_digest(row[2], sha256(secret)):
         return None
-    # when it was last used, to the minute (not a write per request)
-    conn.execute(
-        "update governance.api_tokens set last_used_at = now() where token_id = %s"
-        " and (last_used_at is null or last_used_at < now() - interval '1 minute')",
-        (token_id,),
-    )
+    if row[3]:  # when it was last used, to the minute (not a write per request)
+        conn.execute(
+            "update governance.api_tokens set last_used_at = now() where token_id = %s",
+            (token_id,),
+        )
     return Principal("token", row[0], get_role(row[1]))

@@ -88,11 +88,12 @@ def install(app: FastAPI) -> None:
         password: Annotated[str, Form(max_length=200)],
         next: Annotated[str, Form(max_length=300)] = "/panel",
     ) -> Response:
-        with db(request) as conn:
-            secret = auth.sign_in(conn, username, password)
-            who = auth.principal_from_session(conn, secret) if secret else None
-            if who is not None:
-                queries.audit(conn, who, "sign-in")
+        try:
+            secret, who = api.sign_in_person(request, username, password)
+        except auth.TooManyFailures as err:
+            return _render(request, "signin.html",
+                           {"next": _safe_next(next), "error": "locked",
+                            "retry_after_s": err.retry_after_s}, 429)  # fmt: skip
         if who is None:
             return _render(request, "signin.html",
                            {"next": _safe_next(next), "error": "bad_login"}, 401)  # fmt: skip
@@ -151,16 +152,13 @@ def install(app: FastAPI) -> None:
         if who is None:
             return _signin_redirect(request)
         with db(request) as conn:
-            doc = queries.get_profile(conn, who, cid)
+            doc, target = queries.get_profile(conn, who, cid, detail={"panel": True})
             if doc is None:
-                target = queries.redirect_target(conn, cid)
                 if target:
                     return RedirectResponse(f"/panel/customers/{target}", status_code=308)
                 return _render(request, "notfound.html", {"who": who, "cid": cid}, 404)
             history = queries.get_history(conn, who, cid)
             segment_map = queries.segment_map(conn, 3000)
-            queries.audit(conn, who, "profile", cids=[cid], columns=sorted(doc["profile"]),
-                          detail={"contacts": doc["contacts_scope"], "panel": True})  # fmt: skip
         categories: dict[str, list] = {}
         for tag in doc["tags"]:
             categories.setdefault(tag["category_cn"] if _lang(request) == "zh"

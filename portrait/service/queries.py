@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import json
 import time
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from portrait.service.auth import Principal
-from portrait.service.roles import contacts_scope, hidden_columns
+from portrait.service.roles import hidden_columns
 
 PROFILE = "marts.mart_customer_profile"
 # Facets: query parameter -> column of the profile mart (any of the values given).
@@ -288,41 +289,47 @@ def jsonable(row: dict) -> dict:
 
 # --- one customer -------------------------------------------------------------------------------
 
-PROFILE_SQL = """
-select json_build_object(
-  'profile', (select row_to_json(p) from marts.mart_customer_profile as p where p.cid = %(cid)s),
-  'golden', (select row_to_json(d) from marts.dim_customer as d where d.cid = %(cid)s),
-  'source_ids', (select coalesce(json_agg(json_build_object(
-        'source_system', s.source_system, 'source_table', s.source_table,
-        'source_record_id', s.source_record_id)
-        order by s.source_system, s.source_record_id), '[]')
-      from marts.mart_customer_source_ids as s where s.cid = %(cid)s),
-  'tags', (select coalesce(json_agg(json_build_object(
-        'tag_code', t.tag_code, 'tag_value', t.tag_value, 'category', t.category,
-        'category_cn', t.category_cn, 'name_cn', t.name_cn, 'name_en', t.name_en,
-        'kind', t.tag_kind, 'source', t.tag_source, 'score', t.score, 'reasons', t.reasons,
-        'model', t.model, 'raises_warning', t.raises_warning, 'as_of_date', t.as_of_date,
-        'since_date', (select max(h.since_date) from marts.customer_profile_history as h
-                       where h.cid = t.cid and h.tag_code = t.tag_code and h.is_current),
-        'rule', c.rule_sql, 'rule_version', c.rule_version)
-        order by t.category, t.tag_code), '[]')
+PROFILE_READ_SQL = """
+with p as (
+  select to_jsonb(p) - %(hidden)s::text[] as doc
+  from marts.mart_customer_profile as p where p.cid = %(cid)s
+), g as (
+  select row_to_json(d) as doc, d.owner_sales from marts.dim_customer as d where d.cid = %(cid)s
+), scope as (
+  select case %(contacts)s::text
+    when 'all' then 'clear'
+    when 'own' then case when %(owner)s::text = (select owner_sales from g) then 'clear'
+                         else 'none' end
+    else %(contacts)s::text end as scope
+), doc as (select json_build_object(
+  'profile', coalesce((select doc from p), '{}'::jsonb),
+  'golden', (select doc from g),
+  'source_ids', (select coalesce(json_agg(s order by s.source_system, s.source_record_id), '[]')
+    from (select source_system, source_table, source_record_id
+          from marts.mart_customer_source_ids where cid = %(cid)s) as s),
+  'tags', (select coalesce(json_agg(t order by t.category, t.tag_code), '[]') from (
+      select t.tag_code, t.tag_value, t.category, t.category_cn, t.name_cn, t.name_en,
+        t.tag_kind as kind, t.tag_source as source, t.score, t.reasons, t.model,
+        t.raises_warning, t.as_of_date,
+        (select max(h.since_date) from marts.customer_profile_history as h
+         where h.cid = t.cid and h.tag_code = t.tag_code and h.is_current) as since_date,
+        c.rule_sql as rule, c.rule_version
       from marts.mart_customer_tags as t
       left join marts.mart_tag_catalog as c on c.tag_code = t.tag_code
-      where t.cid = %(cid)s and t.is_current),
-  'scores', (select coalesce(json_agg(json_build_object(
-        'target', s.target, 'score', s.score, 'band', s.band, 'as_of_date', s.as_of_date,
-        'reasons', array_remove(array[s.reason_1, s.reason_2, s.reason_3], null),
-        'model_name', s.model_name, 'model_version', s.model_version) order by s.target), '[]')
-      from (select distinct on (target) * from marts.mart_customer_score_history
-            where cid = %(cid)s order by target, as_of_date desc) as s),
-  'recommendations', (select coalesce(json_agg(json_build_object(
-        'rank', r.recommendation_rank, 'material_id', r.material_id,
-        'material_family', r.material_family, 'name_cn', r.material_name_cn,
-        'name_en', r.material_name_en, 'score', r.score, 'reason', r.reason,
-        'reason_cn', r.reason_cn) order by r.recommendation_rank), '[]')
-      from marts.mart_material_recommendations as r
-      where r.cid = %(cid)s and r.as_of_date = (select max(as_of_date)
-        from marts.mart_material_recommendations where cid = %(cid)s)),
+      where t.cid = %(cid)s and t.is_current and (%(credit)s or t.category <> 'credit')) as t),
+  'scores', (select coalesce(json_agg(s order by s.target), '[]') from (
+      select distinct on (target) target, score, band, as_of_date,
+        array_remove(array[reason_1, reason_2, reason_3], null) as reasons,
+        model_name, model_version
+      from marts.mart_customer_score_history
+      where cid = %(cid)s and (%(credit)s or target <> all(%(credit_targets)s::text[]))
+      order by target, as_of_date desc) as s),
+  'recommendations', (select coalesce(json_agg(r order by r.rank), '[]') from (
+      select recommendation_rank as rank, material_id, material_family,
+        material_name_cn as name_cn, material_name_en as name_en, score, reason, reason_cn
+      from marts.mart_material_recommendations
+      where cid = %(cid)s and as_of_date = (select max(as_of_date)
+        from marts.mart_material_recommendations where cid = %(cid)s)) as r),
   'warnings', (select coalesce(json_agg(w), '[]') from (
       select 'churn' as watchlist, watch_rank, watch_since, warning_tags, warning_names_cn,
              reasons, model_band
@@ -330,16 +337,59 @@ select json_build_object(
       union all
       select 'credit', watch_rank, watch_since, warning_tags, warning_names_cn, reasons,
              model_band
-      from marts.mart_credit_watchlist where cid = %(cid)s) as w),
-  'activity', (select coalesce(json_agg(json_build_object(
-        'month', a.month, 'orders', a.orders, 'revenue_cny', a.revenue_cny,
-        'sample_requests', a.sample_requests, 'tickets', a.tickets,
-        'complaints', a.complaints) order by a.month), '[]')
-      from marts.mart_customer_activity_monthly as a where a.cid = %(cid)s)
+      from marts.mart_credit_watchlist where cid = %(cid)s and %(credit)s) as w),
+  'activity', (select coalesce(json_agg(a order by a.month), '[]') from (
+      select month, orders, revenue_cny, sample_requests, tickets, complaints
+      from marts.mart_customer_activity_monthly where cid = %(cid)s) as a),
+  'contacts_scope', (select scope from scope),
+  'contacts', case when (select scope from scope) <> 'none' then
+    (select coalesce(json_agg(c order by c.person_id), '[]') from (
+        select {contacts} from {contacts_table} where cid = %(cid)s) as c)
+    else '[]' end
+  ) as doc
+  where exists (select from p) or exists (select from g)
+)
+select (select doc::text from doc),
+       (select surviving_cid from marts.mart_cid_redirects where retired_cid = %(cid)s)
+"""
+# the audit row of the view, written by the same statement (a data-modifying CTE)
+_PROFILE_AUDIT = """, logged as (
+  insert into audit.access_log (client, action, cids, columns, detail)
+  select %(client)s, 'profile', array[%(cid)s::text],
+         array(select jsonb_object_keys((select doc from p)) order by 1),
+         jsonb_build_object('role', %(role)s::text, 'contacts', (select scope from scope))
+           || %(detail)s::jsonb
+  where exists (select from doc)
 )
 """
 CONTACT_COLUMNS = "person_id, person_name, title, role, is_rd_contact, phone, email, sources"
-CREDIT_TARGETS = {"default_90dpd_180d"}
+# Which copy of the contacts a role's statement names: the masked mart, or the clear one under
+# row-level security. Only the statements of roles that may see clear contacts name the clear
+# table, so pgaudit's object audit logs a clear read only where one can happen.
+CONTACTS_TABLES = {
+    "none": "marts.customer_contacts",  # never read: the scope is 'none'
+    "masked": "marts.customer_contacts",
+    "own": "marts_restricted.customer_contacts",
+    "all": "marts_restricted.customer_contacts",
+}
+
+
+@functools.cache
+def profile_sql(contacts: str, *, audit: bool = True) -> str:
+    """The profile's statement for a role's contacts rule; `audit=False`: the read alone (the
+    bench's bare query)."""
+    text = PROFILE_READ_SQL.replace("{contacts}", CONTACT_COLUMNS).replace(
+        "{contacts_table}", CONTACTS_TABLES[contacts]
+    )
+    if audit:
+        end = text.index(")\nselect (select doc::text") + 1
+        text = text[:end] + _PROFILE_AUDIT + text[end + 1 :]
+    # one line: psycopg caches the parsing of a statement up to 4 kB long (else each call
+    # re-parses it); no literal in it holds a run of spaces
+    return " ".join(text.split())
+
+
+CREDIT_TARGETS = ["default_90dpd_180d"]
 
 
 def redirect_target(conn: psycopg.Connection, cid: str) -> str | None:
@@ -349,51 +399,52 @@ def redirect_target(conn: psycopg.Connection, cid: str) -> str | None:
     return row[0] if row else None
 
 
-def get_profile(conn: psycopg.Connection, principal: Principal, cid: str) -> dict | None:
-    """The whole portrait of one customer as the principal may see it, read by one statement
-    (one snapshot of every mart it reads); None when the CID is unknown."""
-    (doc,) = conn.execute(PROFILE_SQL, {"cid": cid}).fetchone()
-    if doc["profile"] is None and doc["golden"] is None:
-        return None
-    profile = doc.pop("profile") or {}
-    hidden = hidden_columns(principal.role)
-    doc["profile"] = {k: v for k, v in profile.items() if k not in hidden}
-    if not principal.role.credit:
-        doc["scores"] = [s for s in doc["scores"] if s["target"] not in CREDIT_TARGETS]
-        doc["warnings"] = [w for w in doc["warnings"] if w["watchlist"] != "credit"]
-        doc["tags"] = [t for t in doc["tags"] if t["category"] != "credit"]
-    owner = (doc.get("golden") or {}).get("owner_sales")
-    owns = principal.owner_sales is not None and owner == principal.owner_sales
-    scope = contacts_scope(principal.role, owns_customer=owns)
-    doc["contacts_scope"] = scope
-    doc["contacts"] = contacts(conn, principal, cid, scope)
-    return doc
+def profile_parameters(principal: Principal, cid: str, detail: dict | None = None) -> dict:
+    role = principal.role
+    return {
+        "cid": cid,
+        "hidden": sorted(hidden_columns(role)),
+        "credit": role.credit,
+        "credit_targets": CREDIT_TARGETS,
+        "contacts": role.contacts,
+        "owner": principal.owner_sales,
+        "client": principal.client,
+        "role": role.name,
+        "detail": json.dumps(detail or {}),
+    }
 
 
-def contacts(conn: psycopg.Connection, principal: Principal, cid: str, scope: str) -> list:
-    if scope == "none":
-        return []
-    if scope == "masked":
-        table = "marts.customer_contacts"
+def profile_json(
+    conn: psycopg.Connection, principal: Principal, cid: str, *, detail: dict | None = None
+) -> tuple[str | None, str | None]:
+    """The whole portrait of one customer as the principal may see it, as JSON text: one
+    statement (one snapshot of every mart it reads) that filters by role, writes the audit row
+    and, for an unknown CID, names the CID a merge folded it into. Returns (document, None),
+    (None, surviving CID) or (None, None)."""
+    role = principal.role
+    statement, params = profile_sql(role.contacts), profile_parameters(principal, cid, detail)
+    if role.contacts in ("all", "own"):
+        # the clear copy is under row-level security: the request's scope goes with it, sent
+        # with the statement (one round trip)
+        with conn.pipeline():
+            conn.execute(
+                "select set_config('portrait.contacts_scope', %s, true),"
+                " set_config('portrait.owner_sales', %s, true)",
+                (role.contacts, principal.owner_sales or ""),
+            )
+            cur = conn.execute(statement, params)
     else:
-        # the clear copy, under row-level security: the request's scope goes with the query
-        table = "marts_restricted.customer_contacts"
-        conn.execute(
-            "select set_config('portrait.contacts_scope', %s, true),"
-            " set_config('portrait.owner_sales', %s, true)",
-            (principal.role.contacts, principal.owner_sales or ""),
-        )
-    rows = (
-        conn.cursor(row_factory=dict_row)
-        .execute(
-            sql.SQL("select {} from {} where cid = %s order by person_id").format(
-                sql.SQL(CONTACT_COLUMNS), sql.SQL(table)
-            ),
-            (cid,),
-        )
-        .fetchall()
-    )
-    return [jsonable(r) for r in rows]
+        cur = conn.execute(statement, params)
+    doc, redirect = cur.fetchone()
+    return doc, (None if doc is not None else redirect)
+
+
+def get_profile(
+    conn: psycopg.Connection, principal: Principal, cid: str, *, detail: dict | None = None
+) -> tuple[dict | None, str | None]:
+    """`profile_json` parsed: (portrait, None), (None, surviving CID) or (None, None)."""
+    doc, redirect = profile_json(conn, principal, cid, detail=detail)
+    return (json.loads(doc) if doc is not None else None), redirect
 
 
 def get_history(conn: psycopg.Connection, principal: Principal, cid: str) -> dict:
@@ -504,6 +555,10 @@ with changes as (
     union all
     select cid, 'record', first_known_at::date from marts.dim_customer
     where first_known_at::date >= %(since)s
+    union all
+    -- a golden record new to the warehouse, or changed, on the day a build recorded it
+    select cid, 'record', recorded_at::date from marts.mart_customer_record_versions
+    where recorded_at >= %(since)s::date
 )
 select cid, array_agg(distinct kind order by kind) as kinds, max(on_day) as last_changed_on
 from changes where cid > %(after)s group by cid order by cid limit %(limit)s

@@ -2,7 +2,9 @@
 governance work, and the systems' token roles, each mapped to what it may read.
 
 contacts: "none" (no contact details at all), "masked" (marts' masks), "own" (clear for the
-accounts the user owns, none for the others), "all" (clear for every customer).
+accounts the user owns, none for the others), "all" (clear for every customer). The profile's
+statement (queries.profile_sql) turns this and the customer's owner into its contacts_scope:
+clear, masked or none.
 """
 
 from __future__ import annotations
@@ -65,12 +67,3 @@ def hidden_columns(role: Role) -> set[str]:
     if not role.service:
         hidden.update(SERVICE_COLUMNS)
     return hidden
-
-
-def contacts_scope(role: Role, *, owns_customer: bool) -> str:
-    """What the contacts section of one customer shows: 'clear', 'masked' or 'none'."""
-    if role.contacts == "all":
-        return "clear"
-    if role.contacts == "own":
-        return "clear" if owns_customer else "none"
-    return role.contacts  # "masked" or "none"

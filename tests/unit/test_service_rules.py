@@ -7,20 +7,11 @@ import pytest
 from portrait.service import auth, queries
 from portrait.service.auth import Principal
 from portrait.service.queries import BadParameter
-from portrait.service.roles import ROLES, contacts_scope, get_role
+from portrait.service.roles import get_role
 
 
 def who(role: str, owner: str | None = None) -> Principal:
     return Principal("user", f"u_{role}", get_role(role), owner)
-
-
-def test_contacts_follow_the_role_matrix():
-    assert contacts_scope(ROLES["sales"], owns_customer=True) == "clear"
-    assert contacts_scope(ROLES["sales"], owns_customer=False) == "none"
-    assert contacts_scope(ROLES["credit"], owns_customer=True) == "masked"
-    assert contacts_scope(ROLES["analyst"], owns_customer=False) == "masked"
-    assert contacts_scope(ROLES["service"], owns_customer=False) == "clear"
-    assert contacts_scope(ROLES["admin"], owns_customer=False) == "clear"
 
 
 def test_fields_are_those_the_role_may_see():
