@@ -83,9 +83,19 @@ create table if not exists governance.service_sessions (
     created_at timestamptz not null default now(),
     expires_at timestamptz not null
 );
+-- Failed sign-ins, for the throttle (auth.MAX_FAILED_SIGN_INS per username in
+-- auth.FAILED_SIGN_IN_WINDOW); rows older than the window are deleted as new ones come.
+create table if not exists governance.service_sign_in_failures (
+    username text not null,
+    failed_at timestamptz not null default now(),
+    client_addr text
+);
+create index if not exists service_sign_in_failures_user
+on governance.service_sign_in_failures (username, failed_at);
 do $$
 begin
     if exists (select 1 from pg_roles where rolname = 'portrait_admin') then
+        alter table governance.service_sign_in_failures owner to portrait_admin;
         alter table governance.service_users owner to portrait_admin;
         alter table governance.api_tokens owner to portrait_admin;
         alter table governance.service_sessions owner to portrait_admin;
@@ -95,6 +105,7 @@ begin
         grant select on governance.service_users to portrait_service;
         grant select, update (last_used_at) on governance.api_tokens to portrait_service;
         grant select, insert, delete on governance.service_sessions to portrait_service;
+        grant select, insert, delete on governance.service_sign_in_failures to portrait_service;
     end if;
 end
 $$;

@@ -18,6 +18,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "username": ("用户名", "Username"),
     "password": ("密码", "Password"),
     "bad_login": ("用户名或密码错误", "Unknown user or wrong password"),
+    "locked": (
+        "密码错误次数过多，请稍后再试（秒）：",
+        "Too many wrong passwords; try again in (s):",
+    ),
     "filter": ("筛选", "Filter"),
     "clear": ("清除", "Clear"),
     "search": ("名称或编号", "Name or CID"),

@@ -47,6 +47,26 @@ def test_nothing_but_health_answers_without_credentials(service):
     assert wrong.status_code == 401
 
 
+def test_sign_in_locks_after_five_wrong_passwords(service):
+    from portrait.service import auth
+
+    with psycopg.connect(service.admin_dsn) as conn:
+        auth.create_user(conn, "throttled_analyst", "analyst", "right-password-1")
+    anonymous = httpx.Client(base_url=service.url)
+    login = {"username": "throttled_analyst", "password": "right-password-1"}
+    assert anonymous.post("/api/v1/session", json=login).status_code == 200
+    for _ in range(auth.MAX_FAILED_SIGN_INS):
+        wrong = {**login, "password": "guess"}
+        assert anonymous.post("/api/v1/session", json=wrong).status_code == 401
+    locked = anonymous.post("/api/v1/session", json=login)
+    assert locked.status_code == 429 and 0 < int(locked.headers["Retry-After"]) <= 900
+    # the panel's form says so too, in the user's language
+    form = anonymous.post("/signin", data=login, params={"lang": "en"})
+    assert form.status_code == 429 and "Too many wrong passwords" in form.text
+    # another username is not locked by this one's failures
+    assert service.client("analyst").get("/api/v1/tags").status_code == 200
+
+
 def test_the_list_filters_sorts_and_pages_by_keyset(service):
     c = service.client("analyst")
     (industry,) = one(
@@ -362,3 +382,59 @@ def test_the_service_login_reads_clear_contacts_only_in_its_request_scope(servic
     assert unscoped == 0
     assert owners == {service.owner_sales}
     assert everyone == total > 0
+
+
+def test_a_changed_golden_record_shows_in_changes(service, pipeline_warehouse):
+    """A build that finds a golden record changed appends a version; /changes lists the CID
+    with kind `record`; a rebuild that finds nothing changed appends nothing."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    _, _, env, _ = pipeline_warehouse
+    repo = Path(__file__).resolve().parents[2]
+
+    def build() -> None:
+        dbt = subprocess.run(
+            [str(Path(sys.executable).parent / "dbt"), "run", "--select",
+             "mart_customer_record_versions"],
+            cwd=repo / "dbt_project", env=env, capture_output=True, text=True,
+        )  # fmt: skip
+        assert dbt.returncode == 0, dbt.stdout[-4000:]
+
+    def versions() -> int:
+        return one(
+            service.superuser_dsn, "select count(*) from marts.mart_customer_record_versions"
+        )[0]
+
+    cid = _a_customer_with(service, "p.customer_name is not null")
+    (city,) = one(
+        service.superuser_dsn, "select city from marts.dim_customer where cid = %s", (cid,)
+    )
+    build()
+    before = versions()
+    build()
+    assert versions() == before, "a rebuild with nothing changed must append nothing"
+    with psycopg.connect(service.superuser_dsn) as conn:
+        conn.execute(
+            "update marts.dim_customer set city = coalesce(city, '') || '（迁址）' where cid = %s",
+            (cid,),
+        )
+    try:
+        build()
+        assert versions() == before + 1
+        (day,) = one(
+            service.superuser_dsn,
+            "select max(recorded_at)::date from marts.mart_customer_record_versions where cid = %s",
+            (cid,),
+        )
+        page = (
+            service.client("crm-sync")
+            .get("/api/v1/changes", params={"since": str(day), "limit": 1000})
+            .json()
+        )
+        mine = [r for r in page["items"] if r["cid"] == cid]
+        assert mine and "record" in mine[0]["kinds"], page["items"][:5]
+    finally:
+        with psycopg.connect(service.superuser_dsn) as conn:
+            conn.execute("update marts.dim_customer set city = %s where cid = %s", (city, cid))
