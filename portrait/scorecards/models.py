@@ -7,7 +7,9 @@ simulated company behind it (ERP customer codes in ``identity.customer_ids`` ->
 ``truth/records.csv``; a CID holding codes of several companies takes the majority), and
 scores the same rows with the oracle's probabilities. ``portrait.scorecards.run`` merges the
 result into ``reports/quality.json`` under ``models``. The ``ceiling_*`` figures (``ceiling``)
-refit the same LightGBM on the latent state, to tell missing features from an unlearnable gap.
+refit the same LightGBM on the latent state, to tell missing features from an unlearnable gap;
+``ratio_p05``/``ratio_p95`` bracket the champion's own ratio (its test scores resampled in
+pairs with the oracle's), never a refit's.
 Each target is judged on its own (``judge_each``): one that cannot train on this history is
 reported as ``untrainable`` with the reason, and the others keep their figures.
 """
@@ -28,7 +30,7 @@ from models_ml.registry import CHAMPION, reference_frame, version_by_alias
 from models_ml.targets import TARGETS, Target
 from models_ml.train import UntrainableTargetError, train_task
 from portrait import db
-from portrait.scorecards.ceiling import ceilings, latent_frame, oracle_rows
+from portrait.scorecards.ceiling import bootstrap_ratio, ceilings, latent_frame, oracle_rows
 
 
 def cid_companies(dsn: str | None, truth_dir: Path) -> dict[str, str]:
@@ -65,10 +67,19 @@ def oracle_comparison(
     y = both["label"].to_numpy(dtype=int)
     out = {"oracle_rows": float(len(both)), "oracle_coverage": len(both) / max(len(ref), 1)}
     if len(np.unique(y)) < 2:
-        return out | {"oracle_auc": math.nan, "model_auc_on_oracle_rows": math.nan}
+        return out | {
+            "oracle_auc": math.nan, "model_auc_on_oracle_rows": math.nan,
+            "ratio_p05": math.nan, "ratio_p95": math.nan,
+        }  # fmt: skip
+    model, p_oracle = both["score"].to_numpy(dtype=float), both[f"p_{target}"].to_numpy(float)
+    # the interval of this very ratio: the champion's scores against the oracle's, resampled
+    # in pairs over the same rows (not a refit's, which would answer another question)
+    low, high = bootstrap_ratio(y, model, p_oracle)
     return out | {
-        "oracle_auc": float(roc_auc_score(y, both[f"p_{target}"])),
-        "model_auc_on_oracle_rows": float(roc_auc_score(y, both["score"])),
+        "oracle_auc": float(roc_auc_score(y, p_oracle)),
+        "model_auc_on_oracle_rows": float(roc_auc_score(y, model)),
+        "ratio_p05": low,
+        "ratio_p95": high,
     }
 
 
@@ -145,6 +156,9 @@ def target_quality(
         "test_positive_rate": metrics.get("test_positive_rate", math.nan),
         "oracle_coverage": cmp["oracle_coverage"],
         "model_auc_on_oracle_rows": cmp.get("model_auc_on_oracle_rows", math.nan),
+        # 5-95 % of auc_ratio_to_oracle (the champion's own, paired bootstrap over its rows)
+        "ratio_p05": cmp["ratio_p05"],
+        "ratio_p95": cmp["ratio_p95"],
         "run_id": run_id,
         "source": source,
     }
