@@ -48,15 +48,18 @@ def test_nothing_but_health_answers_without_credentials(service):
 
 
 def test_sign_in_locks_after_five_wrong_passwords(service):
+    import secrets
+
     from portrait.service import auth
 
+    right, guess = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
     with psycopg.connect(service.admin_dsn) as conn:
-        auth.create_user(conn, "throttled_analyst", "analyst", "right-password-1")
+        auth.create_user(conn, "throttled_analyst", "analyst", right)
     anonymous = httpx.Client(base_url=service.url)
-    login = {"username": "throttled_analyst", "password": "right-password-1"}
+    login = {"username": "throttled_analyst", "password": right}
     assert anonymous.post("/api/v1/session", json=login).status_code == 200
     for _ in range(auth.MAX_FAILED_SIGN_INS):
-        wrong = {**login, "password": "guess"}
+        wrong = {**login, "password": guess}
         assert anonymous.post("/api/v1/session", json=wrong).status_code == 401
     locked = anonymous.post("/api/v1/session", json=login)
     assert locked.status_code == 429 and 0 < int(locked.headers["Retry-After"]) <= 900
