@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections.abc import Iterable
 
 import pandas as pd
 
@@ -35,13 +36,29 @@ def require_columns(available: list[str], columns: list[str]) -> None:
         )
 
 
-def to_model_matrix(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+def to_model_matrix(
+    frame: pd.DataFrame, columns: list[str], categorical: Iterable[str] | None = None
+) -> pd.DataFrame:
     """The model's input columns as floats; a missing column is an error, not a silent NaN.
-    Categorical columns (targets.CATEGORICAL_FEATURES) become category codes."""
+    Categorical columns (`categorical`, by default targets.CATEGORICAL_FEATURES) become
+    category codes; any other column must hold numbers (booleans count): a value that is not
+    one is refused with the column, the count and examples, never read as missing."""
     require_columns(list(frame.columns), columns)
+    categorical = CATEGORICAL_FEATURES if categorical is None else frozenset(categorical)
     x = frame.loc[:, columns].copy()
     for col in columns:
-        if col in CATEGORICAL_FEATURES:
+        if col in categorical:
             codes = {v: category_code(v) for v in x[col].dropna().unique()}
             x[col] = x[col].map(codes)
-    return x.apply(pd.to_numeric, errors="coerce").astype("float64")
+            continue
+        numbers = pd.to_numeric(x[col], errors="coerce")
+        bad = numbers.isna() & x[col].notna()
+        if bad.any():
+            examples = ", ".join(repr(v) for v in x.loc[bad, col].drop_duplicates().head(3))
+            raise FeatureError(
+                f"Column {col!r} is not numeric: {int(bad.sum())} of {len(x)} rows hold values"
+                f" such as {examples}. Declare it categorical (targets.CATEGORICAL_FEATURES, or"
+                " `categorical=` for an external frame), convert it, or leave it out."
+            )
+        x[col] = numbers
+    return x.astype("float64")

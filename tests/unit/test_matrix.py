@@ -26,3 +26,18 @@ def test_text_features_become_stable_category_codes_and_the_rest_stays_numeric()
     assert again["customer_type"].iloc[0] == codes[3]
     assert x["is_deregistered"].tolist()[::2] == [1.0, 0.0]
     assert x["orders_365d"].tolist()[0] == 3.0
+
+
+def test_an_undeclared_text_column_is_refused_by_name_not_read_as_missing():
+    import pytest
+
+    from models_ml.matrix import FeatureError
+
+    frame = pd.DataFrame({"orders_365d": [3, 1], "payment_terms": ["月结30天", None]})
+    with pytest.raises(FeatureError) as err:
+        to_model_matrix(frame, ["orders_365d", "payment_terms"])
+    message = str(err.value)
+    assert "'payment_terms'" in message and "1 of 2 rows" in message and "月结30天" in message
+    # declared categorical (an external frame's own list), it is coded like the others
+    x = to_model_matrix(frame, ["orders_365d", "payment_terms"], categorical=["payment_terms"])
+    assert x["payment_terms"].notna().tolist() == [True, False]
