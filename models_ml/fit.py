@@ -5,6 +5,7 @@ segment AUCs and the reference window. ``models_ml.train`` logs and registers th
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import lightgbm as lgb
@@ -93,6 +94,8 @@ class FitResult:
     segments: dict[str, dict[str, dict[str, float]]]
     reference: pd.DataFrame
     search_configs: int = field(default=len(SEARCH_SPACE))
+    # An external frame's columns -> the names the model uses (recipe.fit_frame); else empty.
+    feature_names: dict[str, str] = field(default_factory=dict)
 
     @property
     def model(self) -> lgb.LGBMClassifier:
@@ -148,6 +151,7 @@ def fit_lightgbm(
     seed: int,
     params: dict[str, float] | None = None,
     balance_classes: bool = False,
+    categorical: Iterable[str] = CATEGORICAL_FEATURES,
 ) -> lgb.LGBMClassifier:
     pos = max(float(y_train.sum()), 1.0)
     neg = max(float(len(y_train) - y_train.sum()), 1.0)
@@ -168,7 +172,7 @@ def fit_lightgbm(
     model.fit(
         x_train,
         y_train,
-        categorical_feature=[c for c in x_train.columns if c in CATEGORICAL_FEATURES] or "auto",
+        categorical_feature=[c for c in x_train.columns if c in set(categorical)] or "auto",
         eval_X=(x_valid,),
         eval_y=(y_valid,),
         eval_metric="auc",
@@ -193,15 +197,25 @@ def search(
     best, best_params, best_auc, trials = None, {}, -math.inf, []
     for params in space:
         model = fit_lightgbm(
-            xs["train"], ys["train"], xs["valid"], ys["valid"], seed, params, target.balance_classes
-        )
+            xs["train"], ys["train"], xs["valid"], ys["valid"], seed, params,
+            target.balance_classes, target.categorical_features,
+        )  # fmt: skip
         auc = valid_auc(model)
         trials.append(Trial(dict(params), model.best_iteration_, auc))
         if auc > best_auc:
             best, best_params, best_auc = model, dict(params), auc
     if best is None:  # every validation AUC was undefined: keep the first config
         best, best_params = (
-            fit_lightgbm(xs["train"], ys["train"], xs["valid"], ys["valid"], seed, space[0], False),
+            fit_lightgbm(
+                xs["train"],
+                ys["train"],
+                xs["valid"],
+                ys["valid"],
+                seed,
+                space[0],
+                False,
+                target.categorical_features,
+            ),
             dict(space[0]),
         )
     return SearchResult(best, best_params, trials)
@@ -265,7 +279,7 @@ def fit(
     `features` restricts the inputs (an ablation); by default the target's own list."""
     split, parts = target_split(target, frame)
     features = list(features or target.features)
-    xs = {k: to_model_matrix(v, features) for k, v in parts.items()}
+    xs = {k: to_model_matrix(v, features, target.categorical_features) for k, v in parts.items()}
     ys = {k: v["label"].to_numpy(dtype=int) for k, v in parts.items()}
     check_windows(target, ys, split)
 

@@ -176,6 +176,12 @@ class Target:
     # Weight positives up to balance the classes in training (the calibrator then maps the
     # inflated scores back to probabilities); otherwise a mild weight keeps scores honest.
     balance_classes: bool = False
+    # Text features taken as LightGBM categoricals; None: CATEGORICAL_FEATURES (the warehouse's).
+    categorical: frozenset[str] | None = None
+
+    @property
+    def categorical_features(self) -> frozenset[str]:
+        return CATEGORICAL_FEATURES if self.categorical is None else self.categorical
 
     @property
     def registered_model_name(self) -> str:
