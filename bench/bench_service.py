@@ -454,7 +454,7 @@ def _bare_profile_sql(dsn: str, token: str | None = None) -> str:
     """The profile's statement as the bench's analyst token runs it, parameters as literals,
     for pgbench: the read alone, or (token given) all a request's SQL: the token's check, the
     read with its audit row, the commit."""
-    from portrait.service.auth import Principal
+    from portrait.service.auth import TOKEN_SQL, Principal
     from portrait.service.queries import profile_parameters, profile_sql
     from portrait.service.roles import get_role
 
@@ -472,17 +472,9 @@ def _bare_profile_sql(dsn: str, token: str | None = None) -> str:
             text = text.replace(f"%({name})s", literal)
         if token is None:
             return text + ";\n"
-        check = (
-            sql.SQL(
-                "select name, role, secret_sha256, last_used_at is null"
-                " or last_used_at < now() - interval '1 minute' from governance.api_tokens"
-                " where token_id = {} and revoked_at is null"
-                " and (expires_at is null or expires_at > now());"
-            )
-            .format(token.split("_")[1])
-            .as_string(conn)
-        )
-    return f"begin;\n{check}\n{text};\ncommit;\n"
+        token_id = sql.Literal(token.split("_")[1]).as_string(conn)
+    check = TOKEN_SQL.replace("%s", token_id)
+    return f"begin;\n{check};\n{text};\ncommit;\n"
 
 
 def _rss_kb(pid: int) -> int:

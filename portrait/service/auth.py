@@ -155,16 +155,13 @@ def sign_in(
     TooManyFailures without looking at the password (a guessing script gets 5 tries per
     quarter hour; kept in the warehouse, so every worker of the service counts alike)."""
     window = f"{FAILED_SIGN_IN_WINDOW_S} seconds"
-    failures, oldest = conn.execute(
-        "select count(*), min(failed_at) from governance.service_sign_in_failures"
-        " where username = %s and failed_at > now() - %s::interval",
-        (username, window),
+    failures, wait = conn.execute(
+        "select count(*), ceil(extract(epoch from min(failed_at) + %(w)s::interval - now()))"
+        " from governance.service_sign_in_failures"
+        " where username = %(u)s and failed_at > now() - %(w)s::interval",
+        {"u": username, "w": window},
     ).fetchone()
     if failures >= MAX_FAILED_SIGN_INS:
-        (wait,) = conn.execute(
-            "select ceil(extract(epoch from %s::timestamptz + %s::interval - now()))::int",
-            (oldest, window),
-        ).fetchone()
         raise TooManyFailures(max(int(wait), 1))
     row = conn.execute(
         "select password_hash from governance.service_users where username = %s and not disabled",
@@ -211,17 +208,21 @@ def principal_from_session(conn: psycopg.Connection, secret: str) -> Principal |
     return Principal("user", row[0], get_role(row[1]), row[2], row[3])
 
 
+# A live token's name, role, secret hash and whether last_used_at is stale (bench_service runs
+# the same statement as part of a request's SQL).
+TOKEN_SQL = (
+    "select name, role, secret_sha256,"
+    " last_used_at is null or last_used_at < now() - interval '1 minute'"
+    " from governance.api_tokens where token_id = %s and revoked_at is null"
+    " and (expires_at is null or expires_at > now())"
+)
+
+
 def principal_from_token(conn: psycopg.Connection, token: str) -> Principal | None:
     if not token.startswith(TOKEN_PREFIX) or "_" not in token[len(TOKEN_PREFIX) :]:
         return None
     token_id, secret = token[len(TOKEN_PREFIX) :].split("_", 1)
-    row = conn.execute(
-        "select name, role, secret_sha256,"
-        " last_used_at is null or last_used_at < now() - interval '1 minute'"
-        " from governance.api_tokens where token_id = %s and revoked_at is null"
-        " and (expires_at is null or expires_at > now())",
-        (token_id,),
-    ).fetchone()
+    row = conn.execute(TOKEN_SQL, (token_id,)).fetchone()
     if row is None or not hmac.compare_digest(row[2], sha256(secret)):
         return None
     if row[3]:  # when it was last used, to the minute (not a write per request)

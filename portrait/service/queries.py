@@ -348,20 +348,20 @@ with p as (
     else '[]' end
   ) as doc
   where exists (select from p) or exists (select from g)
-)
+){audit}
 select (select doc::text from doc),
        (select surviving_cid from marts.mart_cid_redirects where retired_cid = %(cid)s)
 """
 # the audit row of the view, written by the same statement (a data-modifying CTE)
-_PROFILE_AUDIT = """, logged as (
+_PROFILE_AUDIT = """,
+logged as (
   insert into audit.access_log (client, action, cids, columns, detail)
   select %(client)s, 'profile', array[%(cid)s::text],
          array(select jsonb_object_keys((select doc from p)) order by 1),
          jsonb_build_object('role', %(role)s::text, 'contacts', (select scope from scope))
            || %(detail)s::jsonb
   where exists (select from doc)
-)
-"""
+)"""
 CONTACT_COLUMNS = "person_id, person_name, title, role, is_rd_contact, phone, email, sources"
 # Which copy of the contacts a role's statement names: the masked mart, or the clear one under
 # row-level security. Only the statements of roles that may see clear contacts name the clear
@@ -378,12 +378,11 @@ CONTACTS_TABLES = {
 def profile_sql(contacts: str, *, audit: bool = True) -> str:
     """The profile's statement for a role's contacts rule; `audit=False`: the read alone (the
     bench's bare query)."""
-    text = PROFILE_READ_SQL.replace("{contacts}", CONTACT_COLUMNS).replace(
-        "{contacts_table}", CONTACTS_TABLES[contacts]
+    text = (
+        PROFILE_READ_SQL.replace("{contacts}", CONTACT_COLUMNS)
+        .replace("{contacts_table}", CONTACTS_TABLES[contacts])
+        .replace("{audit}", _PROFILE_AUDIT if audit else "")
     )
-    if audit:
-        end = text.index(")\nselect (select doc::text") + 1
-        text = text[:end] + _PROFILE_AUDIT + text[end + 1 :]
     # one line: psycopg caches the parsing of a statement up to 4 kB long (else each call
     # re-parses it); no literal in it holds a run of spaces
     return " ".join(text.split())
