@@ -194,7 +194,8 @@ def run(work: Path, dsn: str, repeats: int = 3) -> dict:
     sizes = {"sf10": per_scale * 10, "sf100": per_scale * 100, "rows_100000": 100_000}
     out: dict = {
         "task": TASK,
-        "trees": champ.booster.num_trees(),
+        "policy": champ.policy,
+        "trees": champ.booster.num_trees() if champ.policy == "lightgbm" else None,
         "features": len(champ.features),
         "scale1_customers": per_scale,
         "repeats": repeats,

@@ -1,6 +1,7 @@
 """Fit one target on its labelled snapshots, with no MLflow and no warehouse: time split,
-window checks, a bounded LightGBM search, a logistic baseline, calibration, test metrics,
-segment AUCs and the reference window. ``models_ml.train`` logs and registers the result."""
+window checks, a bounded LightGBM search, the classical baselines (``models_ml.policies``),
+calibration, test metrics of every policy, the served one, segment AUCs and the reference
+window. ``models_ml.train`` logs and registers the result."""
 
 from __future__ import annotations
 
@@ -11,14 +12,11 @@ from dataclasses import dataclass, field
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
-from models_ml import evaluate
+from models_ml import evaluate, policies
 from models_ml.calibrate import IDENTITY, Calibrator, fit_calibrator
 from models_ml.matrix import FeatureError, to_model_matrix
-from models_ml.split import TimeSplit, time_split
+from models_ml.split import CUSTOMER_HOLDOUT, TimeSplit, adaptive_split
 from models_ml.targets import CATEGORICAL_FEATURES, Target
 
 # Each window needs this many of both classes: fewer positives make AUC, early stopping and
@@ -96,10 +94,30 @@ class FitResult:
     search_configs: int = field(default=len(SEARCH_SPACE))
     # An external frame's columns -> the names the model uses (recipe.fit_frame); else empty.
     feature_names: dict[str, str] = field(default_factory=dict)
+    # Test metrics of every policy compared ({"lightgbm": ..., "logistic": ..., ...}), the one
+    # served (`choose`), the best baseline, the fitted baselines and those that failed (why).
+    candidates: dict[str, dict[str, float]] = field(default_factory=dict)
+    chosen: str = "lightgbm"
+    best_baseline: str | None = None
+    baselines: dict[str, object] = field(default_factory=dict)
+    failed_baselines: dict[str, str] = field(default_factory=dict)
+    # The model-matrix columns the served policy reads; every policy's test scores.
+    served_features: list[str] = field(default_factory=list)
+    test_scores: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def model(self) -> lgb.LGBMClassifier:
         return self.search.model
+
+    @property
+    def served(self) -> object:
+        """The model registered and served: the LightGBM booster or the winning baseline."""
+        return self.model if self.chosen == policies.LIGHTGBM else self.baselines[self.chosen]
+
+    @property
+    def served_calibrator(self) -> Calibrator:
+        """LightGBM's calibrator; baselines give probabilities of their own."""
+        return self.calibrator if self.chosen == policies.LIGHTGBM else IDENTITY
 
     @property
     def params(self) -> dict[str, float]:
@@ -113,6 +131,9 @@ class FitResult:
         """The figures behind the fit (the run's metrics.json)."""
         return {
             "model": self.metrics,
+            "served_policy": self.chosen,
+            "candidates": self.candidates,
+            "failed_baselines": self.failed_baselines,
             "baseline": self.baseline_metrics,
             "segments": self.segments,
             "search": [t.to_dict() for t in self.search.trials],
@@ -122,9 +143,16 @@ class FitResult:
 
 
 def split_frame(frame: pd.DataFrame, split: TimeSplit) -> dict[str, pd.DataFrame]:
+    """The rows of each window (customer_holdout: validation is the held-out customers' rows
+    of the training dates, training the others')."""
+    train = frame["as_of_date"].isin(split.train_dates).to_numpy()
+    valid = frame["as_of_date"].isin(split.valid_dates).to_numpy()
+    if split.mode == CUSTOMER_HOLDOUT:
+        held = split.validation_customers(frame["cid"].to_numpy())
+        train, valid = train & ~held, valid & held
     return {
-        "train": frame[frame["as_of_date"].isin(split.train_dates)],
-        "valid": frame[frame["as_of_date"].isin(split.valid_dates)],
+        "train": frame[train],
+        "valid": frame[valid],
         "test": frame[frame["as_of_date"].isin(split.test_dates)],
     }
 
@@ -134,7 +162,7 @@ def target_split(target: Target, frame: pd.DataFrame) -> tuple[TimeSplit, dict[s
     if frame.empty:
         raise FeatureError(f"No labelled rows for {target.name}: nothing to train on.")
     positives = frame.groupby("as_of_date")["label"].sum().astype(int).to_dict()
-    split = time_split(
+    split = adaptive_split(
         list(frame["as_of_date"].unique()),
         target.horizon_days,
         positives=positives,
@@ -240,22 +268,6 @@ def check_windows(target: Target, ys: dict[str, np.ndarray], split: TimeSplit) -
         )
 
 
-def fit_baseline(
-    x_train: pd.DataFrame, y_train: np.ndarray, seed: int, balance_classes: bool = False
-):
-    model = make_pipeline(
-        StandardScaler(),
-        LogisticRegression(
-            C=1.0,
-            max_iter=2000,
-            random_state=seed,
-            class_weight="balanced" if balance_classes else None,
-        ),
-    )
-    model.fit(x_train.fillna(0.0), y_train)
-    return model
-
-
 def reference_window(
     test: pd.DataFrame, features: list[str], scores: np.ndarray, labels: np.ndarray
 ) -> pd.DataFrame:
@@ -267,6 +279,60 @@ def reference_window(
     return reference
 
 
+def fit_baselines(
+    target: Target,
+    parts: dict[str, pd.DataFrame],
+    xs: dict[str, pd.DataFrame],
+    ys: dict[str, np.ndarray],
+    features: list[str],
+    seed: int,
+) -> tuple[dict[str, object], dict[str, str]]:
+    """The target's baselines fitted on the training window ({name: model}), and those that
+    could not be fitted with the reason ({name: reason}): a baseline that fails drops out,
+    it never stops the fit."""
+    fitted, failed = {}, {}
+    for name in target.baselines:
+        if name == policies.BTYD:
+            missing = [c for c in policies.BTYD_COLUMNS if c not in parts["train"].columns]
+            if missing:
+                failed[name] = f"the frame lacks {', '.join(missing)}"
+                continue
+            cols = list(policies.BTYD_COLUMNS)
+            x_train, x_valid = (to_model_matrix(parts[k], cols, ()) for k in ("train", "valid"))
+        else:
+            cols, x_train, x_valid = features, xs["train"], xs["valid"]
+        try:
+            fitted[name] = policies.fit_baseline(
+                name, x_train, ys["train"], features=cols,
+                categorical=target.categorical_features, horizon_days=target.horizon_days,
+                churn=target.name.startswith("churn"), balance_classes=target.balance_classes,
+                seed=seed, x_valid=x_valid, y_valid=ys["valid"],
+            )  # fmt: skip
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+            failed[name] = f"{type(exc).__name__}: {exc}"
+    return fitted, failed
+
+
+def policy_features(model: object, features: list[str]) -> list[str]:
+    """The model-matrix columns a policy reads (BG/NBD: its own; the others: the target's)."""
+    return list(getattr(model, "features", None) or features)
+
+
+def choose(candidates: dict[str, dict[str, float]]) -> str:
+    """LightGBM is served only when its test AUC beats every baseline's; otherwise the best
+    baseline is (ties go to the simpler model)."""
+
+    def auc(name: str) -> float:
+        value = candidates[name].get("roc_auc", math.nan)
+        return -math.inf if math.isnan(value) else value
+
+    baselines = [n for n in candidates if n != policies.LIGHTGBM]
+    if not baselines:
+        return policies.LIGHTGBM
+    best = max(baselines, key=auc)
+    return policies.LIGHTGBM if auc(policies.LIGHTGBM) > auc(best) else best
+
+
 def fit(
     frame: pd.DataFrame,
     target: Target,
@@ -275,8 +341,10 @@ def fit(
     seed: int = 42,
     search_space: tuple[dict[str, float], ...] = SEARCH_SPACE,
 ) -> FitResult:
-    """Fit `target` on its labelled snapshots (`frame`: features plus a label column).
-    `features` restricts the inputs (an ablation); by default the target's own list."""
+    """Fit `target` on its labelled snapshots (`frame`: features plus a label column): the
+    LightGBM search and the target's baselines on the same windows; the policy served is the
+    one `choose` picks on the test window. `features` restricts the inputs (an ablation); by
+    default the target's own list."""
     split, parts = target_split(target, frame)
     features = list(features or target.features)
     xs = {k: to_model_matrix(v, features, target.categorical_features) for k, v in parts.items()}
@@ -284,14 +352,29 @@ def fit(
     check_windows(target, ys, split)
 
     found = search(target, xs, ys, seed, search_space)
-    baseline = fit_baseline(xs["train"], ys["train"], seed, target.balance_classes)
     raw_test = found.model.predict_proba(xs["test"])[:, 1]
     calibrator: Calibrator = IDENTITY
     if target.calibration:
         raw_valid = found.model.predict_proba(xs["valid"])[:, 1]
         calibrator = fit_calibrator(ys["valid"], raw_valid, target.calibration)
-    p_test = calibrator.apply(raw_test)
-    p_base = baseline.predict_proba(xs["test"].fillna(0.0))[:, 1]
+    scores = {policies.LIGHTGBM: calibrator.apply(raw_test)}
+    baselines, failed = fit_baselines(target, parts, xs, ys, features, seed)
+    for name, model in baselines.items():
+        cols = policy_features(model, features)
+        x_test = xs["test"] if cols == features else to_model_matrix(parts["test"], cols, ())
+        scores[name] = model.predict_proba(x_test)[:, 1]
+    candidates = {name: evaluate.binary_metrics(ys["test"], p) for name, p in scores.items()}
+    chosen = choose(candidates)
+    best_baseline = max(
+        (n for n in candidates if n != policies.LIGHTGBM),
+        key=lambda n: np.nan_to_num(candidates[n]["roc_auc"], nan=-1.0),
+        default=None,
+    )
+    p_test = scores[chosen]
+    p_base = scores[best_baseline] if best_baseline else np.full(len(p_test), np.nan)
+    served = found.model if chosen == policies.LIGHTGBM else baselines[chosen]
+    served_features = policy_features(served, features) if served is not found.model else features
+    kept = list(dict.fromkeys([*features, *served_features]))
     return FitResult(
         target=target,
         features=features,
@@ -301,17 +384,26 @@ def fit(
         xs=xs,
         ys=ys,
         search=found,
-        baseline=baseline,
+        baseline=baselines.get(best_baseline) if best_baseline else None,
         calibrator=calibrator,
         raw_test=raw_test,
         p_test=p_test,
         p_base=p_base,
-        metrics=evaluate.binary_metrics(ys["test"], p_test),
-        baseline_metrics=evaluate.binary_metrics(ys["test"], p_base),
+        metrics=candidates[chosen],
+        baseline_metrics=(candidates[best_baseline] if best_baseline else {"roc_auc": math.nan}),
         uncalibrated_metrics=(
-            None if calibrator is IDENTITY else evaluate.binary_metrics(ys["test"], raw_test)
+            None
+            if calibrator is IDENTITY or chosen != policies.LIGHTGBM
+            else evaluate.binary_metrics(ys["test"], raw_test)
         ),
         segments=evaluate.segment_report(parts["test"], ys["test"], p_test),
-        reference=reference_window(parts["test"], features, p_test, ys["test"]),
+        reference=reference_window(parts["test"], kept, p_test, ys["test"]),
         search_configs=len(search_space),
+        candidates=candidates,
+        chosen=chosen,
+        best_baseline=best_baseline,
+        baselines=baselines,
+        failed_baselines=failed,
+        served_features=served_features,
+        test_scores=scores,
     )

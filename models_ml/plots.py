@@ -15,8 +15,8 @@ from sklearn.metrics import roc_curve
 
 def _roc(y, p_model, p_base):
     fig, ax = plt.subplots(figsize=(5, 5))
-    for label, p in (("LightGBM", p_model), ("baseline (logistic)", p_base)):
-        if len(np.unique(y)) == 2:
+    for label, p in (("LightGBM", p_model), ("best baseline", p_base)):
+        if len(np.unique(y)) == 2 and np.isfinite(p).all():
             fpr, tpr, _ = roc_curve(y, p)
             ax.plot(fpr, tpr, label=label)
     ax.plot([0, 1], [0, 1], "k:", lw=1)

@@ -7,6 +7,7 @@ new snapshots with it and the scorecards read it: one artefact path, one writer,
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -18,13 +19,15 @@ import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
 
-from models_ml import tracking
+from models_ml import policies, tracking
 from models_ml.calibrate import IDENTITY, Calibrator
 from models_ml.targets import Target, get_target
 
 CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
 
 REFERENCE_ARTIFACT = "reference/test_window.parquet"
+# A baseline policy's JSON inside its model version (models_ml.policies, train.register_challenger).
+POLICY_ARTIFACT = "policy.json"
 
 
 class NoChampionError(RuntimeError):
@@ -53,19 +56,38 @@ class ChampionModel:
     features: list[str]
     # Maps the booster's probabilities to the target's calibrated scores (identity if none).
     calibrator: Calibrator = field(default=IDENTITY)
+    # "lightgbm", or the baseline that beat it when it was trained (models_ml.policies).
+    policy: str = "lightgbm"
 
     @property
     def booster(self) -> lgb.Booster:
+        if self.policy != "lightgbm":
+            raise TypeError(f"{self.target.name}'s champion is a {self.policy}, not a booster")
         return self.model.booster_
 
     def predict(self, x: pd.DataFrame | np.ndarray) -> np.ndarray:
         """Calibrated scores for a model matrix with the champion's columns (the booster's
         probability is the classifier's predict_proba[:, 1], without its input checks)."""
+        if self.policy != "lightgbm":
+            return self.calibrator.apply(self.model.predict_proba(x)[:, 1])
         return self.calibrator.apply(self.booster.predict(x, num_threads=_threads()))
 
     def contributions(self, x: pd.DataFrame | np.ndarray) -> np.ndarray:
-        """TreeSHAP contribution of each feature to each row's raw score (bias dropped)."""
+        """Each feature's contribution to each row's raw score (log-odds): TreeSHAP for the
+        booster (bias dropped), the linear terms of a baseline (zeros for BG/NBD)."""
+        if self.policy != "lightgbm":
+            return self.model.contributions(x)
         return self.booster.predict(x, pred_contrib=True, num_threads=_threads())[:, :-1]
+
+
+def load_policy(uri: str):
+    """A baseline's JSON from its model version, rebuilt (models_ml.policies.from_dict)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=tmp))
+        found = next(local.rglob(POLICY_ARTIFACT), None)
+        if found is None:
+            raise NoChampionError(f"{uri} holds no {POLICY_ARTIFACT}: not a portrait baseline")
+        return policies.from_dict(json.loads(found.read_text()))
 
 
 def load_champion(target_name: str, alias: str = CHAMPION) -> ChampionModel:
@@ -81,13 +103,16 @@ def load_champion(target_name: str, alias: str = CHAMPION) -> ChampionModel:
     # Load the version the alias resolved to, not the alias again: were it moved in between,
     # the scores would name a version other than the one that produced them.
     uri = f"models:/{target.registered_model_name}/{mv.version}"
-    model = mlflow.lightgbm.load_model(uri)
     metadata = mlflow.models.get_model_info(uri).metadata or {}
+    policy = metadata.get("policy", "lightgbm")
+    model = mlflow.lightgbm.load_model(uri) if policy == "lightgbm" else load_policy(uri)
     features = list(
         metadata.get("features") or getattr(model, "feature_name_", None) or target.features
     )
     calibrator = Calibrator.from_dict(metadata.get("calibration"))
-    return ChampionModel(target, model, str(mv.version), mv.run_id, alias, features, calibrator)
+    return ChampionModel(
+        target, model, str(mv.version), mv.run_id, alias, features, calibrator, policy
+    )
 
 
 def log_reference(reference: pd.DataFrame) -> None:

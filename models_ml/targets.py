@@ -178,6 +178,9 @@ class Target:
     balance_classes: bool = False
     # Text features taken as LightGBM categoricals; None: CATEGORICAL_FEATURES (the warehouse's).
     categorical: frozenset[str] | None = None
+    # The classical baselines compared with LightGBM on the test window (models_ml.policies):
+    # "logistic" (one-hot), "scorecard" (WoE), "bgnbd" (buy till you die).
+    baselines: tuple[str, ...] = ("logistic",)
 
     @property
     def categorical_features(self) -> frozenset[str]:
@@ -211,6 +214,7 @@ TARGETS: dict[str, Target] = {
         # Platt (strictly monotone: the ranking and so the AUC stay as they are) so that the
         # bands read as probabilities; early-stopped boosters are far from calibrated.
         calibration="platt",
+        baselines=("logistic", "bgnbd"),
     ),
     "purchase_30d": Target(
         name="purchase_30d",
@@ -219,6 +223,7 @@ TARGETS: dict[str, Target] = {
         band_edges=(0.2, 0.5),
         band_names=("cold", "warm", "hot"),
         calibration="platt",
+        baselines=("logistic", "bgnbd"),
     ),
     "default_90dpd_180d": Target(
         name="default_90dpd_180d",
@@ -233,6 +238,7 @@ TARGETS: dict[str, Target] = {
         features=ERP_FEATURES + CREDIT_SIGNALS,
         calibration="auto",
         window_positives=10,
+        baselines=("logistic", "scorecard"),
         # Not balanced: weighting the 3 % positives up to half the weight made the ranking
         # worse on every world large enough to tell (20x world: 0.88 vs 0.92 ratio to the
         # oracle); the calibrator maps the mildly weighted scores to probabilities.

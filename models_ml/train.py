@@ -1,5 +1,6 @@
 """Train one target: read its labelled snapshots, fit (``models_ml.fit``), log the run to
-MLflow, and register the model as challenger when it holds against the baseline.
+MLflow, and register the served policy as challenger: LightGBM when it beats every baseline
+on the test window, else the best baseline (``fit.choose``).
 
 The function returns the MLflow run id and the registered version; promotion is a separate
 step (``models_ml.register``) so the gate's decision is its own task in Airflow.
@@ -22,17 +23,12 @@ import pandas as pd
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.types import ColSpec, DataType, Schema
 
-from models_ml import data, plots, registry, tracking
+from models_ml import data, plots, policy_model, registry, tracking
 from models_ml.fit import SEARCH_SPACE, FitResult, fit
-from models_ml.matrix import FeatureError
+from models_ml.matrix import FeatureError, to_model_matrix
 from models_ml.split import SplitError
 from models_ml.targets import Target, get_target
 from portrait import db
-
-# LightGBM is registered only if the logistic baseline does not beat it by more than this
-# (test AUC). A strict "must beat" turns the noise of a small test window into a coin flip
-# that leaves the pipeline without a champion; a clearly better baseline still blocks it.
-BASELINE_TOLERANCE_AUC = 0.01
 
 LOGGED_PARAMS = (
     "n_estimators",
@@ -68,6 +64,9 @@ class TrainResult:
     reasons: list[str] = field(default_factory=list)
     params: dict[str, float] = field(default_factory=dict)
     calibration: str = "none"
+    # The policy registered (lightgbm or a baseline) and every policy's test metrics.
+    policy: str = "lightgbm"
+    candidates: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {
@@ -82,6 +81,10 @@ class TrainResult:
             "reasons": self.reasons,
             "params": self.params,
             "calibration": self.calibration,
+            "policy": self.policy,
+            "candidates_test_auc": {
+                name: figures.get("roc_auc") for name, figures in self.candidates.items()
+            },
         }
 
 
@@ -115,11 +118,21 @@ def _metric_key(*parts: str) -> str:
     return "_".join(re.sub(r"[^\w.\-]+", "_", p).strip("_") for p in parts)
 
 
-def _holds_against_baseline(metrics: dict[str, float], baseline: dict[str, float]) -> bool:
-    ours, theirs = metrics.get("roc_auc", math.nan), baseline.get("roc_auc", math.nan)
-    if math.isnan(ours):
-        return False
-    return math.isnan(theirs) or ours >= theirs - BASELINE_TOLERANCE_AUC
+def served_reasons(result: FitResult) -> list[str]:
+    """Why the served policy is the one it is, in words (empty when LightGBM beat every
+    baseline)."""
+    auc = {n: m.get("roc_auc", math.nan) for n, m in result.candidates.items()}
+    others = ", ".join(f"{n} {v:.4f}" for n, v in auc.items() if n != "lightgbm")
+    reasons = [
+        f"baseline {name} not compared: {why}" for name, why in result.failed_baselines.items()
+    ]
+    if result.chosen != "lightgbm":
+        reasons.insert(
+            0,
+            f"{result.chosen} served: LightGBM test AUC {auc['lightgbm']:.4f} does not beat "
+            f"every baseline ({others}).",
+        )
+    return reasons
 
 
 def log_search(result: FitResult, experiment_id: str) -> None:
@@ -145,7 +158,9 @@ def log_fit(result: FitResult, frame: pd.DataFrame, invocation: str) -> None:
             "git_commit": _git_commit(),
             "dbt_invocation_id": invocation,
             "feature_snapshot_range": f"{min(dates)}..{max(dates)}",
-            "calibration": result.calibrator.method,
+            "calibration": result.served_calibrator.method,
+            "policy": result.chosen,
+            "best_baseline": str(result.best_baseline),
             **result.split.describe(),
             **{f"rows_{k}": str(len(v)) for k, v in parts.items()},
             **{f"positives_{k}": str(int(v.sum())) for k, v in ys.items()},
@@ -165,6 +180,14 @@ def log_fit(result: FitResult, frame: pd.DataFrame, invocation: str) -> None:
     mlflow.log_metrics(
         {f"baseline_test_{k}": v for k, v in result.baseline_metrics.items() if not math.isnan(v)}
     )
+    mlflow.log_metrics(
+        {
+            f"{name}_test_{k}": v
+            for name, figures in result.candidates.items()
+            for k, v in figures.items()
+            if k in ("roc_auc", "pr_auc", "brier") and not math.isnan(v)
+        }
+    )
     if result.uncalibrated_metrics is not None:
         raw = result.uncalibrated_metrics
         mlflow.log_metrics({f"test_uncalibrated_{k}": raw[k] for k in ("brier", "ece", "roc_auc")})
@@ -183,8 +206,15 @@ def log_fit(result: FitResult, frame: pd.DataFrame, invocation: str) -> None:
     mlflow.log_input(train_ds, context="training")
 
     registry.log_reference(result.reference)
+    # LightGBM's plots (SHAP, importance) whichever policy is served; the ROC shows the best
+    # baseline beside it.
     for fig_name, fig in plots.model_plots(
-        model, result.xs["test"], ys["test"], result.p_test, result.p_base, result.raw_test
+        model,
+        result.xs["test"],
+        ys["test"],
+        result.test_scores["lightgbm"],
+        result.p_base,
+        result.raw_test,
     ).items():
         mlflow.log_figure(fig, f"plots/{fig_name}.png")
     plots.close_all()
@@ -196,26 +226,50 @@ def log_fit(result: FitResult, frame: pd.DataFrame, invocation: str) -> None:
 
 
 def register_challenger(client, result: FitResult) -> str:
-    """Log the model with its calibrator and features as a new version aliased challenger."""
-    target, model = result.target, result.model
-    example = result.xs["test"].head(5)
-    info = mlflow.lightgbm.log_model(
-        model,
-        name="model",
-        registered_model_name=target.registered_model_name,
-        input_example=example,
-        signature=_signature(result.features, example, model.predict(example)),
+    """Log the served policy with its calibrator and features as a new version aliased
+    challenger: the LightGBM flavour for the booster; for a baseline its JSON with a pyfunc
+    "model from code" (models_ml.policy_model), so nothing is pickled."""
+    target, model, features = result.target, result.served, result.served_features
+    example = (
+        result.xs["test"].loc[:, features].head(5)
+        if set(features) <= set(result.xs["test"].columns)
+        else to_model_matrix(result.parts["test"], features, ()).head(5)
+    )
+    common = {
+        "name": "model",
+        "registered_model_name": target.registered_model_name,
+        "input_example": example,
+        "signature": _signature(
+            features,
+            example,
+            model.predict(example)
+            if result.chosen == "lightgbm"
+            else model.predict_proba(example)[:, 1],
+        ),
         # The calibrator travels with the version: registry.ChampionModel applies it to the
         # booster's probabilities (the bare pyfunc flavour serves raw scores).
-        metadata={
+        "metadata": {
             "task": target.name,
-            "features": result.features,
-            "calibration": result.calibrator.to_dict(),
+            "policy": result.chosen,
+            "features": features,
+            "calibration": result.served_calibrator.to_dict(),
         },
-    )
+    }
+    if result.chosen == "lightgbm":
+        info = mlflow.lightgbm.log_model(model, **common)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            spec = Path(tmp) / registry.POLICY_ARTIFACT
+            spec.write_text(json.dumps(model.to_dict(), indent=1))
+            info = mlflow.pyfunc.log_model(
+                python_model=str(Path(policy_model.__file__)),
+                artifacts={"policy": str(spec)},
+                **common,
+            )
     version = str(info.registered_model_version)
     client.set_registered_model_alias(target.registered_model_name, registry.CHALLENGER, version)
     client.set_model_version_tag(target.registered_model_name, version, "task", target.name)
+    client.set_model_version_tag(target.registered_model_name, version, "policy", result.chosen)
     return version
 
 
@@ -229,8 +283,9 @@ def train_task(
     search_space: tuple[dict[str, float], ...] = SEARCH_SPACE,
 ) -> TrainResult:
     """Train the target `task_name` on the feature snapshots and log the run; register the
-    model as `challenger` when it holds against the baseline. `features` restricts the inputs
-    (an ablation); by default the target's own list. Raises UntrainableTargetError when the
+    served policy as `challenger`. `features` restricts the inputs
+    (an ablation); by default the target's own list. The policy registered is the one the
+    fit served (LightGBM only when it beats every baseline). Raises UntrainableTargetError when the
     snapshots cannot train this target (nothing is logged to MLflow then)."""
     target: Target = get_target(task_name)
     client = tracking.configure()
@@ -249,17 +304,10 @@ def train_task(
     ) as run:
         log_search(result, experiment)
         log_fit(result, frame, invocation)
-        beats_baseline = _holds_against_baseline(result.metrics, result.baseline_metrics)
-        reasons = (
-            []
-            if beats_baseline
-            else [
-                f"LightGBM test AUC {result.metrics['roc_auc']:.4f} is below the baseline's "
-                f"{result.baseline_metrics['roc_auc']:.4f} by more than "
-                f"{BASELINE_TOLERANCE_AUC}: not registered."
-            ]
-        )
-        registered = register and beats_baseline
+        reasons = served_reasons(result)
+        registered = register and not math.isnan(result.metrics.get("roc_auc", math.nan))
+        if not registered and register:
+            reasons.append("test AUC undefined (one class in the test window): not registered.")
         version = register_challenger(client, result) if registered else None
         mlflow.set_tag("registered", str(registered))
         return TrainResult(
@@ -271,5 +319,7 @@ def train_task(
             registered,
             reasons,
             result.params,
-            result.calibrator.method,
+            result.served_calibrator.method,
+            result.chosen,
+            result.candidates,
         )

@@ -31,7 +31,8 @@ def _date(value: str | None) -> dt.date | None:
 
 @app.command()
 def train(task: str, seed: int = 42) -> None:
-    """Train TASK on the feature snapshots; register it as challenger if it beats the baseline."""
+    """Train TASK on the feature snapshots and register the served policy as challenger:
+    LightGBM when it beats every baseline on the test window, else the best baseline."""
     from models_ml.train import UntrainableTargetError, train_task
 
     try:

@@ -45,15 +45,17 @@ def model_lines() -> list[str]:
                 "by portrait_train with the reason: see its train task's log)"
             )
             continue
-        metrics = client.get_run(mv.run_id).data.metrics
+        run = client.get_run(mv.run_id)
+        metrics, policy = run.data.metrics, run.data.tags.get("policy", "lightgbm")
 
         def f(key, metrics=metrics):
             v = metrics.get(key, math.nan)
             return "n/a" if math.isnan(v) else f"{v:.3f}"
 
         lines.append(
-            f"  {task.name:<18} champion v{mv.version}: test AUC {f('test_roc_auc')} "
-            f"(baseline {f('baseline_test_roc_auc')}), PR AUC {f('test_pr_auc')}, "
+            f"  {task.name:<18} champion v{mv.version} ({policy}): test AUC "
+            f"{f('test_roc_auc')} (best baseline {f('baseline_test_roc_auc')}, LightGBM "
+            f"{f('lightgbm_test_roc_auc')}), PR AUC {f('test_pr_auc')}, "
             f"Brier {f('test_brier')}, ECE {f('test_ece')}"
         )
     return lines

@@ -98,6 +98,8 @@ order_features as (
         as_of_date,
         extract(day from max(cutoff_at) - max(ordered_at) filter (where not is_cancelled))::integer
             as days_since_last_order,
+        extract(day from max(cutoff_at) - min(ordered_at) filter (where not is_cancelled))::integer
+            as days_since_first_order_730d,
         count(*) filter (where not is_cancelled and ordered_at >= cutoff_at - interval '90 days')
             as orders_90d,
         count(*) filter (where not is_cancelled and ordered_at >= cutoff_at - interval '180 days')
@@ -305,6 +307,7 @@ final as (
         o.cid,
         o.as_of_date,
         o.days_since_last_order,
+        o.days_since_first_order_730d,
         o.orders_90d,
         o.orders_180d,
         o.orders_365d,
