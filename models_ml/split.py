@@ -4,12 +4,37 @@ Rows are snapshots (cid, as_of_date) whose labels look `horizon_days` ahead. A t
 row's label window must close before the first validation date, and a validation row's
 before the first test date; otherwise the model would learn from outcomes that overlap
 the period it is judged on.
+
+The split adapts to the history it has (``adaptive_split``), trying in order:
+
+- ``out_of_time``: 3 test dates, 3 validation dates, training before, an embargo of one
+  horizon between each (a 180-day target needs 19 labelled month-ends);
+- ``out_of_time_short``: 1 test date and 1 validation date, still out of time (15);
+- ``customer_holdout``: the test window out of time; training and validation on the same
+  dates before it, validation being 20 % of the customers (by a hash of the CID), so early
+  stopping and calibration see customers the trees did not (8).
+
+The test window is always out of time, so the figures judge the future. A labelled month-end
+of a 180-day target is one at least 180 days before the newest snapshot: add 6 months of
+unlabelled history to these counts (docs/models.md, "Minimum data").
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
+import zlib
 from dataclasses import dataclass
+
+import numpy as np
+
+OUT_OF_TIME, OUT_OF_TIME_SHORT, CUSTOMER_HOLDOUT = (
+    "out_of_time",
+    "out_of_time_short",
+    "customer_holdout",
+)
+# The share of customers held out for validation in the customer_holdout mode.
+HOLDOUT_SHARE = 0.2
 
 
 @dataclass(frozen=True)
@@ -17,20 +42,73 @@ class TimeSplit:
     train_dates: tuple[dt.date, ...]
     valid_dates: tuple[dt.date, ...]
     test_dates: tuple[dt.date, ...]
+    mode: str = OUT_OF_TIME
 
     def describe(self) -> dict[str, str]:
         def span(d):
             return f"{d[0]}..{d[-1]} ({len(d)} dates)" if d else "empty"
 
         return {
+            "split_mode": self.mode,
             "split_train": span(self.train_dates),
             "split_valid": span(self.valid_dates),
             "split_test": span(self.test_dates),
         }
 
+    def validation_customers(self, cids: np.ndarray) -> np.ndarray:
+        """Which rows' customers are the validation ones in the customer_holdout mode (20 %
+        by a CRC32 of the CID, stable across runs)."""
+        cut = HOLDOUT_SHARE * 2**32
+        return np.fromiter((zlib.crc32(str(c).encode()) < cut for c in cids), bool, len(cids))
+
 
 class SplitError(ValueError):
     pass
+
+
+# Labelled dates each mode needs at the least, given the embargo in snapshot dates (a month-end
+# per month: 180 days -> 6), beyond the windows themselves.
+def months_needed(horizon_days: int, mode: str) -> int:
+    embargo = math.ceil(horizon_days / 30.4)
+    return {
+        OUT_OF_TIME: 3 + embargo + 3 + embargo + 1,
+        OUT_OF_TIME_SHORT: 1 + embargo + 1 + embargo + 1,
+        CUSTOMER_HOLDOUT: 1 + embargo + 1,
+    }[mode]
+
+
+def adaptive_split(
+    dates: list[dt.date],
+    horizon_days: int,
+    *,
+    positives: dict[dt.date, int] | None = None,
+    window_positives: int = 0,
+) -> TimeSplit:
+    """The first mode of the module docstring that the labelled dates allow."""
+    tried = []
+    for mode, n in ((OUT_OF_TIME, 3), (OUT_OF_TIME_SHORT, 1)):
+        try:
+            split = time_split(
+                dates, horizon_days, n, n, positives=positives, window_positives=window_positives
+            )
+            return TimeSplit(split.train_dates, split.valid_dates, split.test_dates, mode)
+        except SplitError as exc:
+            tried.append(f"{mode}: {exc}")
+    dates = sorted(set(dates))
+    embargo = dt.timedelta(days=horizon_days)
+    if dates:
+        test = _grow(dates, 1, positives, window_positives)
+        while len(test) > 1 and not [d for d in dates if d + embargo <= test[0]]:
+            test = test[1:]
+        pool = [d for d in dates if d + embargo <= test[0]]
+        if pool:
+            return TimeSplit(tuple(pool), tuple(pool), tuple(test), CUSTOMER_HOLDOUT)
+    need = months_needed(horizon_days, CUSTOMER_HOLDOUT)
+    raise SplitError(
+        f"{len(dates)} labelled snapshot date(s) for a {horizon_days}-day label: the split "
+        f"needs at least {need} month-ends (one test date, a {horizon_days}-day embargo, one "
+        f"training date), 19 for the full out-of-time split. Tried {'; '.join(tried)}."
+    )
 
 
 def _grow(pool: list[dt.date], n: int, positives: dict[dt.date, int] | None, target: int):
