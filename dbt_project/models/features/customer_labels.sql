@@ -98,26 +98,68 @@ windows as (
     cross join horizon as h
 ),
 
-next_orders as (
+-- the next order and the next 90-dpd event at or after each cutoff, in one sort per customer:
+-- window rows and events newest first, each window row taking the running minimum of the
+-- events before it in that order (events first on a tie: an order at the cutoff counts). A
+-- running aggregate from the partition's start is incremental, so this is linear in rows; a
+-- range join of windows to events nests a loop per customer.
+timeline as (
     select
-        w.cid,
-        w.as_of_date,
-        min(o.ordered_at) as next_order_at
-    from windows as w
-    left join orders as o
-        on w.cid = o.cid and w.cutoff_at <= o.ordered_at
-    group by w.cid, w.as_of_date
+        cid,
+        as_of_date,
+        cutoff_at as event_at,
+        0 as is_event,
+        null::timestamptz as ordered_at,
+        null::timestamptz as dpd90_at,
+        orders_365d,
+        invoices_365d,
+        cutoff_at,
+        known_until
+    from windows
+    union all
+    select
+        cid,
+        null::date as as_of_date,
+        ordered_at as event_at,
+        1 as is_event,
+        ordered_at,
+        null::timestamptz as dpd90_at,
+        null::bigint as orders_365d,
+        null::bigint as invoices_365d,
+        null::timestamptz as cutoff_at,
+        null::timestamptz as known_until
+    from orders
+    union all
+    select
+        cid,
+        null::date as as_of_date,
+        dpd90_at as event_at,
+        1 as is_event,
+        null::timestamptz as ordered_at,
+        dpd90_at,
+        null::bigint as orders_365d,
+        null::bigint as invoices_365d,
+        null::timestamptz as cutoff_at,
+        null::timestamptz as known_until
+    from dpd90_events
 ),
 
-next_defaults as (
+next_events as (
     select
-        w.cid,
-        w.as_of_date,
-        min(e.dpd90_at) as next_dpd90_at
-    from windows as w
-    left join dpd90_events as e
-        on w.cid = e.cid and w.cutoff_at <= e.dpd90_at
-    group by w.cid, w.as_of_date
+        cid,
+        as_of_date,
+        is_event,
+        orders_365d,
+        invoices_365d,
+        cutoff_at,
+        known_until,
+        min(ordered_at) over later as next_order_at,
+        min(dpd90_at) over later as next_dpd90_at
+    from timeline
+    window later as (
+        partition by cid order by event_at desc, is_event desc
+        rows between unbounded preceding and current row
+    )
 ),
 
 final as (
@@ -126,21 +168,18 @@ final as (
         w.as_of_date,
         case
             when w.orders_365d = 0 or w.cutoff_at + interval '{{ horizons.churn_180d }} days' > w.known_until then null
-            else coalesce(n.next_order_at >= w.cutoff_at + interval '{{ horizons.churn_180d }} days', true)
+            else coalesce(w.next_order_at >= w.cutoff_at + interval '{{ horizons.churn_180d }} days', true)
         end as churn_180d,
         case
             when w.invoices_365d = 0 or w.cutoff_at + interval '{{ horizons.default_90dpd_180d }} days' > w.known_until then null
-            else coalesce(d.next_dpd90_at < w.cutoff_at + interval '{{ horizons.default_90dpd_180d }} days', false)
+            else coalesce(w.next_dpd90_at < w.cutoff_at + interval '{{ horizons.default_90dpd_180d }} days', false)
         end as default_90dpd_180d,
         case
             when w.cutoff_at + interval '{{ horizons.purchase_30d }} days' > w.known_until then null
-            else coalesce(n.next_order_at < w.cutoff_at + interval '{{ horizons.purchase_30d }} days', false)
+            else coalesce(w.next_order_at < w.cutoff_at + interval '{{ horizons.purchase_30d }} days', false)
         end as purchase_30d
-    from windows as w
-    inner join next_orders as n
-        on w.cid = n.cid and w.as_of_date = n.as_of_date
-    inner join next_defaults as d
-        on w.cid = d.cid and w.as_of_date = d.as_of_date
+    from next_events as w
+    where w.is_event = 0
 )
 
 select * from final
