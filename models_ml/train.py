@@ -142,8 +142,10 @@ def log_search(result: FitResult, experiment_id: str) -> None:
         with mlflow.start_run(
             experiment_id=experiment_id, run_name=f"{name}-config-{i}", nested=True
         ):
-            mlflow.set_tags({"task": name, "search_trial": str(i)})
-            mlflow.log_params({**trial.params, "best_iteration": trial.best_iteration})
+            mlflow.set_tags({"task": name, "search_trial": str(i), "search_stage": trial.stage})
+            mlflow.log_params(
+                {**trial.params, "best_iteration": trial.best_iteration, "rows": trial.rows}
+            )
             if not math.isnan(trial.valid_roc_auc):
                 mlflow.log_metric("valid_roc_auc", trial.valid_roc_auc)
 
