@@ -14,7 +14,9 @@ The split adapts to the history it has (``adaptive_split``), trying in order:
   dates before it, validation being 20 % of the customers (by a hash of the CID), so early
   stopping and calibration see customers the trees did not (8).
 
-The test window is always out of time, so the figures judge the future. A labelled month-end
+A mode is taken when it leaves at least MIN_TRAIN_DATES (6) training dates; otherwise the
+next is tried, and the one with the most training dates is used. The test window is always
+out of time, so the figures judge the future. A labelled month-end
 of a 180-day target is one at least 180 days before the newest snapshot: add 6 months of
 unlabelled history to these counts (docs/models.md, "Minimum data").
 """
@@ -35,6 +37,9 @@ OUT_OF_TIME, OUT_OF_TIME_SHORT, CUSTOMER_HOLDOUT = (
 )
 # The share of customers held out for validation in the customer_holdout mode.
 HOLDOUT_SHARE = 0.2
+# An out-of-time mode is taken only with this many training dates (half a year of
+# month-ends); with fewer, the next mode, which trains on more dates, is tried.
+MIN_TRAIN_DATES = 6
 
 
 @dataclass(frozen=True)
@@ -84,16 +89,21 @@ def adaptive_split(
     positives: dict[dt.date, int] | None = None,
     window_positives: int = 0,
 ) -> TimeSplit:
-    """The first mode of the module docstring that the labelled dates allow."""
-    tried = []
+    """The first mode of the module docstring that the labelled dates allow with at least
+    MIN_TRAIN_DATES training dates; failing that, the possible mode with the most."""
+    tried, possible = [], []
     for mode, n in ((OUT_OF_TIME, 3), (OUT_OF_TIME_SHORT, 1)):
         try:
             split = time_split(
                 dates, horizon_days, n, n, positives=positives, window_positives=window_positives
             )
-            return TimeSplit(split.train_dates, split.valid_dates, split.test_dates, mode)
         except SplitError as exc:
             tried.append(f"{mode}: {exc}")
+            continue
+        split = TimeSplit(split.train_dates, split.valid_dates, split.test_dates, mode)
+        if len(split.train_dates) >= MIN_TRAIN_DATES:
+            return split
+        possible.append(split)
     dates = sorted(set(dates))
     embargo = dt.timedelta(days=horizon_days)
     if dates:
@@ -102,7 +112,9 @@ def adaptive_split(
             test = test[1:]
         pool = [d for d in dates if d + embargo <= test[0]]
         if pool:
-            return TimeSplit(tuple(pool), tuple(pool), tuple(test), CUSTOMER_HOLDOUT)
+            possible.append(TimeSplit(tuple(pool), tuple(pool), tuple(test), CUSTOMER_HOLDOUT))
+    if possible:  # the most training dates; ties: the earlier (more out-of-time) mode
+        return max(possible, key=lambda s: len(s.train_dates) - 0.1 * possible.index(s))
     need = months_needed(horizon_days, CUSTOMER_HOLDOUT)
     raise SplitError(
         f"{len(dates)} labelled snapshot date(s) for a {horizon_days}-day label: the split "

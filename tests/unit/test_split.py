@@ -45,10 +45,14 @@ def test_the_split_adapts_to_a_short_history_and_keeps_the_test_window_out_of_ti
     embargo = dt.timedelta(days=180)
     full = adaptive_split(month_ends(30), 180)
     assert full.mode == "out_of_time" and len(full.test_dates) == 3
-    short = adaptive_split(month_ends(16), 180)
+    short = adaptive_split(month_ends(18), 180)  # 6 training dates: enough
     assert short.mode == "out_of_time_short"
     assert max(short.valid_dates) + embargo <= min(short.test_dates)
     assert max(short.train_dates) + embargo <= min(short.valid_dates)
+    assert len(short.train_dates) == 6
+    # 16: one out-of-time training date fewer than 6, so the customer holdout trains on 10
+    assert adaptive_split(month_ends(16), 180).mode == "customer_holdout"
+    assert len(adaptive_split(month_ends(16), 180).train_dates) == 10
     # 12 labelled month-ends (18 months of history): validation on held-out customers
     dates = month_ends(12)
     holdout = adaptive_split(dates, 180)
