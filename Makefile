@@ -54,7 +54,7 @@ bench: install  ## run bench/ and write reports/bench.json
 	$(UV) sync --frozen --compile-bytecode --group bench
 	$(BIN)/python -m bench
 
-quality: install  ## compare the last demo's CIDs (and models) with the simulator's truth, build the placeholder and foreign worlds: reports/quality.json (and Splink's)
+quality: install  ## build the identity and model quality worlds (~15 min the first time) and judge them, and the last demo's CIDs and models, against the simulator's truth: reports/quality.json and .md
 	$(UV) sync --frozen --compile-bytecode --group bench
 	$(BIN)/portrait quality --truth .local/data/truth --worlds
 

@@ -71,9 +71,11 @@ def recreate_database(dsn: str, world_dsn: str) -> None:
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
 
 
-def dbt_identity(world_dsn: str, settings: Settings, work: Path, log: Path) -> None:
-    """dbt build of the identity selection into the scratch database; its own target and log
-    folders, so the project's manifest (the DAGs') is left alone."""
+def dbt_build(
+    world_dsn: str, settings: Settings, work: Path, log: Path, selection: list[str]
+) -> None:
+    """dbt build of `selection` into the scratch database; its own target and log folders,
+    so the project's manifest (the DAGs') is left alone."""
     env = Settings(
         project_dir=settings.project_dir,
         local_dir=work / "local",
@@ -81,7 +83,7 @@ def dbt_identity(world_dsn: str, settings: Settings, work: Path, log: Path) -> N
         warehouse_url=world_dsn,
     ).service_env()
     cmd = [
-        str(Path(sys.executable).parent / "dbt"), "build", "--select", *IDENTITY_SELECTION,
+        str(Path(sys.executable).parent / "dbt"), "build", "--select", *selection,
         "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
     ]  # fmt: skip
     with log.open("w") as fh:
@@ -117,7 +119,7 @@ def build_world(name: str, dsn: str, settings: Settings, knobs: dict | None = No
     load_landing(world_dsn, root / "data" / "landing", progress=False)
     built = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix=f"portrait-{name}-") as tmp:
-        dbt_identity(world_dsn, settings, Path(tmp), root / "dbt_build.log")
+        dbt_build(world_dsn, settings, Path(tmp), root / "dbt_build.log", IDENTITY_SELECTION)
     dbt_seconds = time.perf_counter() - built
     figures = identity_quality(world_dsn, root / "data" / "truth")
     kept = {k: figures[k] for k in KEPT if k in figures}

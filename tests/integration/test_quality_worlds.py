@@ -42,3 +42,32 @@ def test_a_world_that_fails_is_reported_not_raised(tmp_path, monkeypatch):
     out = worlds.worlds_quality("postgresql://unused/x", Settings(local_dir=tmp_path))
     assert set(out) == set(worlds.WORLDS)
     assert all(v["status"] == "failed" and "no warehouse" in v["reason"] for v in out.values())
+
+
+def test_a_model_world_is_built_judged_per_policy_and_reused(fresh_db, tmp_path):
+    from portrait.scorecards import model_worlds
+    from portrait.scorecards.report import worlds_table
+
+    settings = Settings(local_dir=tmp_path / "local", warehouse_url=fresh_db)
+    knobs = {"tiny": {"scale": 1, "seed": 42, "identity_noise": 0.15, "start": "2023-07-01",
+                      "months": 24}}  # fmt: skip
+    first = model_worlds.models_worlds_quality(fresh_db, settings, knobs, progress=lambda m: None)
+    assert first["worlds"]["tiny"]["reused"] is False
+    marker = tmp_path / "local" / "worlds" / "model_tiny" / "built.json"
+    stamp = marker.read_text()
+    # every target is judged or says why not; purchase intent trains on 100 companies
+    targets = ("churn_180d", "purchase_30d", "default_90dpd_180d")
+    statuses = {t: first[t]["worlds"]["tiny"]["status"] for t in targets}
+    assert set(statuses.values()) <= {"judged", "untrainable"}, first
+    purchase = first["purchase_30d"]["worlds"]["tiny"]
+    assert statuses["purchase_30d"] == "judged", purchase
+    assert set(purchase["candidates"]) == {"lightgbm", "logistic", "bgnbd"}
+    assert purchase["ratio_p05"] <= purchase["ratio_to_oracle"] <= purchase["ratio_p95"]
+    assert first["purchase_30d"]["mean_ratio_to_oracle"] == purchase["ratio_to_oracle"]
+    assert "| purchase_30d | tiny |" in worlds_table(first)
+    # a second run reuses the world: same stamp, nothing rebuilt, same figures
+    again = model_worlds.models_worlds_quality(fresh_db, settings, knobs, progress=lambda m: None)
+    assert again["worlds"]["tiny"]["reused"] is True and marker.read_text() == stamp
+    assert again["purchase_30d"]["worlds"]["tiny"]["ratio_to_oracle"] == pytest.approx(
+        purchase["ratio_to_oracle"]
+    )
