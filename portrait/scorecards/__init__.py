@@ -79,7 +79,7 @@ def run(truth_dir: Path, dsn: str, reports_dir: Path, worlds: Settings | None = 
     write_report("models", models, reports_dir)
     print(json.dumps(demo, indent=2, ensure_ascii=False, default=str))
     for name, why in not_judged(demo).items():
-        print(f"{name}: no figures on the demo warehouse ({why})")
+        print(f"{name}: no figures ({why})")
     print(f"written to {path}")
     absent = sorted({r for rels in missing.values() for r in rels})
     if absent and worlds is None:

@@ -76,3 +76,47 @@ def test_a_changed_build_input_changes_the_fingerprint(tmp_path):
     assert build_fingerprint(tmp_path) == before
     (tmp_path / "dbt_project/models/a.sql").write_text("select 2")
     assert build_fingerprint(tmp_path) != before
+
+
+def test_a_target_untrainable_on_one_world_leaves_every_other_figure(monkeypatch, tmp_path):
+    import pandas as pd
+
+    from models_ml.targets import TARGETS
+    from models_ml.train import UntrainableTargetError
+    from portrait.scorecards import model_worlds
+    from portrait.settings import Settings
+
+    truth = tmp_path / "truth"
+    truth.mkdir()
+    pd.DataFrame({"company_id": ["CO1"], "as_of_date": ["2024-01-31"]}).to_csv(
+        truth / "oracle.csv", index=False
+    )
+
+    def build(name, dsn, settings, knobs):
+        if name == "broken":
+            raise RuntimeError("simulator ran out of disk")
+        dsn = f"postgresql://x/{name}"
+        return {"database": name, "dsn": dsn, "truth": truth, "reused": True, "build_seconds": 0}
+
+    def judge(target, dsn, companies, oracle):
+        if target.name == "default_90dpd_180d" and dsn.endswith("short"):
+            raise UntrainableTargetError(target.name, "test (3 positives, 400 negatives)")
+        return _world(0.93, 0.01, "logistic", "lightgbm")
+
+    monkeypatch.setattr(model_worlds, "build_model_world", build)
+    monkeypatch.setattr(model_worlds, "cid_companies", lambda dsn, truth: {"C1": "CO1"})
+    monkeypatch.setattr(model_worlds, "judge_world_target", judge)
+    worlds = {name: {"scale": 10} for name in ("default", "short", "broken")}
+    out = model_worlds.models_worlds_quality(
+        "postgresql://x/y", Settings(local_dir=tmp_path), worlds, progress=lambda m: None
+    )
+    assert out["worlds"]["broken"]["status"] == "failed"
+    credit = out["default_90dpd_180d"]
+    assert credit["worlds"]["short"] == {
+        "status": "untrainable", "reason": "test (3 positives, 400 negatives)",
+    }  # fmt: skip
+    assert credit["worlds_judged"] == ["default"] and credit["mean_ratio_to_oracle"] == 0.93
+    for name in set(TARGETS) - {"default_90dpd_180d"}:
+        assert out[name]["worlds_judged"] == ["default", "short"], out[name]
+        assert "broken" in out[name]["worlds_not_judged"]
+    assert all("_replicates" not in f for t in TARGETS for f in out[t]["worlds"].values())
