@@ -4,9 +4,10 @@ regression, a WoE scorecard for credit, BG/NBD buy-till-you-die for churn and pu
 
 Each baseline reads the model matrix (the float columns LightGBM reads, category codes
 included), gives ``predict_proba`` and per-feature ``contributions`` in log-odds (so reason
-codes work as for the booster), and is stored as plain JSON (``to_dict`` / ``from_dict``):
-the registry never unpickles a model (MLflow's scikit-learn flavour would, and refuses to
-unless ``MLFLOW_ALLOW_PICKLE_DESERIALIZATION`` lets any registered artefact run code).
+codes work as for the booster; BG/NBD's by occlusion), and is stored as plain JSON
+(``to_dict`` / ``from_dict``): the registry never unpickles a model (MLflow's scikit-learn
+flavour would, and refuses to unless ``MLFLOW_ALLOW_PICKLE_DESERIALIZATION`` lets any
+registered artefact run code).
 """
 
 from __future__ import annotations
@@ -274,10 +275,13 @@ class BGNBDPolicy:
         self.calibrator: Calibrator = IDENTITY
 
     def fit(self, x) -> BGNBDPolicy:
-        nx, t_x, T, buyer = btyd_inputs(_frame(x, self.features))
+        frame = _frame(x, self.features)
+        nx, t_x, T, buyer = btyd_inputs(frame)
         if buyer.sum() < 10:
             raise ValueError("BG/NBD needs at least 10 customers with an order in two years")
         self.model = fit_bgnbd(nx[buyer], t_x[buyer], T[buyer])
+        # the typical buyer, against whom each input's effect is measured (contributions)
+        self.reference = frame[buyer].median().to_numpy(dtype=float)
         return self
 
     def raw(self, x) -> np.ndarray:
@@ -297,8 +301,20 @@ class BGNBDPolicy:
         return np.column_stack([1 - p, p])
 
     def contributions(self, x) -> np.ndarray:
-        """Zeros: BG/NBD's score is not a sum over features, so it gives no reason codes."""
-        return np.zeros((len(x), len(self.features)))
+        """Each input's effect on the score's log-odds by occlusion: the log-odds less those
+        with that one input set to the typical buyer's value (BG/NBD's score is not a sum over
+        its inputs, so these need not add up to it)."""
+        frame = _frame(x, self.features).reset_index(drop=True)
+
+        def logit(f: pd.DataFrame) -> np.ndarray:
+            p = np.clip(self.predict_proba(f)[:, 1], 1e-6, 1 - 1e-6)
+            return np.log(p / (1 - p))
+
+        base = logit(frame)
+        out = np.zeros((len(frame), len(self.features)))
+        for j, col in enumerate(self.features):
+            out[:, j] = base - logit(frame.assign(**{col: self.reference[j]}))
+        return out
 
     def to_dict(self) -> dict:
         m = self.model
@@ -308,6 +324,7 @@ class BGNBDPolicy:
             "horizon_days": self.horizon_days,
             "event": self.event,
             "params": {"r": m.r, "alpha": m.alpha, "a": m.a, "b": m.b},
+            "reference": self.reference.tolist(),
             "calibration": self.calibrator.to_dict(),
         }
 
@@ -316,6 +333,7 @@ class BGNBDPolicy:
         policy = cls(int(d["horizon_days"]), d["event"])
         policy.model = BGNBD(**{k: float(v) for k, v in d["params"].items()})
         policy.calibrator = Calibrator.from_dict(d["calibration"])
+        policy.reference = np.asarray(d["reference"], dtype=float)
         return policy
 
 

@@ -164,7 +164,14 @@ def test_baselines_fit_the_model_matrix_and_come_back_from_json_unchanged():
     buys = (rng.random(n) < 1 - np.exp(-rate * 30)).astype(int)
     btyd = policies.BGNBDPolicy(30, "purchase").fit(frame).calibrate(frame, buys)
     assert roc_auc_score(buys, btyd.predict_proba(frame)[:, 1]) > 0.6
-    assert btyd.contributions(frame).shape == (n, 4) and not btyd.contributions(frame).any()
+    contrib = btyd.contributions(frame)
+    assert contrib.shape == (n, 4) and np.isfinite(contrib).all()
+    # six orders, the last 700 days ago: its recency lowers the odds of a purchase
+    lapsed = frame.iloc[[100]].assign(
+        days_since_last_order=700.0, days_since_first_order_730d=720.0, orders_365d=0.0,
+        orders_prev_365d=6.0,
+    )  # fmt: skip
+    assert btyd.contributions(lapsed)[0, 3] < 0
 
     # a credit-like table: a stepped risk in one number, a risky region, missing values
     credit = frame.assign(region=rng.choice([11.0, 22.0, 33.0], size=n))
