@@ -14,6 +14,7 @@ customers' frame (~7.5M rows x 60 features) is not trained here (say so, with th
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import re
@@ -179,6 +180,10 @@ def run(work: Path, dsn: str) -> dict:
         "world_scale": SCALE,
         "labels": labels,
         "labels_growth_per_10x": _growth(small, large),
+        # each decade on its own (fixed costs weigh on the smallest size)
+        "labels_growth_by_decade": [
+            _growth(labels[f"x{a}"], labels[f"x{b}"]) for a, b in itertools.pairwise(FACTORS)
+        ],
         "train": train,
         "train_growth_per_10x_worst": max(t["growth_per_10x"] for t in train.values()),
         "not_run": (

@@ -115,6 +115,8 @@ def build_model_world(name: str, dsn: str, settings: Settings, knobs: dict | Non
         months=knobs["months"],
         oracle_replays=ORACLE_REPLAYS,
         progress=False,
+        # an export of some sources only (e.g. ["erp"]: orders, invoices and payments)
+        **({"sources": list(knobs["sources"])} if "sources" in knobs else {}),
     )
     recreate_database(dsn, world_dsn)
     migrate(world_dsn)
