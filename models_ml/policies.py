@@ -206,27 +206,37 @@ class BinnedLogit:
         """Fit optbinning's WoE scorecard (models_ml.scorecard) on the training rows and
         read its tables back through its own transform, bin by bin."""
         frame = _frame(x, features)
-        categorical = [c for c in features if c in set(categorical)]
-        card = fit_scorecard(frame, y, features, categorical)
+        # a column with one value or none (a source the export lacks) cannot be binned: it
+        # gets a table of zeros and the scorecard is fitted on the others
+        binned = [c for c in features if frame[c].nunique(dropna=True) > 1]
+        if not binned:
+            raise ValueError("no feature holds two values: nothing to bin")
+        categorical = [c for c in binned if c in set(categorical)]
+        card = fit_scorecard(frame, y, binned, categorical)
         process = card.scorecard.binning_process_
-        coef = card.scorecard.estimator_.coef_[0]
+        coef = dict(zip(binned, card.scorecard.estimator_.coef_[0], strict=True))
         unseen = float(-(2**30))  # a code no category maps to (codes are non-negative)
 
         def woe(col: str, probes: list[float]) -> list[float]:
-            probe = pd.DataFrame({c: np.zeros(len(probes)) for c in features})
+            probe = pd.DataFrame({c: np.zeros(len(probes)) for c in binned})
             probe[col] = probes
             return process.transform(probe, metric="woe")[col].to_numpy(dtype=float).tolist()
 
         tables = {}
-        for j, col in enumerate(features):
+        for col in features:
+            if col not in coef:
+                tables[col] = {"type": "numeric", "splits": [], "values": [0.0], "missing": 0.0}
+                continue
             if col in categorical:
                 levels = sorted(float(v) for v in frame[col].dropna().unique())
                 looked = woe(col, [*levels, unseen, np.nan])
                 tables[col] = {
                     "type": "categorical",
-                    "levels": {repr(v): coef[j] * w for v, w in zip(levels, looked, strict=False)},
-                    "other": coef[j] * looked[-2],
-                    "missing": coef[j] * looked[-1],
+                    "levels": {
+                        repr(v): coef[col] * w for v, w in zip(levels, looked[:-2], strict=True)
+                    },
+                    "other": coef[col] * looked[-2],
+                    "missing": coef[col] * looked[-1],
                 }
                 continue
             splits = [float(s) for s in process.get_binned_variable(col).splits]
@@ -236,8 +246,8 @@ class BinnedLogit:
             tables[col] = {
                 "type": "numeric",
                 "splits": splits,
-                "values": [coef[j] * w for w in looked[:-1]],
-                "missing": coef[j] * looked[-1],
+                "values": [coef[col] * w for w in looked[:-1]],
+                "missing": coef[col] * looked[-1],
             }
         intercept = float(card.scorecard.estimator_.intercept_[0])
         model = cls(features, intercept, tables, [0.0] * len(features))

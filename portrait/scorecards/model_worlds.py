@@ -1,5 +1,6 @@
 """Model quality worlds (issue 17): the three targets judged where they will be used, on
-worlds of ≥ 1,000 companies that differ in seed, identity noise, start and length, each
+worlds of ≥ 1,000 companies that differ in seed, identity noise, start, length and the
+sources exported (the default, a noisier one, a 24-month one, an orders-only one), each
 through the same pipeline (simulate -> load -> dbt build of the features and labels into its
 own scratch database ``<warehouse db>_model_<world>``).
 
@@ -43,7 +44,8 @@ from portrait.scorecards.worlds import dbt_build, recreate_database, scratch_dsn
 from portrait.settings import Settings
 
 # The quality worlds of the models: ≥ 1,000 companies each (scale 10), differing in seed,
-# identity noise, start and length. The demo world (make demo) stays small and fast.
+# identity noise, start, length and the sources exported. The demo world (make demo) stays
+# small and fast.
 MODEL_WORLDS: dict[str, dict] = {
     "default": {"scale": 10, "seed": 42, "identity_noise": 0.15, "start": "2023-07-01",
                 "months": 36},
@@ -51,6 +53,10 @@ MODEL_WORLDS: dict[str, dict] = {
               "months": 36},
     "short": {"scale": 10, "seed": 7, "identity_noise": 0.15, "start": "2024-07-01",
               "months": 24},
+    # an orders-only export: the ERP alone (orders, invoices, payments), no CRM, lab,
+    # service, projects or registry
+    "orders_only": {"scale": 10, "seed": 11, "identity_noise": 0.15, "start": "2023-07-01",
+                    "months": 36, "sources": ["erp"]},
 }  # fmt: skip
 # Features and labels and what they read (as bench/bench_scoring.py builds them).
 MODEL_SELECTION = ["+customer_labels", "--indirect-selection", "cautious"]

@@ -174,7 +174,8 @@ def test_baselines_fit_the_model_matrix_and_come_back_from_json_unchanged():
     assert btyd.contributions(lapsed)[0, 3] < 0
 
     # a credit-like table: a stepped risk in one number, a risky region, missing values
-    credit = frame.assign(region=rng.choice([11.0, 22.0, 33.0], size=n))
+    # (with a column an orders-only export leaves empty, which the scorecard cannot bin)
+    credit = frame.assign(region=rng.choice([11.0, 22.0, 33.0], size=n), tickets_365d=np.nan)
     credit.loc[rng.random(n) < 0.05, "region"] = np.nan
     risk = (credit["days_since_last_order"].fillna(500) > 60) * 1.5 + (credit["region"] == 33) - 2
     risky = (rng.random(n) < 1 / (1 + np.exp(-risk))).astype(int)
