@@ -2,6 +2,13 @@
     after its as_of_date, at the latest known version of every record, and is null when the
     customer is not eligible or the window is not fully observed yet (see the YAML docs). The
     windows are var('label_horizon_days') and var('label_default_days_past_due'). -#}
+{#- The tables it reads were built moments before: without their statistics the planner
+    misjudged the joins (5 min instead of 1 s on a 1,000-company orders-only world), so they
+    are analysed first (ANALYZE runs inside the model's transaction). -#}
+{{ config(pre_hook=[
+    "analyze {{ ref('customer_features') }}",
+    "analyze {{ ref('customer_ids') }}",
+]) }}
 {%- set horizons = var('label_horizon_days') %}
 {%- set days_past_due = var('label_default_days_past_due') %}
 
