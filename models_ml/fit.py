@@ -6,7 +6,6 @@ window. ``models_ml.train`` logs and registers the result."""
 from __future__ import annotations
 
 import math
-import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -17,7 +16,7 @@ import pandas as pd
 from models_ml import evaluate, policies
 from models_ml.calibrate import IDENTITY, Calibrator, fit_calibrator
 from models_ml.matrix import FeatureError, to_model_matrix
-from models_ml.split import CUSTOMER_HOLDOUT, TimeSplit, adaptive_split
+from models_ml.split import CUSTOMER_HOLDOUT, TimeSplit, adaptive_split, customer_share
 from models_ml.targets import CATEGORICAL_FEATURES, Target
 
 # Each window needs this many of both classes: fewer positives make AUC, early stopping and
@@ -228,14 +227,6 @@ def valid_auc(model: lgb.LGBMClassifier) -> float:
     return float(scores.get("auc", math.nan))
 
 
-def customer_sample(cids: np.ndarray, share: float) -> np.ndarray:
-    """A stable `share` of the customers (CRC32 of the CID), as a row mask."""
-    cut = share * 2**32
-    return np.fromiter(
-        (zlib.crc32(str(c).encode()) < cut for c in cids), dtype=bool, count=len(cids)
-    )
-
-
 def search(
     target: Target,
     xs: dict[str, pd.DataFrame],
@@ -260,7 +251,7 @@ def search(
         )  # fmt: skip
 
     if cids is not None and len(ys["train"]) > HALVING_ROWS and len(configs) > HALVING_KEEP:
-        rows = customer_sample(cids, HALVING_SHARE)
+        rows = customer_share(cids, HALVING_SHARE)
         if 0 < ys["train"][rows].sum() < rows.sum():
             first = []
             for params in configs:
@@ -351,19 +342,24 @@ def policy_features(model: object, features: list[str]) -> list[str]:
     return list(getattr(model, "features", None) or features)
 
 
+def _auc(figures: dict[str, float]) -> float:
+    value = figures.get("roc_auc", math.nan)
+    return -math.inf if math.isnan(value) else value
+
+
+def best_baseline(candidates: dict[str, dict[str, float]]) -> str | None:
+    """The baseline with the best test AUC (None when there is none)."""
+    baselines = [n for n in candidates if n != policies.LIGHTGBM]
+    return max(baselines, key=lambda n: _auc(candidates[n]), default=None)
+
+
 def choose(candidates: dict[str, dict[str, float]]) -> str:
     """LightGBM is served only when its test AUC beats every baseline's; otherwise the best
     baseline is (ties go to the simpler model)."""
-
-    def auc(name: str) -> float:
-        value = candidates[name].get("roc_auc", math.nan)
-        return -math.inf if math.isnan(value) else value
-
-    baselines = [n for n in candidates if n != policies.LIGHTGBM]
-    if not baselines:
+    best = best_baseline(candidates)
+    if best is None or _auc(candidates[policies.LIGHTGBM]) > _auc(candidates[best]):
         return policies.LIGHTGBM
-    best = max(baselines, key=auc)
-    return policies.LIGHTGBM if auc(policies.LIGHTGBM) > auc(best) else best
+    return best
 
 
 def fit(
@@ -397,16 +393,11 @@ def fit(
         x_test = xs["test"] if cols == features else to_model_matrix(parts["test"], cols, ())
         scores[name] = model.predict_proba(x_test)[:, 1]
     candidates = {name: evaluate.binary_metrics(ys["test"], p) for name, p in scores.items()}
-    chosen = choose(candidates)
-    best_baseline = max(
-        (n for n in candidates if n != policies.LIGHTGBM),
-        key=lambda n: np.nan_to_num(candidates[n]["roc_auc"], nan=-1.0),
-        default=None,
-    )
+    chosen, best = choose(candidates), best_baseline(candidates)
     p_test = scores[chosen]
-    p_base = scores[best_baseline] if best_baseline else np.full(len(p_test), np.nan)
+    p_base = scores[best] if best else np.full(len(p_test), np.nan)
     served = found.model if chosen == policies.LIGHTGBM else baselines[chosen]
-    served_features = policy_features(served, features) if served is not found.model else features
+    served_features = policy_features(served, features)
     kept = list(dict.fromkeys([*features, *served_features]))
     return FitResult(
         target=target,
@@ -417,13 +408,13 @@ def fit(
         xs=xs,
         ys=ys,
         search=found,
-        baseline=baselines.get(best_baseline) if best_baseline else None,
+        baseline=baselines.get(best) if best else None,
         calibrator=calibrator,
         raw_test=raw_test,
         p_test=p_test,
         p_base=p_base,
         metrics=candidates[chosen],
-        baseline_metrics=(candidates[best_baseline] if best_baseline else {"roc_auc": math.nan}),
+        baseline_metrics=candidates[best] if best else {"roc_auc": math.nan},
         uncalibrated_metrics=(
             None
             if calibrator is IDENTITY or chosen != policies.LIGHTGBM
@@ -434,7 +425,7 @@ def fit(
         search_configs=len(search_space),
         candidates=candidates,
         chosen=chosen,
-        best_baseline=best_baseline,
+        best_baseline=best,
         baselines=baselines,
         failed_baselines=failed,
         served_features=served_features,

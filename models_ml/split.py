@@ -63,8 +63,13 @@ class TimeSplit:
     def validation_customers(self, cids: np.ndarray) -> np.ndarray:
         """Which rows' customers are the validation ones in the customer_holdout mode (20 %
         by a CRC32 of the CID, stable across runs)."""
-        cut = HOLDOUT_SHARE * 2**32
-        return np.fromiter((zlib.crc32(str(c).encode()) < cut for c in cids), bool, len(cids))
+        return customer_share(cids, HOLDOUT_SHARE)
+
+
+def customer_share(cids: np.ndarray, share: float) -> np.ndarray:
+    """A stable `share` of the customers (CRC32 of the CID), as a row mask."""
+    cut = share * 2**32
+    return np.fromiter((zlib.crc32(str(c).encode()) < cut for c in cids), bool, len(cids))
 
 
 class SplitError(ValueError):
