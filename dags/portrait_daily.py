@@ -2,8 +2,10 @@
 ### portrait_daily — from landing files to scored, tagged customer marts
 
 Every day: set up the warehouse's **roles** (idempotent), **load** the landing batches into
-`raw` (bad rows quarantined), build the warehouse with **dbt** (staging → identity →
-features → tags; one Airflow task per model, tests and unit tests run with each), **score**
+`raw` (bad rows quarantined), build **staging** with dbt, read what people wrote with the
+**text** stage (requirements, topics; `texts.*`, docs/text.md), build the rest of the
+warehouse with **dbt** (identity → features → tags; one Airflow task per model, tests and
+unit tests run with each), **score**
 every customer with each task's `champion` model (churn, credit grade, purchase intent) and
 **segment** them, check **drift** against the champion's test window, and build the
 **marts** analysts read (profiles, tags, watchlists, history).
@@ -53,8 +55,16 @@ def portrait_daily():
     def coverage(as_of_date: str) -> dict:
         return orc.coverage_task(as_of_date)
 
+    staging = orc.dbt_task_group("staging", select=["path:seeds", "path:models/staging"])
+
+    @task(outlets=[orc.TEXTS])
+    def text() -> dict:
+        return orc.text_task()
+
     transform = orc.dbt_task_group(
-        "transform", select=["path:seeds", "path:models"], exclude=["path:models/marts"]
+        "transform",
+        select=["path:models"],
+        exclude=["path:models/marts", "path:models/staging"],
     )
 
     @task(outlets=[orc.SCORES])
@@ -78,7 +88,7 @@ def portrait_daily():
         "marts", select=["path:models/marts"], trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS
     )
 
-    roles() >> load() >> coverage(orc.AS_OF_DATE_TEMPLATE) >> transform
+    roles() >> load() >> coverage(orc.AS_OF_DATE_TEMPLATE) >> staging >> text() >> transform
     segmented = segment(orc.AS_OF_DATE_TEMPLATE)
     transform >> segmented >> marts
     drift_results = []

@@ -41,6 +41,7 @@ create schema if not exists marts authorization portrait_transformer;
 create schema if not exists marts_restricted authorization portrait_transformer;
 create schema if not exists ml authorization portrait_ml;
 create schema if not exists monitoring authorization portrait_ml;
+create schema if not exists texts authorization portrait_ml;
 create schema if not exists governance authorization portrait_admin;
 create schema if not exists audit authorization portrait_admin;
 
@@ -53,11 +54,12 @@ alter schema marts owner to portrait_transformer;
 alter schema marts_restricted owner to portrait_transformer;
 alter schema ml owner to portrait_ml;
 alter schema monitoring owner to portrait_ml;
+alter schema texts owner to portrait_ml;
 alter schema governance owner to portrait_admin;
 alter schema audit owner to portrait_admin;
 
 -- raw, staging, identity and features stay closed to analysts and people (no usage).
-revoke all on schema raw, staging, identity, features, tags, ml, monitoring
+revoke all on schema raw, staging, identity, features, tags, ml, monitoring, texts
 from portrait_analysts, portrait_sales, portrait_credit, portrait_service_staff,
 portrait_stewards, portrait_analyst, portrait_service;
 
@@ -67,11 +69,16 @@ grant select on all tables in schema raw to portrait_transformer;
 alter default privileges for role portrait_loader in schema raw
 grant select on tables to portrait_transformer;
 
--- ... and what models_ml writes into ml and monitoring (scores, segments, drift).
-grant usage on schema ml, monitoring to portrait_transformer;
-grant select on all tables in schema ml, monitoring to portrait_transformer;
-alter default privileges for role portrait_ml in schema ml, monitoring
+-- ... and what models_ml writes into ml and monitoring (scores, segments, drift) and the
+-- text stage into texts (requirements, topics).
+grant usage on schema ml, monitoring, texts to portrait_transformer;
+grant select on all tables in schema ml, monitoring, texts to portrait_transformer;
+alter default privileges for role portrait_ml in schema ml, monitoring, texts
 grant select on tables to portrait_transformer;
+
+-- The text stage (as portrait_ml) reads the documents staging lists (table grant: dbt,
+-- staging/text's +grants); nothing else in staging is granted to it.
+grant usage on schema staging to portrait_ml;
 
 -- models_ml reads the feature snapshots and tags (table grants: dbt, +grants by folder).
 grant usage on schema features, tags to portrait_ml;

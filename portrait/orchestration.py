@@ -27,6 +27,7 @@ SEGMENTS = Asset(
     uri="portrait://warehouse/ml/customer_segments",
     group="portrait",
 )
+TEXTS = Asset(name="warehouse.texts", uri="portrait://warehouse/texts", group="portrait")
 MODELS = Asset(name="mlflow.champions", uri="portrait://mlflow/champions", group="portrait")
 # Emitted only when the drift policy recommends retraining; portrait_train listens to it.
 DRIFT_ALERT = Asset(
@@ -366,6 +367,20 @@ def score_task(task_name: str, as_of_date: str) -> dict:
         ).to_dict()
     except NoChampionError as exc:
         raise AirflowSkipException(f"{task_name} not scored: {exc}") from exc
+
+
+def text_task() -> dict:
+    """The text stage (texts.stage) as portrait_ml: new documents segmented and read for
+    requirements, topics refitted; its counts (flags, skipped) in the task's return value."""
+    from texts.stage import run
+
+    result = run(warehouse_dsn("ml")).to_dict()
+    print(
+        f"texts: {result['documents_new']} new of {result['documents_seen']} documents, "
+        f"{result['documents_skipped']} skipped, flags {result['flags']}, "
+        f"{result['requirements_new']} requirements, {result['topics']} topics"
+    )
+    return result
 
 
 def segment_task(as_of_date: str) -> dict:

@@ -89,6 +89,8 @@ class ColumnSpec:
     scale: int | None = None
     # the kind of personal information the column holds (one of PII_KINDS), or None
     pii: str | None = None
+    # free text people wrote (notes, descriptions, comments): read by the text stage (texts/)
+    free_text: bool = False
 
     @property
     def pg_type(self) -> str:
@@ -127,6 +129,11 @@ class TableSpec:
     def pii_columns(self) -> dict[str, str]:
         """Personal columns of the table: name -> kind (see PII_KINDS)."""
         return {c.name: c.pii for c in self.columns if c.pii}
+
+    @property
+    def free_text_columns(self) -> tuple[str, ...]:
+        """Columns of free text people wrote (the text stage's documents)."""
+        return tuple(c.name for c in self.columns if c.free_text)
 
     def column(self, name: str) -> ColumnSpec:
         for col in self.columns:
@@ -235,6 +242,15 @@ def _check_name(what: str, name: object, where: str = "", limit: int = IDENTIFIE
     return name
 
 
+def _free_text(where: str, ctype: str, cdata: dict) -> bool:
+    flag = cdata.get("free_text", False)
+    if not isinstance(flag, bool):
+        raise ContractError(f"{where}: free_text must be true or false, not {flag!r}")
+    if flag and ctype != "text":
+        raise ContractError(f"{where}: a free_text column must be of type text")
+    return flag
+
+
 def _pii(where: str, cdata: dict) -> str | None:
     kind = cdata.get("pii")
     if kind is None:
@@ -274,6 +290,7 @@ def parse_contract(data: dict) -> Contract:
                         required=bool(cdata.get("required", False)),
                         description=str(cdata.get("description", "") or ""),
                         pii=_pii(f"{sname}.{tname}.{cname}", cdata),
+                        free_text=_free_text(f"{sname}.{tname}.{cname}", ctype, cdata),
                         **_precision(f"{sname}.{tname}.{cname}", ctype, cdata),
                     )
                 )
@@ -388,12 +405,13 @@ def render_markdown(contract: Contract | None = None) -> str:
                 f"`{RAW_SCHEMA}.{raw_table_name(src.name, tab.name)}` (key: {key})"
             )
             out.append("")
-            out.append("| column | type | required | personal | description |")
-            out.append("|---|---|---|---|---|")
+            out.append("| column | type | required | personal | free text | description |")
+            out.append("|---|---|---|---|---|---|")
             for col in tab.columns:
                 req = "yes" if col.required else ""
+                text = "yes" if col.free_text else ""
                 out.append(
-                    f"| `{col.name}` | {col.declared_type} | {req} | {col.pii or ''} | "
+                    f"| `{col.name}` | {col.declared_type} | {req} | {col.pii or ''} | {text} | "
                     f"{_md_cell(col.description)} |"
                 )
             out.append("")

@@ -1,6 +1,7 @@
 """Scorecards against the simulator's truth (demo and test worlds only; real data has none):
-identity resolution (``identity``), the models against the oracle (``models``) and the
-learnable ceiling (``ceiling``), written to ``reports/quality.json`` (``report``)."""
+identity resolution (``identity``), the models against the oracle (``models``), the
+learnable ceiling (``ceiling``) and the text stage (``text``), written to
+``reports/quality.json`` (``report``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from portrait.scorecards.identity import identity_quality
 from portrait.scorecards.model_worlds import models_worlds_quality
 from portrait.scorecards.models import models_quality, not_judged
 from portrait.scorecards.report import worlds_table, write_report
+from portrait.scorecards.texts import text_section
 from portrait.scorecards.worlds import WORLDS, worlds_quality
 from portrait.settings import Settings
 
@@ -77,6 +79,13 @@ def run(truth_dir: Path, dsn: str, reports_dir: Path, worlds: Settings | None = 
             models["demo"] = demo
         print(worlds_table(models))
     write_report("models", models, reports_dir)
+    try:
+        text = text_section(dsn, truth_dir, worlds)
+    except Exception as exc:  # the text figures must not hide the others
+        text = {"status": "error", "reason": f"{type(exc).__name__}: {exc}"[:2000]}
+    write_report("text", text, reports_dir)
+    shown = {k: v for k, v in text.items() if not isinstance(v, dict)}
+    print("text: " + json.dumps(shown, ensure_ascii=False))
     print(json.dumps(demo, indent=2, ensure_ascii=False, default=str))
     for name, why in not_judged(demo).items():
         print(f"{name}: no figures ({why})")

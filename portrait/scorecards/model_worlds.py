@@ -59,13 +59,18 @@ MODEL_WORLDS: dict[str, dict] = {
                     "months": 36, "sources": ["erp"]},
 }  # fmt: skip
 # Features and labels and what they read (as bench/bench_scoring.py builds them).
-MODEL_SELECTION = ["+customer_labels", "--indirect-selection", "cautious"]
+# staging first, then the text stage (texts.*), then the features, labels and rule tags
+STAGING_SELECTION = ["path:seeds", "path:models/staging", "--indirect-selection", "cautious"]
+MODEL_SELECTION = [
+    "+customer_labels", "+customer_rule_tags", "--exclude", "path:models/staging",
+    "--indirect-selection", "cautious",
+]  # fmt: skip
 # The simulator's default oracle (ORACLE_SAMPLES: 256 replicas of the future per company and
 # month-end): at scale 10 it costs ~1 s more than 64 and keeps the oracle's noise out.
 ORACLE_REPLAYS = 256
 BOOTSTRAP_SAMPLES = 200
 # What the world's build depends on: a change here rebuilds it.
-BUILD_INPUTS = ("dbt_project", "sources")
+BUILD_INPUTS = ("dbt_project", "sources", "texts")
 SKIPPED_PARTS = {"target", "logs", "dbt_packages", "__pycache__"}
 
 
@@ -95,6 +100,7 @@ def build_model_world(name: str, dsn: str, settings: Settings, knobs: dict | Non
     from governance.roles import migrate
     from sources.loader import load_landing
     from sources.simulator import simulate
+    from texts.stage import run as text_stage
 
     knobs = dict(MODEL_WORLDS[name] if knobs is None else knobs)
     started = time.perf_counter()
@@ -128,6 +134,8 @@ def build_model_world(name: str, dsn: str, settings: Settings, knobs: dict | Non
     migrate(world_dsn)
     load_landing(world_dsn, root / "data" / "landing", progress=False)
     with tempfile.TemporaryDirectory(prefix=f"portrait-model-{name}-") as tmp:
+        dbt_build(world_dsn, settings, Path(tmp), root / "dbt_staging.log", STAGING_SELECTION)
+        text_stage(world_dsn)
         dbt_build(world_dsn, settings, Path(tmp), root / "dbt_build.log", MODEL_SELECTION)
     marker.write_text(json.dumps(stamp, indent=1))
     return info | {"reused": False, "build_seconds": round(time.perf_counter() - started, 1)}

@@ -41,6 +41,7 @@ def simulate(
     oracle_replays: int = ORACLE_SAMPLES,
     placeholder_share: float = 0.0,
     foreign_share: float = 0.0,
+    free_text: bool = True,
 ) -> dict:
     """Simulate `months` months from `start` for about 100 * `scale` companies.
 
@@ -49,6 +50,8 @@ def simulate(
     `placeholder_share`: share of identity records carrying a shared placeholder (phone,
     park switchboard and address, agency e-mail); `foreign_share`: share of companies
     abroad. Both 0 by default, when the files are those of a world without the knobs.
+    `free_text`: write the free-text columns (notes, comments, descriptions) and their truth
+    (`truth/texts.csv`, `truth/concerns.csv`); every other column is the same without them.
     Returns a summary: companies, rows written per table, source records, seconds.
     Same arguments give byte-identical files.
     """
@@ -76,15 +79,20 @@ def simulate(
     )
     # the knobs draw from generators of their own, spawned after the four above
     foreign_rng, placeholder_rng = (np.random.Generator(np.random.PCG64(s)) for s in seq.spawn(2))
+    # free text too, spawned after those (spawning is stateful: the others stay as they were)
+    text_rng = np.random.Generator(np.random.PCG64(seq.spawn(1)[0]))
     n = max(2, round(100 * scale))
     world = wld.build(n, months, world_rng, identity_rng)
     foreign = abroad.assign(world, foreign_share, foreign_rng)
     hubs = Placeholders(world, placeholder_share, placeholder_rng, foreign)
     cal = Calendar(start, months, horizon=orc.HORIZON + 2)
-    landing = Landing(out, contract, chosen, cal)
+    landing = Landing(out, contract, chosen, cal, texts=free_text)
     sim = Simulator(world, cal, landing, behaviour_rng, identity_rng, identity_noise, orc)
     sim.knobs(foreign if foreign_share > 0 else None, hubs if placeholder_share > 0 else None,
               foreign_rng)  # fmt: skip
+    if free_text:
+        encodings = {s.name: s.encoding for s in contract.sources}
+        sim.free_text(text_rng, encodings, foreign)
 
     truth = out / "truth"
     oracle_rows = []  # (month, as_of day, companies, waits for their probabilities)
@@ -117,6 +125,8 @@ def simulate(
         oracle_rows = [(m, d, idx, *wait()) for m, d, idx, wait in oracle_rows]
 
     _write_companies(truth / "companies.csv", world, cal, foreign)
+    if sim.texts is not None:
+        sim.texts.write_concerns(truth / "concerns.csv")
     labels = orc.labels(
         n, cal, world.entry_day, sim.closed_day,
         np.frombuffer(sim.order_company, dtype=np.int32),

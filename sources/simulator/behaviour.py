@@ -3,7 +3,8 @@ registry and catalog. State lives in per-company arrays; each month's rows strea
 
 Two generators: `rng` draws everything about the latent process and the timing of events,
 `irng` only how identities are written (name variants, phone formats, which duplicate
-account a rep used), so `identity_noise` changes the mess but never the behaviour.
+account a rep used), so `identity_noise` changes the mess but never the behaviour. Free
+text (texts.py) has a generator of its own, so texts never move the other columns.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sources.simulator import abroad, uscc
 from sources.simulator import dynamics as dyn
 from sources.simulator import identity as ident
 from sources.simulator.events import DAY, Events, Invoice
+from sources.simulator.texts import Text, TextWriter
 from sources.simulator.world import CUSTOMER_TYPES, FAMILIES, MATERIALS, NEW_MATERIALS, World
 from sources.simulator.writer import Calendar, Landing
 
@@ -100,6 +102,7 @@ class Simulator(Events):
         self.by_family: dict[int, list[int]] = {}
         self._index_materials()
         self.knobs(None, None, None)
+        self.free_text(None)
 
     def knobs(self, foreign: dict | None, hubs, rng: np.random.Generator | None) -> None:
         """The world knobs: companies abroad (company -> abroad.Foreign) and shared
@@ -107,6 +110,13 @@ class Simulator(Events):
         self.foreign = foreign
         self.hubs = hubs
         self.knob_rng = rng
+
+    def free_text(
+        self, rng: np.random.Generator | None, encodings: dict[str, str] | None = None, abroad=()
+    ) -> None:
+        """Write free text from `rng` (see texts.TextWriter); None: the text columns stay
+        empty and test feedback keeps its fixed phrases, the files of a world without texts."""
+        self.texts = None if rng is None else TextWriter(rng, self.w, encodings or {}, abroad)
 
     # ------------------------------------------------------------------ helpers
     def _next(self, kind: str) -> int:
@@ -132,17 +142,22 @@ class Simulator(Events):
         versions: list[tuple[int, dict]],
         company: int,
         person: ident.Person | None = None,
+        texts: dict[str, Text | None] | None = None,
     ):
         """Emit the last version of each month; the first emitted one carries the truth
-        (the company, and the person the record names if any)."""
+        (the company, and the person the record names if any), and each text's truth goes
+        with the first emitted version that carries its column."""
         by_month: dict[int, dict] = {}
         for sec, row in versions:
             by_month[max(0, self.cal.month_of_day(sec // DAY))] = row
         first = True
         pid = None if person is None else person.person_id
+        pending = {col: t for col, t in (texts or {}).items() if t is not None}
         for month in sorted(by_month):
+            row = by_month[month]
             truth = (self.w.ids[company], pid) if first else (None, None)
-            self.out.row(month, src, table, by_month[month], *truth)
+            carried = [(col, pending.pop(col)) for col in list(pending) if col in row]
+            self.out.row(month, src, table, row, *truth, carried or None)
             first = False
 
     def _emit(
@@ -153,10 +168,12 @@ class Simulator(Events):
         row: dict,
         company: int | None,
         person: ident.Person | None = None,
+        texts: list[tuple[str, Text]] | None = None,
     ) -> None:
         cid = None if company is None else self.w.ids[company]
         pid = None if company is None or person is None else person.person_id
-        self.out.row(max(0, self.cal.month_of_day(sec // DAY)), src, table, row, cid, pid)
+        month = max(0, self.cal.month_of_day(sec // DAY))
+        self.out.row(month, src, table, row, cid, pid, texts)
 
     def _phone(self, c: int) -> str:
         if self.foreign and c in self.foreign:

@@ -2,7 +2,8 @@
 interactions, account and credit updates, projects and closures.
 
 ``Events`` is mixed into ``behaviour.Simulator``: its methods draw from the simulator's
-generators and write through its helpers (``_sec``, ``_emit``, ``_versions``, ...).
+generators and write through its helpers (``_sec``, ``_emit``, ``_versions``, ...). Free
+text comes from ``self.texts`` (texts.TextWriter, its own generator) when it is set.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ DAY = 86400
 CHANNELS = ("visit", "phone", "wechat", "email", "exhibition", "online_meeting")
 OUT_SUBJECTS = ("季度回访", "报价跟进", "新品推介", "交期确认", "年度框架协议沟通")
 IN_SUBJECTS = ("询价", "技术咨询", "新项目需求沟通", "规格确认", "交期咨询")
+# the test feedback of a world without free text (still drawn with it: the stream stays put)
 FEEDBACK_COMMENTS = {
     "pass": ("各项指标满足要求", "测试通过，准备小批量试用", "性能稳定，符合规格"),
     "fail": ("关键参数未达标", "批次一致性差", "杂质含量偏高"),
@@ -48,6 +50,12 @@ def _draw(rng: np.random.Generator, p: tuple[float, ...]) -> int:
     """`int(rng.choice(len(p), p=p))` with the same uniform and the same answer (that is how
     numpy draws it), without choice's per-call validation: ~15x faster, a million calls."""
     return bisect.bisect_right(_cdf(p), rng.random())
+
+
+def _put(row: dict, column: str, text) -> None:
+    """Write a free text (texts.Text or None: the column stays empty) into a row."""
+    if text is not None:
+        row[column] = text.text
 
 
 @dataclass
@@ -241,11 +249,17 @@ class Events:
             u = rng.random()
             result = "pass" if u < p_pass else "fail" if u < p_pass + 0.2 else "conditional"
             comments = FEEDBACK_COMMENTS[result]
-            self._emit(received, "lab", "test_feedback", {
+            row = {
                 "feedback_id": f"FB{self._next('feedback'):08d}", "request_id": req,
                 "received_at": self.cal.ts(received), "result": result,
                 "comments": comments[int(rng.integers(len(comments)))],
-            }, c)  # fmt: skip
+            }  # fmt: skip
+            texts = None
+            if self.texts is not None:
+                text = self.texts.feedback(c, fam, mat[0], result)
+                row["comments"] = "" if text is None else text.text
+                texts = None if text is None else [("comments", text)]
+            self._emit(received, "lab", "test_feedback", row, c, texts=texts)
 
     def _ticket(self, c: int, ms: int, dm: int) -> None:
         rng, w, noise = self.rng, self.w, self.noise
@@ -278,12 +292,18 @@ class Events:
             "opened_at": self.cal.ts(t0),
         }
         self._knobs(c, "service.tickets", base)
+        desc = note = None
+        if self.texts is not None:
+            desc, note = self.texts.ticket(c, cat)
+            _put(base, "description", desc)
         done = {
             **base,
             "closed_at": self.cal.ts(closed),
             "satisfaction": str(score) if surveyed else "",
         }
-        self._versions("service", "tickets", [(t0, base), (closed, done)], c, person)
+        _put(done, "resolution_note", note)
+        texts = {"description": desc, "resolution_note": note}
+        self._versions("service", "tickets", [(t0, base), (closed, done)], c, person, texts)
 
     def _interaction(self, c: int, ms: int, dm: int, outbound: bool) -> None:
         rng, w = self.rng, self.w
@@ -320,10 +340,14 @@ class Events:
             "subject": subject,
             "sales_rep": self.owner[c],
         }
+        notes = None
+        if self.texts is not None:
+            notes = self.texts.interaction(c, subject, outbound, CHANNELS[ch])
+            _put(base, "notes", notes)
         versions = [(t0, base)]
         if responded:
             versions.append((t0 + delay, {**base, "responded_at": self.cal.ts(t0 + delay)}))
-        self._versions("crm", "interactions", versions, c)
+        self._versions("crm", "interactions", versions, c, texts={"notes": notes})
 
     def _account_update(self, c: int, day: int) -> None:
         accts = self.accounts[c]
@@ -403,7 +427,10 @@ class Events:
             "budget_cny": f"{budget:.2f}",
             "updated_at": self.cal.ts(t),
         }
-        self._emit(t, "projects", "projects", row, c)
+        text = None if self.texts is None else self.texts.project(c, kind)
+        _put(row, "description", text)
+        texts = None if text is None else [("description", text)]
+        self._emit(t, "projects", "projects", row, c, texts=texts)
         return (row,)
 
     def _project_end(self, c: int, cur: tuple, day: int, status: str) -> None:

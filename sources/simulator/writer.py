@@ -1,6 +1,7 @@
 """Landing files per the contract, monthly batches, and the streamed record truth
 (`truth/records.csv`: the company of each record; `truth/persons.csv`: the person a record
-names, for CRM contacts, lab requesters, service callers and ERP contact persons)."""
+names, for CRM contacts, lab requesters, service callers and ERP contact persons;
+`truth/texts.csv`: the truth of each free text written, see texts.py)."""
 
 from __future__ import annotations
 
@@ -66,7 +67,9 @@ class Calendar:
 class Landing:
     """Writes one batch per month and source; rows dated in a later month wait for it."""
 
-    def __init__(self, out: Path, contract: Contract, sources: list[str], cal: Calendar):
+    def __init__(
+        self, out: Path, contract: Contract, sources: list[str], cal: Calendar, texts: bool = True
+    ):
         self.root = out / "landing"
         self.cal = cal
         self.sources = [s for s in contract.source_names if s in sources]
@@ -78,7 +81,7 @@ class Landing:
             for tab in spec.tables:
                 cols = list(tab.column_names)
                 self.tables[(src, tab.name)] = (cols, [cols.index(k) for k in tab.key])
-        self.pending: dict[int, list[tuple[str, str, list[str], str | None, str | None]]] = {}
+        self.pending: dict[int, list[tuple]] = {}
         self.month = -1
         self.files: dict[tuple[str, str], tuple] = {}
         self.counts: dict[str, int] = {f"{s}.{t}": 0 for s, t in self.tables}
@@ -90,6 +93,12 @@ class Landing:
         self._persons_fh = open(truth_dir / "persons.csv", "w", encoding="utf-8", newline="")  # noqa: SIM115 (closed in close())
         self.persons = csv.writer(self._persons_fh)
         self.persons.writerow(["source", "table", "record_key", "person_id"])
+        self._texts_fh = None
+        if texts:
+            self._texts_fh = open(truth_dir / "texts.csv", "w", encoding="utf-8", newline="")  # noqa: SIM115 (closed in close())
+            self.texts = csv.writer(self._texts_fh)
+            self.texts.writerow(["source", "table", "record_key", "column", "company_id",
+                                 "topic", "requirements", "measured", "hostile"])  # fmt: skip
 
     def open_month(self, m: int) -> None:
         self.month = m
@@ -110,8 +119,8 @@ class Landing:
             # Rows wait here until the month closes: a record changed twice in one month is
             # exported once, in its latest version (an export has one row per key).
             self.files[(src, table)] = (fh, w, {})
-        for src, table, values, company, person in self.pending.pop(m, []):
-            self._write(src, table, values, company, person)
+        for src, table, values, company, person, texts in self.pending.pop(m, []):
+            self._write(src, table, values, company, person, texts)
 
     def close_month(self) -> None:
         for fh, w, rows in self.files.values():
@@ -123,6 +132,8 @@ class Landing:
         self.close_month()
         self._truth_fh.close()
         self._persons_fh.close()
+        if self._texts_fh is not None:
+            self._texts_fh.close()
 
     def row(
         self,
@@ -132,21 +143,29 @@ class Landing:
         row: dict,
         company: str | None,
         person: str | None = None,
+        texts: list[tuple[str, object]] | None = None,
     ) -> None:
         """Queue `row` for the batch of `month`. `company` (and `person`, for a record that
         names one) is given for a record's first version only (it goes to the truth); later
-        versions pass None."""
+        versions pass None. `texts`: (column, texts.Text) of the free texts this version is
+        the first to carry (their truth is written with it)."""
         spec = self.tables.get((src, table))
         if spec is None or month >= self.cal.months:
             return
         values = [row.get(c, "") for c in spec[0]]
         if month <= self.month:
-            self._write(src, table, values, company, person)
+            self._write(src, table, values, company, person, texts)
         else:
-            self.pending.setdefault(month, []).append((src, table, values, company, person))
+            self.pending.setdefault(month, []).append((src, table, values, company, person, texts))
 
     def _write(
-        self, src: str, table: str, values: list[str], company: str | None, person: str | None
+        self,
+        src: str,
+        table: str,
+        values: list[str],
+        company: str | None,
+        person: str | None,
+        texts: list | None = None,
     ) -> None:
         key = "|".join(values[i] for i in self.tables[(src, table)][1])
         rows = self.files[(src, table)][2]
@@ -157,3 +176,6 @@ class Landing:
             self.truth.writerow([src, table, key, company])
             if person is not None:
                 self.persons.writerow([src, table, key, person])
+        if texts and self._texts_fh is not None:
+            for column, text in texts:
+                self.texts.writerow([src, table, key, column, *text.truth()])

@@ -87,7 +87,8 @@ def test_dbt_models_are_tasks(dagbag):
     assert "transform.customer_features_model_build" in daily
     assert "marts.mart_customer_profile_model_build" in daily
     assert not any(t.startswith("transform.mart_") for t in daily), "marts run after scoring"
-    assert any(t.startswith("transform.") and t.endswith("_seed_build") for t in daily), (
+    assert "staging.stg_text__documents_model_build" in daily
+    assert any(t.startswith("staging.") and t.endswith("_seed_build") for t in daily), (
         "seeds (identity decisions, reference data) load in the daily run"
     )
     train = {t.task_id for t in dagbag.dags["portrait_train"].tasks}
@@ -139,7 +140,7 @@ def test_tasks_emit_the_assets_they_write(dagbag):
 
 def test_every_run_checks_its_day_is_covered_before_any_dbt_work(dagbag):
     """A day the data does not cover fails at `coverage`, before dbt: never an empty success."""
-    for dag_id, first_dbt in (("portrait_daily", "transform."), ("portrait_train", "features.")):
+    for dag_id, first_dbt in (("portrait_daily", "staging."), ("portrait_train", "features.")):
         dag = dagbag.dags[dag_id]
         coverage = dag.get_task("coverage")
         assert coverage.upstream_task_ids == {"load"}

@@ -60,3 +60,13 @@
     {%- else -%}{{ exceptions.raise_compiler_error("mask_pii: unknown PII kind " ~ kind) }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- Free text (notes, ticket descriptions) shown to people: phone numbers and e-mail addresses
+    written in it masked like the columns (13812345678 -> 138****5678, a***@example.com); the
+    rest of the text is kept (docs/text.md). -#}
+{% macro mask_free_text(column) -%}
+    regexp_replace(
+        regexp_replace({{ column }}, '(1[3-9][0-9])[0-9]{4}([0-9]{4})', '\1****\2', 'g'),
+        '([A-Za-z0-9])[A-Za-z0-9._%+-]*(@[A-Za-z0-9.-]+\.[A-Za-z]{2,})', '\1***\2', 'g'
+    )
+{%- endmacro %}

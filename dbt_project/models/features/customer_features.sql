@@ -58,6 +58,10 @@ service_features as (
     select * from {{ ref('int_customer_service_summarized') }}
 ),
 
+text_features as (
+    select * from {{ ref('int_customer_texts_summarized') }}
+),
+
 project_features as (
     select * from {{ ref('int_customer_projects_summarized') }}
 ),
@@ -388,6 +392,14 @@ final as (
         coalesce(pj.new_projects_365d, 0) as new_projects_365d,
         pj.new_project_share_365d,
         pj.new_project_share_prev_365d,
+        -- text family (texts/, docs/text.md): what the customer wrote in the last 365 days
+        coalesce(tx.text_documents_365d, 0) as text_documents_365d,
+        coalesce(tx.text_usable_documents_365d, 0) as text_usable_documents_365d,
+        coalesce(tx.text_requirements_365d, 0) as text_requirements_365d,
+        {%- for topic in var('text_topic_codes') %}
+            coalesce(tx.text_{{ topic }}_365d, 0) as text_{{ topic }}_365d,
+        {%- endfor %}
+        coalesce(tx.text_complaints_365d, 0) as text_complaints_365d,
         -- firmographics
         fg.customer_type,
         fg.industry,
@@ -413,6 +425,8 @@ final as (
         on o.cid = sv.cid and o.as_of_date = sv.as_of_date
     left join project_features as pj
         on o.cid = pj.cid and o.as_of_date = pj.as_of_date
+    left join text_features as tx
+        on o.cid = tx.cid and o.as_of_date = tx.as_of_date
     left join firmographics as fg
         on o.cid = fg.cid and o.as_of_date = fg.as_of_date
 )

@@ -11,6 +11,7 @@ final as (
         occurred_at,
         responded_at,
         subject as interaction_subject,
+        notes as interaction_notes,
         sales_rep,
         {{ version_columns(['interaction_id']) }}
     from source

@@ -12,6 +12,7 @@ final as (
         started_at,
         ended_at,
         budget_cny,
+        description as project_description,
         updated_at,
         {{ version_columns(['project_id']) }}
     from source

@@ -11,6 +11,8 @@ final as (
         contact_email,
         category as ticket_category,
         severity as ticket_severity,
+        description as ticket_description,
+        resolution_note as ticket_resolution_note,
         opened_at,
         closed_at,
         satisfaction,
