@@ -10,7 +10,7 @@ from portrait import db
 from portrait.local.connect import connect_hint, known_secrets, scrub
 from portrait.settings import Settings
 
-SCHEMAS = ("raw", "staging", "identity", "features", "tags", "ml", "monitoring", "marts")
+SCHEMAS = ("raw", "staging", "texts", "identity", "features", "tags", "ml", "monitoring", "marts")
 
 
 def rows_per_schema(conn) -> list[tuple[str, str, int]]:

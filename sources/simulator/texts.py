@@ -921,20 +921,23 @@ class TextWriter:
             topic = self._weighted(
                 {
                     SPEC: 1.0,
-                    CODEV: (0.6 if new else 0.25) * codev,
-                    PRICE: 0.4 * price * (subject == "询价"),
+                    CODEV: (1.2 if new else 0.5) * codev,
+                    PRICE: 1.0 * price * (subject == "询价"),
+                    DELIVERY: 0.5 * deliv,
+                    PACKAGING: 0.4 * pack,
                 }
             )
-        else:  # routine outbound subjects: the company's concerns come up
+        else:  # routine outbound subjects: the company's concerns come up (a concerned
+            # customer raises its concern in about half of these talks)
             quote = subject in ("报价跟进", "年度框架协议沟通")
             topic = self._weighted(
                 {
                     ROUTINE: 1.0,
-                    PRICE: 0.2 * quote + (0.5 + 0.5 * quote) * price,
-                    PACKAGING: 0.3 * pack,
-                    DELIVERY: 0.35 * deliv,
-                    SPEC: 0.4 * perf,
-                    CODEV: 0.4 * codev,
+                    PRICE: 0.2 * quote + (1.0 + 0.5 * quote) * price,
+                    PACKAGING: 0.9 * pack,
+                    DELIVERY: 1.0 * deliv,
+                    SPEC: 0.8 * perf,
+                    CODEV: 0.6 * codev,
                 }
             )
         opener = channel if outbound else f"{channel}_in"
