@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections import Counter
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -123,7 +122,8 @@ def process(rows, segmenter: Segmenter, extractor: Extractor, result: StageResul
         "value_written", "unit_written", "is_measured", "family")}  # fmt: skip
     for doc_id, src, tab, rec, col, known_at, body in rows:
         c = clean(body)
-        result.flags.update(Counter(c.flags))
+        for flag in c.flags:
+            result.flags[flag] = result.flags.get(flag, 0) + 1
         words = segmenter.words(c.text) if c.usable else []
         if not c.usable:
             result.documents_skipped += 1
@@ -154,7 +154,7 @@ def run(
         if conn.execute("select to_regnamespace(%s)", (SCHEMA,)).fetchone()[0] is None:
             raise RuntimeError(
                 f"schema {SCHEMA} does not exist: run the role migration first "
-                "(`portrait warehouse roles`, or any DAG's `roles` task)."
+                "(`portrait warehouse up`, or any DAG's `roles` task)."
             )
         conn.execute(DDL)
         if not db.relation_exists(conn, "staging", "stg_text__documents"):

@@ -111,3 +111,21 @@ def test_staging_lists_every_free_text_column_of_the_contract():
         for col in tab.free_text_columns
     }
     assert listed == declared
+
+
+def test_process_counts_every_flag_and_skips_unusable_texts():
+    import datetime as dt
+
+    from texts.requirements import Extractor
+
+    known = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    rows = [
+        (f"d{i}", "service", "tickets", f"T{i}", "description", known, body)
+        for i, body in enumerate(["😀", "👍👍", "<p>包装破损</p>", "拉伸强度≥4900MPa", "  "])
+    ]
+    result = stage.StageResult()
+    docs, reqs = stage.process(rows, Segmenter(), Extractor(), result)
+    assert result.flags == {"no_words": 2, "html": 1, "blank": 1}
+    assert result.documents_skipped == 3
+    assert docs["doc_id"] == [r[0] for r in rows]  # every document stored, usable or not
+    assert reqs["property"] == ["tensile_strength"] and reqs["value_si"] == ["4900000000.0"]
