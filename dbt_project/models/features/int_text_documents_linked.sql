@@ -24,14 +24,16 @@ customer_ids as (
 ),
 
 interactions as (
-    select distinct
+    -- the current version's account (one row per interaction)
+    select
         interaction_id,
         account_id
     from {{ ref('stg_crm__interactions') }}
+    where superseded_at is null
 ),
 
 feedback as (
-    select distinct
+    select
         f.feedback_id,
         f.request_id,
         m.material_family
@@ -40,6 +42,7 @@ feedback as (
         on f.request_id = r.request_id and r.superseded_at is null
     left join {{ ref('stg_catalog__materials') }} as m
         on r.material_id = m.material_id and m.superseded_at is null
+    where f.superseded_at is null
 ),
 
 linked_records as (
