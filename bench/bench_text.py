@@ -51,8 +51,7 @@ def _one(rows: list[tuple]) -> dict:
     t0 = time.perf_counter()
     result = StageResult()
     docs, _ = process(rows, seg, ext, result)
-    skip = seg.property_words
-    words = [[w for w in ws.split(" ") if w and w not in skip] for ws in docs["words"]]
+    words = [seg.topic_words_of(ws) for ws in docs["words"]]
     found = discover(docs["doc_id"], words)
     stage = time.perf_counter() - t0
     return {

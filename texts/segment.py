@@ -47,8 +47,12 @@ class Segmenter:
     def topic_words(self, text: str) -> list[str]:
         """The words topics are found from: content words without property names and units
         (which property a text names is its requirements' business, not its topic's)."""
+        return self.topic_words_of(" ".join(self.words(text)))
+
+    def topic_words_of(self, stored: str) -> list[str]:
+        """topic_words from the space-separated words texts.documents stores."""
         skip = self.property_words
-        return [w for w in self.words(text) if w not in skip]
+        return [w for w in stored.split(" ") if w and w not in skip]
 
     def words(self, text: str) -> list[str]:
         """The content words of `text`, lower-cased, in order."""

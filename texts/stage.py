@@ -162,19 +162,22 @@ def run(
                 f"{SOURCE} does not exist: build the staging models first "
                 "(`dbt build --select path:models/staging`)."
             )
-        result.documents_seen = conn.execute(f"select count(*) from {SOURCE}").fetchone()[0]
+        # the view (a hash over every version of every free text) evaluated once per run
+        conn.execute(f"create temp table staged_documents on commit drop as select * from {SOURCE}")
+        conn.execute("create index on staged_documents (doc_id)")
+        result.documents_seen = conn.execute("select count(*) from staged_documents").fetchone()[0]
         result.documents_deleted = conn.execute(
-            f"delete from texts.documents as t where not exists "
-            f"(select 1 from {SOURCE} as s where s.doc_id = t.doc_id)"
+            "delete from texts.documents as t where not exists "
+            "(select 1 from staged_documents as s where s.doc_id = t.doc_id)"
         ).rowcount
         t = time.perf_counter()
         # a server-side cursor in the same transaction: it reads the snapshot of its
         # declaration, so the rows COPY adds meanwhile do not disturb it
         new = conn.cursor(name="texts_new_documents")
         new.execute(
-            f"select doc_id, source_system, source_table, source_record_id, column_name, "
-            f"known_at, body from {SOURCE} as s where not exists "
-            f"(select 1 from texts.documents as t where t.doc_id = s.doc_id) order by doc_id"
+            "select doc_id, source_system, source_table, source_record_id, column_name, "
+            "known_at, body from staged_documents as s where not exists "
+            "(select 1 from texts.documents as t where t.doc_id = s.doc_id) order by doc_id"
         )
         bar = tqdm(desc="texts", unit="doc", disable=not progress)
         while batch := new.fetchmany(CHUNK):
@@ -208,8 +211,7 @@ def _refit_topics(conn, segmenter: Segmenter, new_topics: int) -> int:
         "select doc_id, words from texts.documents where word_count > 0 order by doc_id"
     ).fetchall()
     ids = [r[0] for r in rows]
-    skip = segmenter.property_words
-    found = discover(ids, [[w for w in r[1].split(" ") if w not in skip] for r in rows], new_topics)
+    found = discover(ids, [segmenter.topic_words_of(r[1]) for r in rows], new_topics)
     conn.execute("delete from texts.document_topics")
     conn.execute("delete from texts.topics")
     keep = found.assignment >= 0

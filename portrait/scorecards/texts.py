@@ -224,8 +224,8 @@ def tags_quality(dsn: str, truth_dir: Path) -> dict:
         ).fetchall()
     judged = [c for c in judged if c in companies]
     ours = {(c, t) for c, t in tagged}
-    skip = Segmenter().property_words
-    topic_of = keyword_topics([[w for w in words.split(" ") if w not in skip] for _, words in docs])
+    seg = Segmenter()
+    topic_of = keyword_topics([seg.topic_words_of(words) for _, words in docs])
     counts = Counter((cid, t) for (cid, _), t in zip(docs, topic_of, strict=True) if t)
     written = Counter(cid for cid, _ in docs)
     out: dict = {"as_of_date": str(as_of), "customers_judged": len(judged), "tags": {}}
