@@ -192,6 +192,40 @@ TAG_CONCERNS = {
 MIN_TEXTS = 3  # customers judged: at least this many usable texts in the 365 days
 
 
+def _true_topics(truth_dir: Path) -> dict[tuple[str, str, str, str], str]:
+    """(source, table, record key, column) -> the text's true topic (truth/texts.csv)."""
+    with open(truth_dir / "texts.csv", encoding="utf-8", newline="") as fh:
+        return {(r["source"], r["table"], r["record_key"], r["column"]): r["topic"]
+                for r in csv.DictReader(fh) if r["topic"]}  # fmt: skip
+
+
+CEILING_SHARES = tuple(s / 100 for s in range(0, 65, 5))
+CEILING_COUNTS = (1, 2, 3, 4)
+
+
+def _ceiling(judged, true_counts, written, topic, concerned) -> dict:
+    """The best a rule of the catalog's kind (at least n texts of the topic and at least that
+    share of the customer's texts) could do with every text's topic right: thresholds chosen on
+    the truth for the best F1. Not a bound on every method, but on any that reads a customer's
+    concern off the topics of what it wrote; when it is below a goal, the world's customers do
+    not write their concerns clearly enough for that goal."""
+    best = None
+    for n in CEILING_COUNTS:
+        for share in CEILING_SHARES:
+            tp = fp = fn = 0
+            for c in judged:
+                has = true_counts[(c, topic)] >= max(n, share * written[c])
+                yes = concerned(c)
+                tp, fp, fn = tp + (has and yes), fp + (has and not yes), fn + (yes and not has)
+            f1 = 2 * tp / max(1, 2 * tp + fp + fn)
+            if best is None or f1 > best[0]:
+                best = (f1, n, share, tp, fp, fn)
+    f1, n, share, tp, fp, fn = best
+    return {"precision": round(tp / max(1, tp + fp), 4), "recall": round(tp / max(1, tp + fn), 4),
+            "f1": round(f1, 4), "at_least": n, "share": share,
+            "counts": {"tp": tp, "fp": fp, "fn": fn}}  # fmt: skip
+
+
 def tags_quality(dsn: str, truth_dir: Path) -> dict:
     """The semantic tags at the latest snapshot against the true concerns, over customers with
     MIN_TEXTS usable texts in the year before (the others have not written enough to judge);
@@ -215,7 +249,8 @@ def tags_quality(dsn: str, truth_dir: Path) -> dict:
             "and tag_code = any(%s)", (as_of, list(TAG_CONCERNS))).fetchall()  # fmt: skip
         # the texts of the year before the snapshot's cutoff (midnight after it, business time)
         docs = conn.execute(
-            "select l.cid, d.words from features.int_text_documents_linked as l "
+            "select l.cid, d.words, l.source_system, l.source_table, l.source_record_id, "
+            "l.column_name from features.int_text_documents_linked as l "
             "join texts.documents as d using (doc_id), "
             "(select (%s::date + 1)::timestamp at time zone %s as cutoff) as c "
             "where d.word_count > 0 and l.known_at <= c.cutoff "
@@ -225,11 +260,13 @@ def tags_quality(dsn: str, truth_dir: Path) -> dict:
     judged = [c for c in judged if c in companies]
     ours = {(c, t) for c, t in tagged}
     seg = Segmenter()
-    topic_of = keyword_topics([seg.topic_words_of(words) for _, words in docs])
-    counts = Counter((cid, t) for (cid, _), t in zip(docs, topic_of, strict=True) if t)
-    written = Counter(cid for cid, _ in docs)
+    topic_of = keyword_topics([seg.topic_words_of(d[1]) for d in docs])
+    counts = Counter((d[0], t) for d, t in zip(docs, topic_of, strict=True) if t)
+    written = Counter(d[0] for d in docs)
+    true_topic = _true_topics(truth_dir)
+    true_counts = Counter((d[0], true_topic.get(d[2:])) for d in docs)
     out: dict = {"as_of_date": str(as_of), "customers_judged": len(judged), "tags": {}}
-    totals = {"ours": Counter(), "baseline": Counter()}
+    totals = {"ours": Counter(), "baseline": Counter(), "ceiling": Counter()}
     for tag, (concern, topic, at_least, share) in TAG_CONCERNS.items():
 
         def baseline(c, topic=topic, n=at_least, share=share):
@@ -243,9 +280,15 @@ def tags_quality(dsn: str, truth_dir: Path) -> dict:
             totals[name].update(tp=tp, fp=fp, fn=fn)
             row[name] = {"precision": round(tp / max(1, tp + fp), 4),
                          "recall": round(tp / max(1, tp + fn), 4), "tagged": tp + fp}  # fmt: skip
+
+        def concerned(c, concern=concern):
+            return concern in concerns.get(companies[c], ())
+
+        row["ceiling"] = _ceiling(judged, true_counts, written, topic, concerned)
+        totals["ceiling"].update(row["ceiling"].pop("counts"))
         out["tags"][tag] = row
     for name, t in totals.items():
-        suffix = "" if name == "ours" else "_baseline"
+        suffix = "" if name == "ours" else f"_{name}"
         out[f"tag_precision{suffix}"] = round(t["tp"] / max(1, t["tp"] + t["fp"]), 4)
         out[f"tag_recall{suffix}"] = round(t["tp"] / max(1, t["tp"] + t["fn"]), 4)
     return out

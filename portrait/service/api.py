@@ -44,6 +44,10 @@ class Profile(BaseModel):
     golden: dict[str, Any] | None
     source_ids: list[dict[str, Any]]
     tags: list[dict[str, Any]]
+    evidence: list[dict[str, Any]] = Field(
+        description="the texts behind each current semantic tag (tag_code, evidence_rank),"
+        " excerpts masked; service-desk texts only for roles with the service leave"
+    )
     scores: list[dict[str, Any]]
     recommendations: list[dict[str, Any]]
     warnings: list[dict[str, Any]]

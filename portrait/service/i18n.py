@@ -51,6 +51,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "reasons": ("原因", "Reasons"),
     "model": ("模型", "Model"),
     "since": ("自", "since"),
+    "evidence": ("标签依据（客户原话）", "Evidence: what the customer wrote"),
+    "evidence_of": (
+        "共 {n} 条相关文本，显示最近 {k} 条",
+        "{n} texts of the year, the {k} latest shown",
+    ),
     "behaviour": ("行为曲线", "Behaviour"),
     "orders": ("订单数", "Orders"),
     "revenue": ("订单金额（元）", "Revenue (CNY)"),

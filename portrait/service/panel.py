@@ -160,12 +160,17 @@ def install(app: FastAPI) -> None:
             history = queries.get_history(conn, who, cid)
             segment_map = queries.segment_map(conn, 3000)
         categories: dict[str, list] = {}
+        evidence: dict[str, list] = {}
+        for text in doc["evidence"]:
+            evidence.setdefault(text["tag_code"], []).append(text)
         for tag in doc["tags"]:
+            tag["evidence"] = evidence.get(tag["tag_code"], [])
             categories.setdefault(tag["category_cn"] if _lang(request) == "zh"
                                   else tag["category"], []).append(tag)  # fmt: skip
         return _render(request, "profile.html", {
             "who": who, "cid": cid, "doc": doc, "categories": categories, "history": history,
             "segment_map": segment_map,
+            "evidence_tags": [tag for tag in doc["tags"] if tag["evidence"]],
         })  # fmt: skip
 
     @app.get("/panel/segments", include_in_schema=False)

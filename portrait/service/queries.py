@@ -317,6 +317,11 @@ with p as (
       from marts.mart_customer_tags as t
       left join marts.mart_tag_catalog as c on c.tag_code = t.tag_code
       where t.cid = %(cid)s and t.is_current and (%(credit)s or t.category <> 'credit')) as t),
+  'evidence', (select coalesce(json_agg(e order by e.tag_code, e.evidence_rank), '[]') from (
+      select tag_code, evidence_rank, evidence_documents, source_system, source_record_id,
+        known_at, topic_name_zh, topic_name_en, excerpt, requirements
+      from marts.mart_customer_text_evidence
+      where cid = %(cid)s and (%(service)s or source_system <> 'service')) as e),
   'scores', (select coalesce(json_agg(s order by s.target), '[]') from (
       select distinct on (target) target, score, band, as_of_date,
         array_remove(array[reason_1, reason_2, reason_3], null) as reasons,
@@ -404,6 +409,7 @@ def profile_parameters(principal: Principal, cid: str, detail: dict | None = Non
         "cid": cid,
         "hidden": sorted(hidden_columns(role)),
         "credit": role.credit,
+        "service": role.service,
         "credit_targets": CREDIT_TARGETS,
         "contacts": role.contacts,
         "owner": principal.owner_sales,

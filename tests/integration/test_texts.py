@@ -153,6 +153,36 @@ def test_a_semantic_tag_is_raised_from_the_complaints(texts_world):
     assert catalog == 6
 
 
+def test_a_semantic_tag_shows_the_texts_that_raised_it_masked(texts_world):
+    evidence = dict(q(
+        texts_world,
+        "select source_record_id, excerpt from marts.mart_customer_text_evidence "
+        "where cid = %s and tag_code = 'text_repeated_tech_complaints'",
+        (texts_world["cid"],),
+    ))  # fmt: skip
+    assert set(COMPLAINTS) <= set(evidence), evidence
+    # the repaired (mojibake) and the cut (100 kB) complaints count too; the empty, blank,
+    # emoji-only and packaging ones do not
+    assert set(evidence) == set(COMPLAINTS) | {"TKLATE0005", "TKLATE0006"}
+    assert evidence["TKLATE0006"] == "批次一致性差,拉伸强度不达标"
+    assert len(evidence["TKLATE0005"]) == 281 and evidence["TKLATE0005"].endswith("…")
+    assert "138****5678" in evidence["TKLATE0009"] and "13812345678" not in evidence["TKLATE0009"]
+    # every current semantic tag of every customer has its evidence, and nothing else has
+    orphans = q(
+        texts_world,
+        "select t.cid, t.tag_code from marts.mart_customer_tags t where t.is_current and "
+        "t.tag_code like 'text_%%' "
+        "except select cid, tag_code from marts.mart_customer_text_evidence",
+    )
+    assert orphans == []
+    extra = q(
+        texts_world,
+        "select cid, tag_code from marts.mart_customer_text_evidence except "
+        "select cid, tag_code from marts.mart_customer_tags where is_current",
+    )
+    assert extra == []
+
+
 def test_complaint_clusters_mask_phone_numbers(texts_world):
     rows = q(texts_world, "select topic_code, complaint_texts, representative_texts "
                           "from marts.mart_complaint_clusters")  # fmt: skip

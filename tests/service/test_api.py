@@ -7,6 +7,7 @@ import codecs
 import csv
 import io
 import json
+import re
 import threading
 
 import httpx
@@ -205,6 +206,25 @@ def test_a_profile_has_sources_tags_scores_and_is_audited(service):
     assert logged[0] >= 1
     history = c.get(f"/api/v1/customers/{cid}/history").json()
     assert history["tags"] and history["scores"]
+
+
+def test_a_semantic_tag_comes_with_its_texts_masked_and_tickets_only_for_service_roles(service):
+    cid = _a_customer_with(
+        service,
+        "exists (select from marts.mart_customer_text_evidence as e where e.cid = p.cid"
+        " and e.source_system = 'service') and exists (select from"
+        " marts.mart_customer_text_evidence as e"
+        " where e.cid = p.cid and e.source_system <> 'service')",
+    )
+    doc = service.client("analyst").get(f"/api/v1/customers/{cid}").json()
+    tags = {t["tag_code"] for t in doc["tags"]}
+    assert doc["evidence"] and {e["tag_code"] for e in doc["evidence"]} <= tags
+    assert all(e["excerpt"] and e["evidence_rank"] >= 1 and e["evidence_documents"] >= 1
+               for e in doc["evidence"])  # fmt: skip
+    assert not any(re.search(r"1[3-9]\d{9}", e["excerpt"]) for e in doc["evidence"])
+    assert {"service"} < {e["source_system"] for e in doc["evidence"]}
+    credit = service.client("credit").get(f"/api/v1/customers/{cid}").json()  # no service leave
+    assert credit["evidence"] and all(e["source_system"] != "service" for e in credit["evidence"])
 
 
 def test_unknown_cid_is_404_and_a_retired_one_redirects(service):

@@ -108,6 +108,26 @@ def test_a_sales_user_sees_no_contacts_of_other_owners_accounts(browser, service
     page.close()
 
 
+def test_a_semantic_tag_opens_onto_the_texts_that_raised_it(browser, service):
+    import psycopg
+
+    with psycopg.connect(service.superuser_dsn) as conn:
+        cid, tag, excerpt = conn.execute(
+            "select cid, tag_code, excerpt from marts.mart_customer_text_evidence"
+            " where evidence_rank = 1 and source_system <> 'service' order by cid, tag_code limit 1"
+        ).fetchone()
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    sign_in(page, service, "analyst")
+    page.goto(f"{service.url}/panel/customers/{cid}")
+    evidence = page.locator(f"#evidence details[data-tag={tag}]")
+    assert not evidence.locator("li").first.is_visible()  # folded until asked for
+    evidence.locator("summary").click()
+    assert excerpt[:20] in evidence.locator("li").first.inner_text()
+    assert "标签依据" in page.inner_text("#evidence")
+    page.screenshot(path=str(SHOTS / "evidence.png"), full_page=True)
+    page.close()
+
+
 def test_unknown_cid_is_a_404_page_and_a_retired_one_redirects(service):
     import psycopg
 

@@ -54,3 +54,12 @@ def test_passwords_are_argon2_and_short_ones_refused():
     assert not auth.verify_password("not a hash", "x")
     with pytest.raises(ValueError):
         auth.hash_password("short")
+
+
+@pytest.mark.parametrize("contacts", ["none", "masked", "own", "all"])
+def test_the_profile_statement_stays_short_enough_for_psycopgs_cache(contacts):
+    # psycopg caches the parsing of statements up to 4,096 characters long
+    # (psycopg._queries.MAX_CACHED_STATEMENT_LENGTH); a longer one is parsed on every request
+    from psycopg import _queries
+
+    assert len(queries.profile_sql(contacts)) <= _queries.MAX_CACHED_STATEMENT_LENGTH
