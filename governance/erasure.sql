@@ -54,6 +54,40 @@ returns text language sql stable parallel safe as $$
     )), 'hex')
 $$;
 
+-- Free text (notes, ticket descriptions: the contract's free_text columns) with every erased
+-- phone number and e-mail address written in it replaced by '[erased]'. Candidates: runs of
+-- digits (single blanks or hyphens between them allowed, so 138-1234-5678 is one), bare digit
+-- runs, and e-mail addresses; each is hashed like a column's value and compared. Names are not
+-- looked for in free text: a name is a word too (张力 is tension), so replacing it would
+-- change what a text says (docs/governance.md).
+create or replace function governance.erased_in_text(salt text, value text)
+returns text language plpgsql stable parallel safe as $$
+declare
+    candidate text;
+    what text;
+    result text := value;
+begin
+    if value is null or value !~ '[0-9]{5}|@' then
+        return value;
+    end if;
+    for candidate, what in
+        select m[1], 'phone' from regexp_matches(value, '(\+?[0-9](?:[ -]?[0-9]){6,16})', 'g') as m
+        union
+        select m[1], 'phone' from regexp_matches(value, '([0-9]{7,17})', 'g') as m
+        union
+        select m[1], 'email' from regexp_matches(value, '([A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})', 'g') as m
+    loop
+        if exists (
+            select from governance.erased_identifiers as e
+            where e.kind = what and e.hash = governance.erasure_digest(salt, what, candidate)
+        ) then
+            result := replace(result, candidate, '[erased]');
+        end if;
+    end loop;
+    return result;
+end
+$$;
+
 -- The same hash for a role that may not read the salt (portrait forget's log).
 create or replace function governance.erasure_hash(kind text, value text)
 returns text language plpgsql stable security definer parallel safe

@@ -17,6 +17,36 @@ def dbt_selectors(tables: list[str]) -> list[str]:
     return [f"source:{t.split('__', 1)[0]}.{t}+" for t in sorted(tables)]
 
 
+def _reread_texts(settings, contract, touched: list[str]) -> None:
+    """When free text changed (an erased phone or e-mail written in it), the text stage reads
+    the changed texts again (dropping the old versions from texts.*) and dbt rebuilds what
+    reads them: features, tags, evidence, complaint clusters."""
+    from portrait import db
+    from portrait.local import runner
+    from sources.contract import raw_table_name
+
+    free_text = {
+        raw_table_name(s.name, t.name) for s in contract.sources for t in s.tables
+        if t.free_text_columns
+    }  # fmt: skip
+    if not free_text & set(touched):
+        return
+    with db.connect(settings.migration_dsn()) as conn:
+        if not db.relation_exists(conn, "texts", "documents"):
+            return  # the text stage never ran here
+    from texts.stage import run as text_stage
+
+    result = text_stage(settings.warehouse_dsn("ml"))
+    typer.echo(
+        f"text stage: {result.documents_new} texts read again, "
+        f"{result.documents_deleted} old versions dropped; rebuilding what reads them:"
+    )
+    runner.run(
+        [str(runner.BIN / "dbt"), "build", "--select", "source:texts+"],
+        cwd=settings.dbt_project_dir,
+    )
+
+
 def forget(
     contact: str = typer.Option(..., help="The person: a CRM contact id, a phone or an e-mail"),
     dry_run: bool = typer.Option(False, "--dry-run", help="List what would change; change nothing"),
@@ -79,6 +109,7 @@ def forget(
         [str(runner.BIN / "dbt"), "build", "--select", *dbt_selectors(touched)],
         cwd=settings.dbt_project_dir,
     )
+    _reread_texts(settings, contract, touched)
     with db.connect(dsn) as conn:
         finish_erasure(conn, erasure_id, changed, rebuilt=True)
     typer.echo(f"erasure {erasure_id}: done, downstream rebuilt")

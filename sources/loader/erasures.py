@@ -4,8 +4,10 @@
 ``governance.erased_identifiers`` (governance/erasure.sql; the loader reads the salt and
 those hashes, nothing else of governance); every load nulls, in the rows it
 loads, each personal column (contract ``pii``) whose value hashes to one of them, and blanks
-the quarantined lines and extra columns that hold one. ``forget`` runs the same step over
-every row of raw. Nothing happens where no erasure was ever recorded.
+the quarantined lines and extra columns that hold one, and replaces the erased phone numbers
+and e-mail addresses written in free text (contract ``free_text``; names are left: a name is
+a word too). ``forget`` runs the same step over every row of raw. Nothing happens where no
+erasure was ever recorded.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sources.contract import RAW_SCHEMA, Contract, TableSpec, raw_table_name
 ERASED_KINDS = ("name", "phone", "email")
 ERASED_LINE = "[erased on request]"
 _HASH_FUNCTION = "governance.erasure_digest(text,text,text)"
+_TEXT_FUNCTION = "governance.erased_in_text(text,text)"
 
 
 def erasures_recorded(conn: psycopg.Connection) -> bool:
@@ -74,6 +77,23 @@ def _erasure_statement(name: str, tab: TableSpec, batch_id: str | None) -> sql.C
     )
 
 
+def _free_text_statement(name: str, tab: TableSpec, batch_id: str | None) -> sql.Composable:
+    """UPDATE replacing the erased phones and e-mails written in a raw table's free text."""
+    Id, SQL = sql.Identifier, sql.SQL
+    scrubbed = {c: SQL("governance.erased_in_text(_salt.salt, {})").format(Id(c))
+                for c in tab.free_text_columns}  # fmt: skip
+    return SQL(
+        "update {t} set {sets} from governance.erasure_salt as _salt where {batch} and ({any})"
+    ).format(
+        t=Id(RAW_SCHEMA, name),
+        sets=SQL(", ").join(SQL("{} = {}").format(Id(c), s) for c, s in scrubbed.items()),
+        batch=SQL("_batch_id = {}").format(sql.Literal(batch_id)) if batch_id else SQL("true"),
+        any=SQL(" or ").join(
+            SQL("{} is distinct from {}").format(Id(c), s) for c, s in scrubbed.items()
+        ),
+    )
+
+
 def apply_erasures(
     conn: psycopg.Connection,
     contract: Contract,
@@ -89,17 +109,28 @@ def apply_erasures(
     # JIT compiling these statements costs more than running them (measured: 1.5 s a table)
     conn.execute("select set_config('jit', 'off', true)")
     changed: dict[str, int] = {}
+    in_text = conn.execute("select to_regprocedure(%s) is not null", (_TEXT_FUNCTION,)).fetchone()
     for src in contract.sources:
         if source is not None and src.name != source:
             continue
         for tab in src.tables:
-            if not any(k in ERASED_KINDS for k in tab.pii_columns.values()):
-                continue
+            statements = []
+            if any(k in ERASED_KINDS for k in tab.pii_columns.values()):
+                statements.append(_erasure_statement)
+            if tab.free_text_columns and in_text[0]:
+                statements.append(_free_text_statement)
             name = raw_table_name(src.name, tab.name)
-            if conn.execute("select to_regclass(%s)", (f"{RAW_SCHEMA}.{name}",)).fetchone()[0]:
-                n = conn.execute(_erasure_statement(name, tab, batch_id)).rowcount
+            if (
+                not statements
+                or not conn.execute("select to_regclass(%s)", (f"{RAW_SCHEMA}.{name}",)).fetchone()[
+                    0
+                ]
+            ):
+                continue
+            for statement in statements:
+                n = conn.execute(statement(name, tab, batch_id)).rowcount
                 if n:
-                    changed[name] = n
+                    changed[name] = changed.get(name, 0) + n
     field = sql.SQL("btrim(f.v, '\"')")
     n = conn.execute(
         sql.SQL(

@@ -14,6 +14,7 @@ from psycopg import sql
 
 from sources.contract import load_contract
 from sources.loader import ERASED_LINE, load_batch, load_landing
+from texts import stage
 
 pytestmark = pytest.mark.integration
 
@@ -70,7 +71,8 @@ def business_checksums(dsn: str) -> dict[str, str]:
     with psycopg.connect(dsn) as conn:
         for src in contract.sources:
             for tab in src.tables:
-                keep = [c for c in tab.column_names if c not in tab.pii_columns]
+                personal = set(tab.pii_columns) | set(tab.free_text_columns)
+                keep = [c for c in tab.column_names if c not in personal]
                 out[f"{src.name}__{tab.name}"] = conn.execute(
                     sql.SQL(
                         "select md5(coalesce(string_agg(r::text, '|' order by r::text), '')) "
@@ -136,6 +138,20 @@ def forgotten(pg_cluster, tiny_world, tmp_path_factory) -> dict:
     env["PORTRAIT_LOCAL_DIR"] = str(local)
     dbt(["build"], {**service_env_for(dsn, local)})
     person = pick_contact(dsn)
+    # the person's phone (written two ways) and e-mail in a rep's notes, read by the text stage
+    phone = person["phone"]
+    with psycopg.connect(dsn) as conn:
+        conn.execute(
+            "update raw.crm__interactions set notes = coalesce(notes, '') || %s "
+            "where interaction_id = (select min(interaction_id) from raw.crm__interactions)",
+            (
+                f" 联系人电话{phone}，备用 {phone[:3]}-{phone[3:7]}-{phone[7:]}，"
+                "邮箱 " + person["email"],
+            ),
+        )
+    dbt(["build", "--select", "source:crm.crm__interactions+"], {**service_env_for(dsn, local)})
+    stage.run(dsn)
+    dbt(["build", "--select", "source:texts+"], {**service_env_for(dsn, local)})
     needles = [person["name"], person["phone"], person["email"]]
     out = {"dsn": dsn, "person": person, "needles": needles, "env": env}
     out["present_before"] = scan(dsn, needles)
@@ -160,9 +176,25 @@ def forgotten(pg_cluster, tiny_world, tmp_path_factory) -> dict:
 
 def test_the_person_is_there_before(forgotten):
     schemas = {hit[0] for hit in forgotten["present_before"]}
-    assert {"raw", "staging", "identity", "marts_restricted"} <= schemas, forgotten[
+    assert {"raw", "staging", "identity", "marts_restricted", "texts"} <= schemas, forgotten[
         "present_before"
     ]
+
+
+def test_phones_and_e_mails_written_in_free_text_are_erased_and_read_again(forgotten):
+    assert "text stage: " in forgotten["forget"].output
+    with psycopg.connect(forgotten["dsn"]) as conn:
+        (notes,) = conn.execute(
+            "select notes from raw.crm__interactions "
+            "where interaction_id = (select min(interaction_id) from raw.crm__interactions)"
+        ).fetchone()
+        (body,) = conn.execute(
+            "select body from texts.documents where source_table = 'interactions' "
+            "and body like '%%联系人电话%%'"
+        ).fetchone()
+    assert notes.count("[erased]") == 3
+    assert "联系人电话[erased]，备用 [erased]，邮箱 [erased]" in notes
+    assert "[erased]" in body
 
 
 def test_dry_run_lists_what_would_change_and_changes_nothing(forgotten):

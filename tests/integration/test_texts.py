@@ -210,3 +210,51 @@ def test_the_stage_login_reads_only_the_documents_in_staging(texts_world):
     analyst = psycopg.connect(texts_world["dsns"]["analyst"])
     with analyst as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
         conn.execute("select count(*) from texts.documents")
+
+
+def _drop_free_text_columns(landing: Path) -> int:
+    """The landing files as a company whose systems export no free text would send them: every
+    free_text column of the contract left out of the CSV header and rows."""
+    from sources.contract import load_contract
+
+    dropped = 0
+    for source in load_contract().sources:
+        for table in source.tables:
+            if not table.free_text_columns:
+                continue
+            for path in landing.glob(f"{source.name}/*/{table.name}.csv"):
+                with open(path, encoding=source.encoding, newline="") as fh:
+                    rows = list(csv.DictReader(fh))
+                if not rows:
+                    continue
+                keep = [c for c in rows[0] if c not in table.free_text_columns]
+                dropped += len(rows[0]) - len(keep)
+                with open(path, "w", encoding=source.encoding, newline="") as fh:
+                    w = csv.DictWriter(fh, keep, extrasaction="ignore")
+                    w.writeheader()
+                    w.writerows(rows)
+    return dropped
+
+
+def test_exports_without_text_columns_run_everything_else(pg_cluster, tiny_world, tmp_path):
+    dsns = migrated_database(pg_cluster, "texts_none")
+    landing = tmp_path / "landing"
+    shutil.copytree(tiny_world / "landing", landing)
+    assert _drop_free_text_columns(landing) >= 4
+    env = role_env_for(dsns, tmp_path / "local")
+    load_landing(dsns["loader"], landing, progress=False)  # raises if a batch fails
+    dbt(["build", "--select", "path:seeds", "path:models/staging", *CAUTIOUS], env)
+    run = stage.run(dsns["ml"])
+    assert (run.documents_seen, run.documents_new, run.topics) == (0, 0, 0)
+    dbt(["build", "--exclude", "path:models/staging", "path:seeds"], env)  # raises if one fails
+    with psycopg.connect(dsns["superuser"]) as conn:
+        count = lambda q: conn.execute(q).fetchone()[0]  # noqa: E731
+        assert count("select count(*) from texts.documents") == 0
+        assert count("select count(*) from features.customer_features") > 0
+        assert count("select count(*) from features.customer_features "
+                     "where text_documents_365d <> 0") == 0  # fmt: skip
+        assert count("select count(*) from tags.customer_rule_tags") > 0
+        assert count("select count(*) from tags.customer_rule_tags "
+                     "where tag_code like 'text_%'") == 0  # fmt: skip
+        assert count("select count(*) from marts.mart_customer_profile") > 0
+        assert count("select count(*) from marts.mart_customer_text_evidence") == 0
