@@ -31,6 +31,11 @@ def simulate(
         0.0, help="Share of identity records with a shared placeholder phone, address or e-mail"
     ),
     foreign_share: float = typer.Option(0.0, help="Share of companies abroad (0 = none)"),
+    free_text: bool = typer.Option(
+        True,
+        help="Write the free-text columns (notes, ticket descriptions, feedback); "
+        "--no-free-text leaves them empty, every other byte the same",
+    ),
     progress: bool = typer.Option(True, help="Show a progress bar"),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON line"),
 ) -> None:
@@ -50,6 +55,7 @@ def simulate(
         progress=progress,
         placeholder_share=placeholder_share,
         foreign_share=foreign_share,
+        free_text=free_text,
         **({} if oracle_replays is None else {"oracle_replays": oracle_replays}),
     )
     typer.echo(json.dumps(summary, ensure_ascii=False) if as_json else summary)
