@@ -28,13 +28,17 @@ from texts.topics import discover, keyword_topics
 csv.field_size_limit(sys.maxsize)  # a pasted log of 100 kB is a legitimate cell
 
 
+def texts_truth(truth_dir: Path) -> dict[tuple[str, str, str, str], dict]:
+    """truth/texts.csv by (source, table, record key, column)."""
+    with open(truth_dir / "texts.csv", encoding="utf-8", newline="") as fh:
+        return {(r["source"], r["table"], r["record_key"], r["column"]): r
+                for r in csv.DictReader(fh)}  # fmt: skip
+
+
 def world_texts(world: Path) -> list[dict]:
     """Every free text of the world's landing files with its truth (one per record, column
     and distinct text, as staging lists them), in file order."""
-    truth = {}
-    with open(world / "truth" / "texts.csv", encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
-            truth[(row["source"], row["table"], row["record_key"], row["column"])] = row
+    truth = texts_truth(world / "truth")
     out, seen = [], set()
     for src in load_contract().sources:
         for tab in src.tables:
@@ -192,11 +196,18 @@ TAG_CONCERNS = {
 MIN_TEXTS = 3  # customers judged: at least this many usable texts in the 365 days
 
 
-def _true_topics(truth_dir: Path) -> dict[tuple[str, str, str, str], str]:
-    """(source, table, record key, column) -> the text's true topic (truth/texts.csv)."""
-    with open(truth_dir / "texts.csv", encoding="utf-8", newline="") as fh:
-        return {(r["source"], r["table"], r["record_key"], r["column"]): r["topic"]
-                for r in csv.DictReader(fh) if r["topic"]}  # fmt: skip
+def _confusion(judged, has, concerned) -> Counter:
+    """tp, fp, fn of a tag (`has`) against the true concern (`concerned`) over `judged`."""
+    out = Counter(tp=0, fp=0, fn=0)
+    for c in judged:
+        tagged, yes = has(c), concerned(c)
+        out.update(tp=tagged and yes, fp=tagged and not yes, fn=yes and not tagged)
+    return out
+
+
+def _rates(n: Counter) -> dict:
+    return {"precision": round(n["tp"] / max(1, n["tp"] + n["fp"]), 4),
+            "recall": round(n["tp"] / max(1, n["tp"] + n["fn"]), 4)}  # fmt: skip
 
 
 CEILING_SHARES = tuple(s / 100 for s in range(0, 65, 5))
@@ -212,18 +223,17 @@ def _ceiling(judged, true_counts, written, topic, concerned) -> dict:
     best = None
     for n in CEILING_COUNTS:
         for share in CEILING_SHARES:
-            tp = fp = fn = 0
-            for c in judged:
-                has = true_counts[(c, topic)] >= max(n, share * written[c])
-                yes = concerned(c)
-                tp, fp, fn = tp + (has and yes), fp + (has and not yes), fn + (yes and not has)
-            f1 = 2 * tp / max(1, 2 * tp + fp + fn)
+
+            def has(c, n=n, share=share):
+                return true_counts[(c, topic)] >= max(n, share * written[c])
+
+            counts = _confusion(judged, has, concerned)
+            f1 = 2 * counts["tp"] / max(1, 2 * counts["tp"] + counts["fp"] + counts["fn"])
             if best is None or f1 > best[0]:
-                best = (f1, n, share, tp, fp, fn)
-    f1, n, share, tp, fp, fn = best
-    return {"precision": round(tp / max(1, tp + fp), 4), "recall": round(tp / max(1, tp + fn), 4),
-            "f1": round(f1, 4), "at_least": n, "share": share,
-            "counts": {"tp": tp, "fp": fp, "fn": fn}}  # fmt: skip
+                best = (f1, n, share, counts)
+    f1, n, share, counts = best
+    return {**_rates(counts), "f1": round(f1, 4), "at_least": n, "share": share,
+            "counts": counts}  # fmt: skip
 
 
 def tags_quality(dsn: str, truth_dir: Path) -> dict:
@@ -263,8 +273,8 @@ def tags_quality(dsn: str, truth_dir: Path) -> dict:
     topic_of = keyword_topics([seg.topic_words_of(d[1]) for d in docs])
     counts = Counter((d[0], t) for d, t in zip(docs, topic_of, strict=True) if t)
     written = Counter(d[0] for d in docs)
-    true_topic = _true_topics(truth_dir)
-    true_counts = Counter((d[0], true_topic.get(d[2:])) for d in docs)
+    truth = texts_truth(truth_dir)
+    true_counts = Counter((d[0], truth[d[2:]]["topic"]) for d in docs if d[2:] in truth)
     out: dict = {"as_of_date": str(as_of), "customers_judged": len(judged), "tags": {}}
     totals = {"ours": Counter(), "baseline": Counter(), "ceiling": Counter()}
     for tag, (concern, topic, at_least, share) in TAG_CONCERNS.items():
@@ -272,25 +282,21 @@ def tags_quality(dsn: str, truth_dir: Path) -> dict:
         def baseline(c, topic=topic, n=at_least, share=share):
             return counts[(c, topic)] >= max(n, share * written[c])
 
-        row = {}
-        for name, has in (("ours", lambda c, tag=tag: (c, tag) in ours), ("baseline", baseline)):
-            tp = sum(1 for c in judged if has(c) and concern in concerns.get(companies[c], ()))
-            fp = sum(1 for c in judged if has(c) and concern not in concerns.get(companies[c], ()))
-            fn = sum(1 for c in judged if not has(c) and concern in concerns.get(companies[c], ()))
-            totals[name].update(tp=tp, fp=fp, fn=fn)
-            row[name] = {"precision": round(tp / max(1, tp + fp), 4),
-                         "recall": round(tp / max(1, tp + fn), 4), "tagged": tp + fp}  # fmt: skip
-
         def concerned(c, concern=concern):
             return concern in concerns.get(companies[c], ())
 
+        row = {}
+        for name, has in (("ours", lambda c, tag=tag: (c, tag) in ours), ("baseline", baseline)):
+            n = _confusion(judged, has, concerned)
+            totals[name].update(n)
+            row[name] = {**_rates(n), "tagged": n["tp"] + n["fp"]}
         row["ceiling"] = _ceiling(judged, true_counts, written, topic, concerned)
         totals["ceiling"].update(row["ceiling"].pop("counts"))
         out["tags"][tag] = row
-    for name, t in totals.items():
+    for name, n in totals.items():
         suffix = "" if name == "ours" else f"_{name}"
-        out[f"tag_precision{suffix}"] = round(t["tp"] / max(1, t["tp"] + t["fp"]), 4)
-        out[f"tag_recall{suffix}"] = round(t["tp"] / max(1, t["tp"] + t["fn"]), 4)
+        for key, value in _rates(n).items():
+            out[f"tag_{key}{suffix}"] = value
     return out
 
 

@@ -49,6 +49,21 @@ def _erased_any_kind(value: sql.Composable) -> sql.Composable:
     return sql.SQL(" or ").join(_erased(sql.Literal(k), value) for k in ERASED_KINDS)
 
 
+def _update(name: str, sets: list[sql.Composable], hits: list[sql.Composable],
+            batch_id: str | None) -> sql.Composable:  # fmt: skip
+    """UPDATE of one raw table (of one batch if ``batch_id``) setting ``sets`` in the rows
+    where one of ``hits`` holds, with the erasure salt in scope as ``_salt``."""
+    SQL = sql.SQL
+    return SQL(
+        "update {t} set {sets} from governance.erasure_salt as _salt where {batch} and ({any})"
+    ).format(
+        t=sql.Identifier(RAW_SCHEMA, name),
+        sets=SQL(", ").join(sets),
+        batch=SQL("_batch_id = {}").format(sql.Literal(batch_id)) if batch_id else SQL("true"),
+        any=SQL(" or ").join(hits),
+    )
+
+
 def _erasure_statement(name: str, tab: TableSpec, batch_id: str | None) -> sql.Composable:
     """UPDATE nulling the erased values of one raw table (of one batch if ``batch_id``)."""
     Id, SQL = sql.Identifier, sql.SQL
@@ -67,14 +82,8 @@ def _erasure_statement(name: str, tab: TableSpec, batch_id: str | None) -> sql.C
             "else _extra end"
         ).format(eh=extra_hit, one=_erased_any_kind(SQL("x.value #>> '{}'")))
     )
-    return SQL(
-        "update {t} set {sets} from governance.erasure_salt as _salt where {batch} and ({any})"
-    ).format(
-        t=Id(RAW_SCHEMA, name),
-        sets=SQL(", ").join(sets),
-        batch=SQL("_batch_id = {}").format(sql.Literal(batch_id)) if batch_id else SQL("true"),
-        any=SQL(" or ").join([*hit.values(), SQL("(_extra is not null and {})").format(extra_hit)]),
-    )
+    extra = SQL("(_extra is not null and {})").format(extra_hit)
+    return _update(name, sets, [*hit.values(), extra], batch_id)
 
 
 def _free_text_statement(name: str, tab: TableSpec, batch_id: str | None) -> sql.Composable:
@@ -82,16 +91,9 @@ def _free_text_statement(name: str, tab: TableSpec, batch_id: str | None) -> sql
     Id, SQL = sql.Identifier, sql.SQL
     scrubbed = {c: SQL("governance.erased_in_text(_salt.salt, {})").format(Id(c))
                 for c in tab.free_text_columns}  # fmt: skip
-    return SQL(
-        "update {t} set {sets} from governance.erasure_salt as _salt where {batch} and ({any})"
-    ).format(
-        t=Id(RAW_SCHEMA, name),
-        sets=SQL(", ").join(SQL("{} = {}").format(Id(c), s) for c, s in scrubbed.items()),
-        batch=SQL("_batch_id = {}").format(sql.Literal(batch_id)) if batch_id else SQL("true"),
-        any=SQL(" or ").join(
-            SQL("{} is distinct from {}").format(Id(c), s) for c, s in scrubbed.items()
-        ),
-    )
+    sets = [SQL("{} = {}").format(Id(c), s) for c, s in scrubbed.items()]
+    hits = [SQL("{} is distinct from {}").format(Id(c), s) for c, s in scrubbed.items()]
+    return _update(name, sets, hits, batch_id)
 
 
 def _exists(conn: psycopg.Connection, name: str) -> bool:
