@@ -9,8 +9,47 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib import font_manager
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import roc_curve
+
+# Families that draw Chinese, in order of preference. WenQuanYi Micro Hei is the one
+# `portrait setup system` installs (Debian's fonts-wqy-microhei, portrait.local.system's
+# CJK_FONT); the others are what a developer's Mac or Windows machine already has.
+CJK_FAMILIES = (
+    "WenQuanYi Micro Hei",
+    "Noto Sans CJK SC",
+    "Source Han Sans SC",
+    "PingFang SC",
+    "Microsoft YaHei",
+    "SimHei",
+)
+
+
+def cjk_families() -> list[str]:
+    """The CJK_FAMILIES matplotlib can find here (empty when none is installed)."""
+    found = []
+    for family in CJK_FAMILIES:
+        try:
+            font_manager.findfont(
+                font_manager.FontProperties(family=family), fallback_to_default=False
+            )
+        except ValueError:
+            continue
+        found.append(family)
+    return found
+
+
+def cjk_rc() -> dict:
+    """rcParams for a figure with Chinese labels, for ``plt.rc_context``: the CJK families
+    found first, matplotlib's own sans-serif after them (Latin glyphs and a fallback), and
+    an ASCII minus sign (these fonts lack U+2212). Scoped, not global: the other figures
+    keep matplotlib's defaults."""
+    return {
+        "font.family": "sans-serif",
+        "font.sans-serif": [*cjk_families(), *plt.rcParams["font.sans-serif"]],
+        "axes.unicode_minus": False,
+    }
 
 
 def _roc(y, p_model, p_base):
