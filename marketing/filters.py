@@ -75,7 +75,7 @@ class CustomerFilter:
             value = params.get(name)
             if value is None or value == "":
                 return []
-            values = [value] if isinstance(value, str) else list(value)
+            values = list(value) if isinstance(value, list | tuple) else [value]
             return [str(v) for v in values if v not in (None, "")]
 
         def one(name: str) -> str | None:
