@@ -347,7 +347,7 @@ def resolve_run(conn: psycopg.Connection, run_or_campaign: str) -> dict:
         conn.cursor(row_factory=dict_row)
         .execute(
             "select * from activation.audience_runs where run_id = %s or campaign_id = %s"
-            " order by (run_id = %s) desc, as_of desc, materialised_at desc limit 1",
+            " order by (run_id = %s) desc, as_of desc, version desc, materialised_at desc limit 1",
             (run_or_campaign, run_or_campaign, run_or_campaign),
         )
         .fetchone()
