@@ -42,6 +42,7 @@ create schema if not exists marts_restricted authorization portrait_transformer;
 create schema if not exists ml authorization portrait_ml;
 create schema if not exists monitoring authorization portrait_ml;
 create schema if not exists texts authorization portrait_ml;
+create schema if not exists activation authorization portrait_ml;
 create schema if not exists governance authorization portrait_admin;
 create schema if not exists audit authorization portrait_admin;
 
@@ -55,6 +56,7 @@ alter schema marts_restricted owner to portrait_transformer;
 alter schema ml owner to portrait_ml;
 alter schema monitoring owner to portrait_ml;
 alter schema texts owner to portrait_ml;
+alter schema activation owner to portrait_ml;
 alter schema governance owner to portrait_admin;
 alter schema audit owner to portrait_admin;
 
@@ -62,6 +64,8 @@ alter schema audit owner to portrait_admin;
 revoke all on schema raw, staging, identity, features, tags, ml, monitoring, texts
 from portrait_analysts, portrait_sales, portrait_credit, portrait_service_staff,
 portrait_stewards, portrait_analyst, portrait_service;
+revoke all on schema activation from portrait_sales, portrait_credit, portrait_service_staff,
+portrait_stewards;
 
 -- dbt (transformer) reads what the loader writes into raw ...
 grant usage on schema raw to portrait_transformer;
@@ -82,6 +86,19 @@ grant usage on schema staging to portrait_ml;
 
 -- models_ml reads the feature snapshots and tags (table grants: dbt, +grants by folder).
 grant usage on schema features, tags to portrait_ml;
+
+-- activation (marketing/audiences.sql, tables created by portrait_ml): audiences, their runs
+-- and members. dbt reads them for campaign KPIs, analysts for who was eligible, treated and
+-- held out; the profile service reads the marts an audience filters and records the runs it
+-- materialises for the marketing system (insert here; update and delete of a run's rows, which a
+-- re-materialisation replaces, are granted with the tables in audiences.sql).
+grant usage on schema activation to portrait_transformer, portrait_service, portrait_analysts;
+grant select on all tables in schema activation
+to portrait_transformer, portrait_service, portrait_analysts;
+alter default privileges for role portrait_ml in schema activation
+grant select on tables to portrait_transformer, portrait_service, portrait_analysts;
+alter default privileges for role portrait_ml in schema activation
+grant insert on tables to portrait_service;
 
 -- marts: masked values for analysts, people and the profile service (table grants: dbt).
 grant usage on schema marts to portrait_analysts, portrait_sales, portrait_credit,

@@ -91,9 +91,11 @@ def warehouse_dsn(component: str | None = None) -> str:
 def roles_task() -> dict:
     """The DAGs' first task: the role migration (governance.roles), as the migration
     connection, setting each login's password to its Airflow connection's (idempotent)."""
+    import psycopg
     from airflow.sdk import Connection
 
     from governance.roles import migrate
+    from marketing.audiences import ensure_tables
     from portrait.settings import COMPONENT_LOGINS
 
     passwords = {}
@@ -106,6 +108,9 @@ def roles_task() -> dict:
             passwords[login] = conn.password
     changes = migrate(warehouse_dsn("migration"), passwords)
     print(f"role migration: {len(changes)} change(s): {', '.join(changes) or 'none'}")
+    # activation's tables (audiences), created by their owner: the service writes runs into them
+    with psycopg.connect(warehouse_dsn("ml")) as conn:
+        ensure_tables(conn)
     return {"changes": len(changes)}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from portrait.cli import (
+    audience,
     contract,
     dags,
     data,
@@ -56,3 +57,4 @@ app.add_typer(governance.app, name="governance")
 app.add_typer(setup.app, name="setup")
 app.add_typer(service.users, name="user")
 app.add_typer(service.tokens, name="token")
+app.add_typer(audience.app, name="audience")

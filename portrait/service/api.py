@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
+from marketing import audiences
 from portrait.service import auth, queries
 from portrait.service.auth import Principal
 from portrait.service.deps import authenticate, credentials_given, db, principal
@@ -415,5 +416,106 @@ def export(
     name = f"customers-{dt.date.today().isoformat()}.{'csv' if format == 'csv' else 'ndjson'}"
     return StreamingResponse(
         stream(), media_type=media + charset,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )  # fmt: skip
+
+
+# --- audiences (issue 19): the marketing system's campaigns -------------------------------------
+
+AudienceId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+CampaignId = Annotated[
+    str, Query(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+]
+RunId = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:-]+$")]
+AUDIENCE_ERRORS = {
+    403: {"description": "a role without audiences (the marketing system and admins have them)"},
+    404: {"description": "unknown audience or run"},
+    503: {"description": "activation's tables are not created yet"},
+}
+
+
+def _audiences_allowed(who: Principal) -> None:
+    if not who.role.audiences:
+        raise HTTPException(403, f"the {who.role.name} role has no audiences")
+
+
+def _audience_call(fn, *args, **kwargs):
+    """The marketing library's refusals as HTTP answers."""
+    try:
+        return fn(*args, **kwargs)
+    except audiences.UnknownAudience as err:
+        raise HTTPException(404, str(err)) from None
+    except audiences.AudienceError as err:
+        raise HTTPException(409, str(err)) from None
+    except RuntimeError as err:
+        raise HTTPException(503, str(err)) from None
+
+
+@router.get("/audiences", tags=["audiences"], responses=AUDIENCE_ERRORS)
+def audience_list(who: Who, request: Request) -> list[dict[str, Any]]:
+    """Saved audiences (latest version each: filter as query parameters, holdout share, how many
+    runs and campaigns); the shipped ones are defined on first use."""
+    _audiences_allowed(who)
+    with db(request) as conn:
+        items = _audience_call(audiences.list_audiences, conn)
+        queries.audit(conn, who, "audiences")
+    return items
+
+
+@router.get("/audiences/{audience_id}", tags=["audiences"], responses=AUDIENCE_ERRORS)
+def audience_get(audience_id: AudienceId, who: Who, request: Request) -> dict[str, Any]:
+    """One audience: every version (newest first) and every run with its counts."""
+    _audiences_allowed(who)
+    with db(request) as conn:
+        found = _audience_call(audiences.get_audience, conn, audience_id)
+        if found is None:
+            raise HTTPException(404, f"no audience {audience_id}")
+        queries.audit(conn, who, "audience", detail={"audience_id": audience_id})
+    return found
+
+
+@router.post(
+    "/audiences/{audience_id}/runs",
+    tags=["audiences"],
+    responses={**AUDIENCE_ERRORS, 409: {"description": "the campaign is another audience's"}},
+)
+def audience_materialise(
+    audience_id: AudienceId, campaign_id: CampaignId, who: Who, request: Request
+) -> dict[str, Any]:
+    """Materialise the audience's latest version for a campaign on the current profiles: who is
+    eligible, treated and held out (a reproducible holdout; a campaign keeps each customer's
+    first assignment). Again for the same campaign and snapshot: the same run."""
+    _audiences_allowed(who)
+    with db(request) as conn:
+        run = _audience_call(audiences.materialise, conn, audience_id, campaign_id)
+        queries.audit(conn, who, "audience-run", detail={
+            "audience_id": audience_id, "campaign_id": campaign_id, "run_id": run["run_id"],
+            "eligible": run["eligible"], "holdout": run["holdout"],
+        })  # fmt: skip
+    return run
+
+
+@router.get(
+    "/audiences/runs/{run_id}/members.csv",
+    tags=["audiences"],
+    responses={**AUDIENCE_ERRORS, 200: {"content": {"text/csv": {}}}},
+)
+def audience_members_csv(run_id: RunId, who: Who, request: Request) -> Response:
+    """The run's treated members for the CRM / mailing tool (UTF-8 with BOM): cid,
+    customer_name, owner_sales, crm_account_ids (`;`-separated), campaign_id, assignment.
+    Held-out customers are never in it."""
+    _audiences_allowed(who)
+    buf = io.StringIO()
+    with db(request) as conn:
+        run = _audience_call(audiences.resolve_run, conn, run_id)
+        if run["run_id"] != run_id:  # a campaign id: the CLI's convenience, not the API's
+            raise HTTPException(404, f"no run {run_id}")
+        written = audiences.export(conn, run_id, buf)
+        queries.audit(conn, who, "audience-export", cids=written["cids"],
+                      columns=list(audiences.EXPORT_COLUMNS),
+                      detail={"run_id": run_id, "rows": written["rows"]})  # fmt: skip
+    name = f"audience-{run_id.replace(':', '_')}.csv"
+    return Response(
+        buf.getvalue().encode("utf-8-sig"), media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )  # fmt: skip

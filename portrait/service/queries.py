@@ -8,36 +8,28 @@ import base64
 import datetime as dt
 import functools
 import json
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
+# The filter language is the marketing library's (audiences use the same one); its names stay
+# importable from here for the API, the panel and their tests.
+from marketing.filters import (
+    FACETS,
+    PROFILE,  # noqa: F401 (re-exported)
+    SCORES,  # noqa: F401 (re-exported)
+    WATCHLISTS,
+    BadParameter,
+    CustomerFilter,
+    validate_filter,
+    where_clause,
+)
 from portrait.service.auth import Principal
 from portrait.service.roles import hidden_columns
 
-PROFILE = "marts.mart_customer_profile"
-# Facets: query parameter -> column of the profile mart (any of the values given).
-FACETS = {
-    "customer_type": "customer_type",
-    "industry": "industry",
-    "region": "region",
-    "city": "city",
-    "lifecycle_stage": "lifecycle_stage",
-    "value_tier": "value_tier",
-    "rfm_segment": "rfm_segment",
-    "segment": "segment_name",
-    "owner": "owner_sales",
-    "churn_band": "churn_band",
-    "credit_grade": "credit_grade",
-    "purchase_band": "purchase_band",
-}
-# Score ranges: query parameter prefix -> column (`<prefix>_min`, `<prefix>_max`, 0..1).
-SCORES = {"churn": "churn_score", "credit": "credit_pd", "purchase": "purchase_score"}
 # What a list may be sorted by: numbers either way (`-` first: descending), text ascending.
 NUMERIC_SORTS = (
     "churn_score", "credit_pd", "purchase_score", "revenue_cny_365d", "orders_365d",
@@ -58,106 +50,6 @@ DEFAULT_FIELDS = (
     "value_tier", "churn_score", "churn_band", "credit_grade", "purchase_band", "revenue_cny_365d",
 )  # fmt: skip
 MAX_PAGE = 200
-WATCHLISTS = {"churn": "marts.mart_churn_watchlist", "credit": "marts.mart_credit_watchlist"}
-
-
-class BadParameter(ValueError):
-    """A request parameter the service refuses (422, naming it)."""
-
-    def __init__(self, parameter: str, message: str):
-        super().__init__(message)
-        self.parameter = parameter
-        self.message = message
-
-
-@dataclass
-class CustomerFilter:
-    facets: dict[str, list[str]] = field(default_factory=dict)
-    tags_all: list[str] = field(default_factory=list)
-    tags_any: list[str] = field(default_factory=list)
-    tags_none: list[str] = field(default_factory=list)
-    score_ranges: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
-    watchlist: str | None = None
-    q: str | None = None  # name or CID contains
-
-
-# --- facet values, cached for a minute (refreshed once before refusing a value) -------------
-
-_facet_cache: dict[str, tuple[float, set[str]]] = {}
-FACET_TTL_S = 60.0
-
-
-def _known_values(conn: psycopg.Connection, key: str, *, refresh: bool = False) -> set[str]:
-    hit = _facet_cache.get(key)
-    if hit and not refresh and time.monotonic() - hit[0] < FACET_TTL_S:
-        return hit[1]
-    if key == "tag":
-        rows = conn.execute("select tag_code from marts.mart_tag_catalog").fetchall()
-    else:
-        column = sql.Identifier(FACETS[key])
-        rows = conn.execute(
-            sql.SQL(
-                "select distinct {c} from marts.mart_customer_profile where {c} is not null"
-            ).format(c=column)
-        ).fetchall()
-    values = {str(r[0]) for r in rows}
-    _facet_cache[key] = (time.monotonic(), values)
-    return values
-
-
-def validate_filter(conn: psycopg.Connection, flt: CustomerFilter) -> None:
-    """Unknown facet values and tag codes are refused, naming the parameter."""
-    checks = [(k, k, v) for k, v in flt.facets.items()]
-    checks += [(f"tag_{kind}", "tag", v) for kind, v in
-               (("all", flt.tags_all), ("any", flt.tags_any), ("none", flt.tags_none))]  # fmt: skip
-    for parameter, key, values in checks:
-        if not values:
-            continue
-        unknown = set(values) - _known_values(conn, key)
-        if unknown:
-            unknown -= _known_values(conn, key, refresh=True)
-        if unknown:
-            raise BadParameter(parameter, f"unknown {parameter} value(s): {sorted(unknown)}")
-    for prefix, (low, high) in flt.score_ranges.items():
-        for bound, value in (("min", low), ("max", high)):
-            if value is not None and not 0.0 <= value <= 1.0:
-                raise BadParameter(f"{prefix}_{bound}", f"{prefix}_{bound} is between 0 and 1")
-    if flt.watchlist is not None and flt.watchlist not in WATCHLISTS:
-        raise BadParameter("watchlist", f"watchlist is one of {sorted(WATCHLISTS)}")
-
-
-def _where(flt: CustomerFilter, principal: Principal) -> tuple[sql.Composable, list[Any]]:
-    parts: list[sql.Composable] = [sql.SQL("true")]
-    params: list[Any] = []
-    for key, values in flt.facets.items():
-        if values:
-            parts.append(sql.SQL("{} = any(%s)").format(sql.Identifier(FACETS[key])))
-            params.append(list(values))
-    tags = sql.SQL("coalesce(string_to_array(current_tags, ','), '{}')")
-    if flt.tags_all:
-        parts.append(sql.SQL("{} @> %s::text[]").format(tags))
-        params.append(flt.tags_all)
-    if flt.tags_any:
-        parts.append(sql.SQL("{} && %s::text[]").format(tags))
-        params.append(flt.tags_any)
-    if flt.tags_none:
-        parts.append(sql.SQL("not ({} && %s::text[])").format(tags))
-        params.append(flt.tags_none)
-    for prefix, (low, high) in flt.score_ranges.items():
-        column = sql.Identifier(SCORES[prefix])
-        if low is not None:
-            parts.append(sql.SQL("{} >= %s").format(column))
-            params.append(low)
-        if high is not None:
-            parts.append(sql.SQL("{} <= %s").format(column))
-            params.append(high)
-    if flt.watchlist:
-        parts.append(sql.Identifier(f"on_{flt.watchlist}_watchlist"))
-    if flt.q:
-        parts.append(sql.SQL("(customer_name ilike %s or cid ilike %s)"))
-        like = "%" + flt.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        params += [like, like]
-    return sql.SQL(" and ").join(parts), params
 
 
 def allowed_fields(principal: Principal) -> list[str]:
@@ -230,7 +122,7 @@ def list_customers(
     validate_filter(conn, flt)
     column, descending, numeric = _sort(sort)
     key = _sort_key(column, descending, numeric)
-    where, params = _where(flt, principal)
+    where, params = where_clause(flt)
     if cursor:
         value, after = decode_cursor(cursor, numeric)
         where = sql.SQL("{} and ({}, cid) > (%s, %s)").format(where, key)
@@ -255,7 +147,7 @@ def list_customers(
 def facet_counts(conn: psycopg.Connection, principal: Principal, flt: CustomerFilter) -> dict:
     """Customers per value of each facet under the filter (the panel's facet counts)."""
     validate_filter(conn, flt)
-    where, params = _where(flt, principal)
+    where, params = where_clause(flt)
     shown = [k for k in FACETS if FACETS[k] not in hidden_columns(principal.role)]
     selects = sql.SQL(" union all ").join(
         sql.SQL("select %s::text as facet, {c}::text as value, count(*) as n"
@@ -590,7 +482,7 @@ def export_rows(
 ) -> Iterator[tuple]:
     """The filtered list in CID order through a server-side cursor (constant memory)."""
     validate_filter(conn, flt)
-    where, params = _where(flt, principal)
+    where, params = where_clause(flt)
     query = sql.SQL("select {} from marts.mart_customer_profile where {} order by cid").format(
         sql.SQL(", ").join(map(sql.Identifier, fields)), where
     )

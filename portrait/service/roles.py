@@ -25,8 +25,10 @@ class Role:
     service: bool  # tickets, complaints, satisfaction
     export: bool
     system: bool = False  # a token role for a system (CRM, marketing, service desk)
+    audiences: bool = False  # campaign audiences: define, materialise, export members
 
 
+# fmt: off
 ROLES: dict[str, Role] = {
     r.name: r
     for r in (
@@ -34,14 +36,17 @@ ROLES: dict[str, Role] = {
         Role("credit", "信用", "Credit", "masked", credit=True, service=False, export=True),
         Role("service", "客服", "Service", "all", credit=False, service=True, export=False),
         Role("analyst", "分析师", "Analyst", "masked", credit=True, service=True, export=True),
-        Role("admin", "管理员", "Admin", "all", credit=True, service=True, export=True),
+        Role("admin", "管理员", "Admin", "all", credit=True, service=True, export=True,
+             audiences=True),
         # systems: the CRM syncs portraits (its own contacts stay its own), marketing builds
         # audiences, the service desk shows a customer's portrait beside a ticket
         Role("crm-sync", "CRM 同步", "CRM sync", "masked", True, True, True, system=True),
-        Role("marketing", "营销", "Marketing", "masked", False, False, True, system=True),
+        Role("marketing", "营销", "Marketing", "masked", False, False, True, system=True,
+             audiences=True),
         Role("service-desk", "服务台", "Service desk", "all", False, True, False, system=True),
     )
 }
+# fmt: on
 PEOPLE_ROLES = tuple(name for name, r in ROLES.items() if not r.system)
 
 
