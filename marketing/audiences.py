@@ -125,7 +125,17 @@ def ensure_tables(conn: psycopg.Connection) -> None:
             "(`portrait warehouse up`, or any DAG's `roles` task)."
         )
     conn.execute("select pg_advisory_xact_lock(hashtext('portrait.activation.ddl'))")
+    # a login that may act as portrait_ml (a superuser's one-login deployment) creates them as
+    # portrait_ml all the same, so the owner never depends on who ran it first
+    (may,) = conn.execute(
+        "select current_user <> 'portrait_ml'"
+        " and pg_has_role(current_user, 'portrait_ml', 'member')"
+    ).fetchone()
+    if may:
+        conn.execute("set local role portrait_ml")
     conn.execute(DDL_FILE.read_text())
+    if may:
+        conn.execute("reset role")
 
 
 def _require_tables(conn: psycopg.Connection) -> None:

@@ -118,3 +118,22 @@ def export(
     except audiences.AudienceError as err:
         raise _refused(err) from None
     typer.echo(f"{written['rows']} row(s) 行 of run {written['run_id']}", err=True)
+
+
+@app.command("report")
+def report(
+    out: Path = typer.Option(None, "--out", "-o", help="Folder; default reports/campaigns"),
+) -> None:
+    """The campaigns' A/B test pages 活动 A/B 测试报告 (index.html and one page per campaign)
+    from the marketing marts, as an analyst's login would read them."""
+    import psycopg
+
+    from marketing.report import write_reports
+    from portrait.settings import get_settings
+
+    settings = get_settings()
+    folder = out or settings.reports_dir / "campaigns"
+    with psycopg.connect(settings.warehouse_dsn("service")) as conn:
+        written = write_reports(conn, folder)
+    typer.echo(f"{written['pages']} campaign pages 活动页面, verdicts 结论 {written['verdicts']}: "
+               f"{written['index']}")  # fmt: skip

@@ -11,6 +11,7 @@ from pathlib import Path
 from portrait import db
 from portrait.scorecards.contacts import contacts_quality
 from portrait.scorecards.identity import identity_quality
+from portrait.scorecards.marketing import marketing_quality
 from portrait.scorecards.model_worlds import models_worlds_quality
 from portrait.scorecards.models import models_quality, not_judged
 from portrait.scorecards.report import worlds_table, write_report
@@ -86,6 +87,15 @@ def run(truth_dir: Path, dsn: str, reports_dir: Path, worlds: Settings | None = 
     write_report("text", text, reports_dir)
     shown = {k: v for k, v in text.items() if not isinstance(v, dict)}
     print("text: " + json.dumps(shown, ensure_ascii=False))
+    if worlds is not None:
+        # the marketing world: A/B intervals and the uplift model against the true effects
+        try:
+            marketing = marketing_quality(dsn, worlds)
+        except Exception as exc:  # like the text figures: never hide the others
+            marketing = {"status": "error", "reason": f"{type(exc).__name__}: {exc}"[:2000]}
+        write_report("marketing", marketing, reports_dir)
+        shown = {k: v for k, v in marketing.items() if not isinstance(v, dict)}
+        print("marketing: " + json.dumps(shown, ensure_ascii=False, default=str))
     print(json.dumps(demo, indent=2, ensure_ascii=False, default=str))
     for name, why in not_judged(demo).items():
         print(f"{name}: no figures ({why})")

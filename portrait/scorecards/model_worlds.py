@@ -65,6 +65,12 @@ MODEL_SELECTION = [
     "+customer_labels", "+customer_rule_tags", "--exclude", "path:models/staging",
     "--indirect-selection", "cautious",
 ]  # fmt: skip
+# The marketing marts (campaign members, KPIs, funnel, A/B tests) over what the above built.
+MARKETING_SELECTION = [
+    "path:models/staging/marketing", "customer_lifecycle_stages", "path:models/marts/marketing",
+    "--indirect-selection",
+    "cautious",
+]  # fmt: skip
 # The simulator's default oracle (ORACLE_SAMPLES: 256 replicas of the future per company and
 # month-end): at scale 10 it costs ~1 s more than 64 and keeps the oracle's noise out.
 ORACLE_REPLAYS = 256
@@ -106,9 +112,10 @@ def build_model_world(name: str, dsn: str, settings: Settings, knobs: dict | Non
     started = time.perf_counter()
     root = settings.local_dir / "worlds" / f"model_{name}"
     world_dsn = scratch_dsn(dsn, f"model_{name}")
+    replays = int(knobs.get("oracle_replays", ORACLE_REPLAYS))
     stamp = {
         "knobs": knobs,
-        "oracle_replays": ORACLE_REPLAYS,
+        "oracle_replays": replays,
         "code": build_fingerprint(settings.project_dir),
         "database": world_dsn.rsplit("/", 1)[-1],
     }
@@ -125,10 +132,12 @@ def build_model_world(name: str, dsn: str, settings: Settings, knobs: dict | Non
         identity_noise=knobs["identity_noise"],
         start=dt.date.fromisoformat(knobs["start"]),
         months=knobs["months"],
-        oracle_replays=ORACLE_REPLAYS,
+        oracle_replays=replays,
         progress=False,
         # an export of some sources only (e.g. ["erp"]: orders, invoices and payments)
         **({"sources": list(knobs["sources"])} if "sources" in knobs else {}),
+        # campaigns with a holdout and a known effect (the marketing world)
+        **({"marketing": True} if knobs.get("marketing") else {}),
     )
     recreate_database(dsn, world_dsn)
     migrate(world_dsn)
@@ -137,6 +146,9 @@ def build_model_world(name: str, dsn: str, settings: Settings, knobs: dict | Non
         dbt_build(world_dsn, settings, Path(tmp), root / "dbt_staging.log", STAGING_SELECTION)
         text_stage(world_dsn)
         dbt_build(world_dsn, settings, Path(tmp), root / "dbt_build.log", MODEL_SELECTION)
+        if knobs.get("marketing"):
+            dbt_build(world_dsn, settings, Path(tmp), root / "dbt_marketing.log",
+                      MARKETING_SELECTION)  # fmt: skip
     marker.write_text(json.dumps(stamp, indent=1))
     return info | {"reused": False, "build_seconds": round(time.perf_counter() - started, 1)}
 
