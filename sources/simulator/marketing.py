@@ -176,28 +176,28 @@ class Marketing:
         zero = np.zeros(idx.size)
         declining, lost, prospect = r == dyn.DECLINING, r == dyn.LOST, r == dyn.PROSPECT
         if t.code == "perf_report":
-            k = 1 + 1.2 * tech**2 * np.where(research, 1.3, 1.0)
-            a = 0.12 * tech**2
+            k = 1 + 2.5 * tech**3 * np.where(research, 1.3, 1.0)
+            a = 0.2 * tech**3
         elif t.code == "preseason":
             k = np.where(burst, np.array([1.6, 2.2, 1.1])[p], 1.03)
             a = np.where(burst, np.array([0.06, 0.12, 0.0])[p], 0.0)
         elif t.code == "retention":
-            k = np.where(declining, 1 + 1.6 * loy**1.5, 1.08)
-            a = np.where(declining, 0.10 * loy, np.where(lost, 0.08 * loy**2, 0.0))
+            k = np.where(declining, 1 + 2.5 * loy**2, 1.05)
+            a = np.where(declining, 0.15 * loy**2, np.where(lost, 0.08 * loy**2, 0.0))
         elif t.code == "winback":
             k = np.where(declining, 1.3, 1.0)
             a = np.select([prospect, lost], [0.02 + 0.25 * tech**1.5, 0.25 * loy**2], 0.01)
         elif t.code == "webinar":
-            k = 1 + 0.35 * tech * np.where(research, 1.5, 1.0)
-            a = 0.03 * tech
+            k = 1 + 0.8 * tech**3 * np.where(research, 1.5, 1.0)
+            a = 0.05 * tech**3
         elif t.code == "price_list":
-            k = 1 + 0.6 * (1 - tech) ** 2
-            a = 0.04 * (1 - tech) ** 2
+            k = 1 + 1.2 * (1 - tech) ** 3
+            a = 0.08 * (1 - tech) ** 3
         elif t.code == "newsletter":
             k = 0.97 + 0.06 * loy  # one more mail: the less loyal tire of it
             a = zero
         else:  # exhibition
-            k = 1 + 0.3 * tech + 0.1 * w.codev[idx]
+            k = 1 + 0.6 * tech**2 + 0.2 * w.codev[idx]
             a = zero + 0.02
         if t.code not in ("winback", "retention"):
             a = np.where(lost, 0.0, np.where(prospect, 0.5 * a, a))
