@@ -36,6 +36,11 @@ def simulate(
         help="Write the free-text columns (notes, ticket descriptions, feedback); "
         "--no-free-text leaves them empty, every other byte the same",
     ),
+    marketing: bool = typer.Option(
+        False,
+        help="Run marketing campaigns with a known effect on the orders and write the "
+        "marketing source (off: no marketing folder, every other byte the same)",
+    ),
     progress: bool = typer.Option(True, help="Show a progress bar"),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON line"),
 ) -> None:
@@ -56,6 +61,7 @@ def simulate(
         placeholder_share=placeholder_share,
         foreign_share=foreign_share,
         free_text=free_text,
+        marketing=marketing,
         **({} if oracle_replays is None else {"oracle_replays": oracle_replays}),
     )
     typer.echo(json.dumps(summary, ensure_ascii=False) if as_json else summary)

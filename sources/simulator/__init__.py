@@ -42,6 +42,7 @@ def simulate(
     placeholder_share: float = 0.0,
     foreign_share: float = 0.0,
     free_text: bool = True,
+    marketing: bool = False,
 ) -> dict:
     """Simulate `months` months from `start` for about 100 * `scale` companies.
 
@@ -52,6 +53,9 @@ def simulate(
     abroad. Both 0 by default, when the files are those of a world without the knobs.
     `free_text`: write the free-text columns (notes, comments, descriptions) and their truth
     (`truth/texts.csv`, `truth/concerns.csv`); every other column is the same without them.
+    `marketing`: run campaigns with a known effect on the orders (marketing.py), write the
+    `marketing` source and `truth/campaigns.csv`, `truth/campaign_members.csv`; without it
+    no marketing folder is written and the files are those of a world without campaigns.
     Returns a summary: companies, rows written per table, source records, seconds.
     Same arguments give byte-identical files.
     """
@@ -60,6 +64,8 @@ def simulate(
     contract = load_contract()
     known = list(contract.source_names)
     chosen = known if sources is None else [s for s in known if s in sources]
+    if not marketing:
+        chosen = [s for s in chosen if s != "marketing"]
     unknown = sorted(set(sources or []) - set(known))
     if unknown:
         raise ValueError(f"unknown sources {unknown}; known: {known}")
@@ -81,6 +87,8 @@ def simulate(
     foreign_rng, placeholder_rng = (np.random.Generator(np.random.PCG64(s)) for s in seq.spawn(2))
     # free text too, spawned after those (spawning is stateful: the others stay as they were)
     text_rng = np.random.Generator(np.random.PCG64(seq.spawn(1)[0]))
+    # and marketing after those, spawned with or without it (the others stay as they were)
+    mkt_rng = np.random.Generator(np.random.PCG64(seq.spawn(1)[0]))
     n = max(2, round(100 * scale))
     world = wld.build(n, months, world_rng, identity_rng)
     foreign = abroad.assign(world, foreign_share, foreign_rng)
@@ -93,6 +101,8 @@ def simulate(
     if free_text:
         encodings = {s.name: s.encoding for s in contract.sources}
         sim.free_text(text_rng, encodings, foreign)
+    if marketing:
+        sim.marketing(mkt_rng)
 
     truth = out / "truth"
     oracle_rows = []  # (month, as_of day, companies, waits for their probabilities)
@@ -127,6 +137,8 @@ def simulate(
     _write_companies(truth / "companies.csv", world, cal, foreign)
     if sim.texts is not None:
         sim.texts.write_concerns(truth / "concerns.csv")
+    if sim.mkt is not None:
+        sim.mkt.write_truth(truth)
     labels = orc.labels(
         n, cal, world.entry_day, sim.closed_day,
         np.frombuffer(sim.order_company, dtype=np.int32),
@@ -146,6 +158,7 @@ def simulate(
         "records": sum(counts.values()),
         "oracle_replays": oracle_replays,
         "foreign_companies": len(foreign),
+        "campaigns": 0 if sim.mkt is None else len(sim.mkt.campaigns),
         "seconds": round(time.perf_counter() - t0, 2),
     }
 

@@ -9,6 +9,7 @@ text (texts.py) has a generator of its own, so texts never move the other column
 
 from __future__ import annotations
 
+import contextlib
 from array import array
 
 import numpy as np
@@ -16,6 +17,7 @@ import numpy as np
 from sources.simulator import abroad, uscc
 from sources.simulator import dynamics as dyn
 from sources.simulator import identity as ident
+from sources.simulator import marketing as mkt
 from sources.simulator.events import DAY, Events, Invoice
 from sources.simulator.texts import Text, TextWriter
 from sources.simulator.world import CUSTOMER_TYPES, FAMILIES, MATERIALS, NEW_MATERIALS, World
@@ -79,6 +81,7 @@ class Simulator(Events):
         self.account_rows: dict[str, dict] = {}
         self.people: list[list[ident.Person]] = [[] for _ in range(n)]
         self.erp_codes: list[list[str]] = [[] for _ in range(n)]
+        self.mkt_erp: list[list[str]] = [[] for _ in range(n)]  # opened by a campaign's order
         self.erp_rows: dict[str, dict] = {}
         self.invoices: list[list[Invoice]] = [[] for _ in range(n)]
         self.project: list[tuple | None] = [None] * n
@@ -103,6 +106,7 @@ class Simulator(Events):
         self._index_materials()
         self.knobs(None, None, None)
         self.free_text(None)
+        self.marketing(None)
 
     def knobs(self, foreign: dict | None, hubs, rng: np.random.Generator | None) -> None:
         """The world knobs: companies abroad (company -> abroad.Foreign) and shared
@@ -117,6 +121,31 @@ class Simulator(Events):
         """Write free text from `rng` (see texts.TextWriter); None: the text columns stay
         empty and test feedback keeps its fixed phrases, the files of a world without texts."""
         self.texts = None if rng is None else TextWriter(rng, self.w, encodings or {}, abroad)
+
+    def marketing(self, rng: np.random.Generator | None) -> None:
+        """Run marketing campaigns drawn from `rng` (see marketing.py); None: no campaigns,
+        and nothing is drawn for them."""
+        self.mkt = None if rng is None else mkt.Marketing(self, rng)
+        self._in_mkt = False
+
+    @contextlib.contextmanager
+    def _marketing_draws(self):
+        """Inside, every generator the events draw from is the marketing one, and no person
+        is added to a company: what a campaign adds leaves the other streams as they were."""
+        saved = (self.rng, self.irng, self.knob_rng, self.hubs and self.hubs.rng)
+        r = self.mkt.rng
+        self.rng = self.irng = r
+        self.knob_rng = None if saved[2] is None else r
+        if self.hubs is not None:
+            self.hubs.rng = r
+        self._in_mkt = True
+        try:
+            yield
+        finally:
+            self.rng, self.irng, self.knob_rng = saved[:3]
+            if self.hubs is not None:
+                self.hubs.rng = saved[3]
+            self._in_mkt = False
 
     # ------------------------------------------------------------------ helpers
     def _next(self, kind: str) -> int:
@@ -205,6 +234,8 @@ class Simulator(Events):
 
     def _person(self, c: int) -> ident.Person:
         pool = self.people[c]
+        if self._in_mkt and pool:
+            return pool[int(self.irng.integers(len(pool)))]
         if not pool or (len(pool) < 6 and self.irng.random() < 0.05):
             p = self._new_person(c)
             p.person_id = f"P{self._next('person'):07d}"
@@ -343,11 +374,13 @@ class Simulator(Events):
         }
         self._emit(day * DAY, "crm", "contacts", row, c, p)
 
-    def _new_erp(self, c: int, day: int, sec: int | None = None) -> str:
+    def _new_erp(self, c: int, day: int, sec: int | None = None, mkt: bool = False) -> str:
+        """A new ERP customer record; `mkt`: opened by a campaign's order (kept apart from
+        the baseline's records, whose number decides later draws)."""
         w, idn, noise = self.w, self.w.identities[c], self.noise
         n = len(self.erp_codes[c])
         code = f"K{self._next('erp'):06d}" if n == 0 else f"K{self._next('erp'):06d}-{n}"
-        self.erp_codes[c].append(code)
+        (self.mkt_erp if mkt else self.erp_codes)[c].append(code)
         province, city = ident.CITIES[idn.city_idx][0], ident.CITIES[idn.city_idx][1]
         person = self._person(c)
         sec = self._isec(day) if sec is None else sec
@@ -423,11 +456,19 @@ class Simulator(Events):
         )
         n_out = rng.poisson(np.where(active, out_rate * frac, 0.0))
         n_in = rng.poisson(np.where(active, in_rate * frac, 0.0))
+        # campaigns of the month: their treated members' order effects (mkt_rng only)
+        effects = {} if self.mkt is None else self.mkt.month(m, lam * frac, cancel)
 
         for c in np.nonzero(active)[0]:
             c = int(c)
+            eff = effects.get(c)
             for _ in range(int(n_orders[c])):
-                self._order(c, ms, dm, float(cancel[c]))
+                ghost = eff is not None and eff.keep < 1.0 and self.mkt.rng.random() >= eff.keep
+                self._order(c, ms, dm, float(cancel[c]), ghost=ghost)
+            if eff is not None and eff.extra > 0:
+                with self._marketing_draws():
+                    for _ in range(int(self.mkt.rng.poisson(eff.extra))):
+                        self._order(c, ms, dm, float(cancel[c]), mkt=True)
             for _ in range(int(n_samples[c])):
                 self._sample(c, ms, dm)
             for _ in range(int(n_tickets[c])):
@@ -451,6 +492,8 @@ class Simulator(Events):
                 )
         self._payments(m, ms, dm)
         self._projects_and_closures(m, ms, dm)
+        if self.mkt is not None:
+            self.mkt.observe(m, n_samples, n_tickets)
 
     def after_month(self, m: int) -> None:
         """Move the latent state to the next month (entered companies only)."""
@@ -465,6 +508,8 @@ class Simulator(Events):
         comp, due, sday, frozen = [], [], [], []
         for c in range(self.w.n):
             for inv in self.invoices[c]:
+                if inv.ghost:
+                    continue
                 comp.append(c)
                 due.append(inv.due_day)
                 sday.append(inv.s_day)
@@ -476,5 +521,5 @@ class Simulator(Events):
         """Invoices still unpaid at the end: 90+ dpd on due+90 if that is inside history."""
         for c in range(self.w.n):
             for inv in self.invoices[c]:
-                if inv.due_day + 90 < self.cal.end_day:
+                if inv.due_day + 90 < self.cal.end_day and not inv.ghost:
                     self.inv_default[self.inv_pos[inv.invoice_id]] = inv.due_day + 90

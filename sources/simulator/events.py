@@ -68,12 +68,24 @@ class Invoice:
     amount: float
     frozen: bool = False
     split: bool = False
+    # marketing (see marketing.py): the invoice of an order a campaign added (its payments
+    # draw from the marketing generator), or of a baseline order a campaign took away (its
+    # draws happen, nothing is written: the other records stay as without the campaign)
+    mkt: bool = False
+    ghost: bool = False
 
 
 class Events:
     """Orders, payments, samples, tickets, interactions, updates and projects (a mixin)."""
 
-    def _order(self, c: int, ms: int, dm: int, cancel_p: float) -> None:
+    def _order(
+        self, c: int, ms: int, dm: int, cancel_p: float, ghost: bool = False, mkt: bool = False
+    ) -> None:
+        """One order, its lines, versions and invoice. `ghost`: a baseline order a campaign
+        took away: every draw is made (the streams stay put) and nothing about it is
+        written. `mkt`: an order a campaign added, drawn inside `_marketing_draws()`; it
+        uses the baseline ERP customer record, or one of its own when there is none yet
+        (the baseline's later first order still opens its record: the streams stay put)."""
         rng, w = self.rng, self.w
         day = ms + int(rng.integers(dm))
         t0 = self._sec(day)
@@ -86,13 +98,18 @@ class Events:
         changed = rng.random() < 0.05 + 0.2 * w.tech[c]
         change_day = int(rng.integers(1, min(lead, 10) + 1))
         cancel_day = int(rng.integers(1, 16))
-        if not self.erp_codes[c]:
-            self._new_erp(c, day, t0 - int(rng.integers(600, 7200)))
-        if self.extra_erp[c] and not self.erp_extra_made[c] and self.irng.random() < 0.2:
-            self.erp_extra_made[c] = True
-            self._new_erp(c, day, t0 - 300)
-        codes = self.erp_codes[c]
-        code = codes[0] if len(codes) == 1 or self.irng.random() < 0.7 else codes[-1]
+        if mkt:
+            if not self.erp_codes[c] and not self.mkt_erp[c]:
+                self._new_erp(c, day, t0 - int(rng.integers(600, 7200)), mkt=True)
+            code = (self.erp_codes[c] or self.mkt_erp[c])[0]
+        else:
+            if not self.erp_codes[c]:
+                self._new_erp(c, day, t0 - int(rng.integers(600, 7200)))
+            if self.extra_erp[c] and not self.erp_extra_made[c] and self.irng.random() < 0.2:
+                self.erp_extra_made[c] = True
+                self._new_erp(c, day, t0 - 300)
+            codes = self.erp_codes[c]
+            code = codes[0] if len(codes) == 1 or self.irng.random() < 0.7 else codes[-1]
         order_id = f"SO{self.cal.firsts[self.cal.month_of_day(day)]:%Y%m}{self._next('order'):07d}"
         total = 0.0
         fams = w.families[c]
@@ -113,6 +130,8 @@ class Events:
             price = round(mat[6] * (1 - disc), 2)
             amount = round(qty * price, 2)
             total += amount
+            if ghost:
+                continue
             self._emit(t0, "erp", "order_lines", {
                 "order_id": order_id, "line_no": str(ln), "material_id": mat[0],
                 "quantity": f"{qty:.1f}", "unit": mat[5], "unit_price_cny": f"{price:.2f}",
@@ -126,7 +145,8 @@ class Events:
             t = t0 + cancel_day * DAY
             versions.append((t, {**base, "status": "cancelled", "change_count": "0",
                                  "updated_at": self.cal.ts(t)}))  # fmt: skip
-            self._versions("erp", "orders", versions, c)
+            if not ghost:
+                self._versions("erp", "orders", versions, c)
             return
         n_changes = 0
         if changed:
@@ -137,20 +157,24 @@ class Events:
         t_del = t0 + lead * DAY
         versions.append((t_del, {**base, "status": "delivered", "change_count": str(n_changes),
                                  "updated_at": self.cal.ts(t_del)}))  # fmt: skip
-        self._versions("erp", "orders", versions, c)
-        self.order_company.append(c)
-        self.order_day.append(day)
+        if not ghost:
+            self._versions("erp", "orders", versions, c)
+            self.order_company.append(c)
+            self.order_day.append(day)
 
         issue = day + lead
         due = issue + int(w.terms[c])
         inv = Invoice(f"INV{self._next('invoice'):08d}", code, c, due, due + delay, total)
         inv.split = rng.random() < 0.15
+        inv.mkt, inv.ghost = mkt, ghost
         self.invoices[c].append(inv)
+        t_issue = issue * DAY + int(rng.uniform(9, 18) * 3600)
+        if ghost:
+            return
         self.inv_pos[inv.invoice_id] = len(self.inv_company)
         self.inv_company.append(c)
         self.inv_issue.append(issue)
         self.inv_default.append(-1)
-        t_issue = issue * DAY + int(rng.uniform(9, 18) * 3600)
         self._emit(t_issue, "erp", "invoices", {
             "invoice_id": inv.invoice_id, "order_id": order_id, "customer_code": code,
             "issued_at": self.cal.ts(t_issue), "due_at": self.cal.ts(due * DAY + 18 * 3600),
@@ -159,13 +183,23 @@ class Events:
 
     def _pay(self, inv: Invoice, day: int, amount: float) -> None:
         t = self._sec(day)
+        payment_id = f"PAY{self._next('payment'):08d}"
+        if inv.ghost:
+            return
         self._emit(t, "erp", "payments", {
-            "payment_id": f"PAY{self._next('payment'):08d}", "invoice_id": inv.invoice_id,
+            "payment_id": payment_id, "invoice_id": inv.invoice_id,
             "customer_code": inv.code, "paid_at": self.cal.ts(t), "amount_cny": f"{amount:.2f}",
         }, inv.company)  # fmt: skip
 
     def _settle(self, inv: Invoice, day: int) -> None:
-        if day > inv.due_day + 90:
+        if inv.mkt:
+            with self._marketing_draws():
+                self._settle_drawn(inv, day)
+        else:
+            self._settle_drawn(inv, day)
+
+    def _settle_drawn(self, inv: Invoice, day: int) -> None:
+        if day > inv.due_day + 90 and not inv.ghost:
             self.inv_default[self.inv_pos[inv.invoice_id]] = inv.due_day + 90
         if inv.split:
             first = round(inv.amount * 0.6, 2)
@@ -311,8 +345,11 @@ class Events:
         day = ms + int(rng.integers(dm))
         ch = _draw(rng, (0.15, 0.3, 0.3, 0.12, 0.03, 0.1))
         t0 = self._sec(day, 8.0, 22.0 if ch == 2 else 19.0)
-        overdue = any(inv.frozen or inv.s_day < day for inv in self.invoices[c]) and any(
-            inv.due_day < day for inv in self.invoices[c]
+        # the baseline's invoices (a campaign's own orders are left out, the orders it took
+        # away kept: what the rep says stays as without the campaign, and so do the draws)
+        invs = [inv for inv in self.invoices[c] if not inv.mkt]
+        overdue = any(inv.frozen or inv.s_day < day for inv in invs) and any(
+            inv.due_day < day for inv in invs
         )
         if outbound:
             respond_p = (0.75, 0.92, 0.9, 0.45, 0.15)[r]
