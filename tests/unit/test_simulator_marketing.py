@@ -4,38 +4,18 @@ effect that the landed ERP orders reproduce."""
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 import pytest
+from test_simulator import files_of, read_table, read_truth  # the same readers
 
 from sources.contract import load_contract
 from sources.simulator import simulate
 
 CONTRACT = load_contract()
 WORLD = {"scale": 2, "months": 14, "seed": 8, "progress": False, "oracle_replays": 4}
-
-
-def files_of(root: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
-    }
-
-
-def read_table(root: Path, source: str, table: str) -> list[dict]:
-    enc = CONTRACT.source(source).encoding
-    rows: list[dict] = []
-    for path in sorted((root / "landing" / source).glob(f"*/{table}.csv")):
-        with open(path, encoding=enc, newline="") as fh:
-            rows.extend(csv.DictReader(fh))
-    return rows
-
-
-def read_truth(root: Path, name: str) -> list[dict]:
-    with open(root / "truth" / name, encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
 
 
 @pytest.fixture(scope="module")
