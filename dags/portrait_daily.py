@@ -20,6 +20,8 @@ every customer with each task's `champion` model (churn, credit grade, purchase 
 * A target without a champion (e.g. untrainable on this history) is skipped when scoring;
   the marts build with the others' scores.
 * Re-running a day replaces that day's rows everywhere (loads by batch, scores by date).
+* When the marts are built, `published` emits `portrait://warehouse/marts`, which schedules
+  `portrait_campaigns` (audiences, campaign marts, uplift scores; docs/marketing.md).
 * When the drift policy recommends retraining, `retrain_signal` emits the
   `portrait://monitoring/drift_alert` asset, which schedules `portrait_train`.
 """
@@ -84,9 +86,17 @@ def portrait_daily():
         if not orc.retrain_needed(results):
             raise AirflowSkipException("Drift policy: no retraining needed.")
 
+    # the marketing marts are portrait_campaigns' (it runs when these are published)
     marts = orc.dbt_task_group(
-        "marts", select=["path:models/marts"], trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS
+        "marts",
+        select=["path:models/marts"],
+        exclude=["path:models/marts/marketing"],
+        trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
     )
+
+    @task(outlets=[orc.MARTS])
+    def published() -> None:
+        """The marts are built: emits the asset portrait_campaigns is scheduled on."""
 
     roles() >> load() >> coverage(orc.AS_OF_DATE_TEMPLATE) >> staging >> text() >> transform
     segmented = segment(orc.AS_OF_DATE_TEMPLATE)
@@ -102,6 +112,7 @@ def portrait_daily():
         drift_results.append(checked)
         scored >> marts
     retrain_signal(drift_results)
+    marts >> published()
 
 
 portrait_daily()

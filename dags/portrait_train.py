@@ -10,7 +10,9 @@ time-based split (a bounded search logged as child runs) beside a logistic basel
 **register** the new version as `challenger` in MLflow unless the baseline beats it, and
 **promote** it to `champion` only if it passes the gate against the current champion on the
 same test window (AUC, calibration, no segment collapsing; the old champion keeps alias
-`previous`; `portrait models rollback <task>` undoes).
+`previous`; `portrait models rollback <task>` undoes). The **uplift** model (who to target
+next, docs/marketing.md) is retrained with them on the closed campaigns' members, and promoted
+if it beats targeting everyone and by purchase score; skipped without a marketing export.
 
 A target the snapshots cannot train (too few positives in a window, too little history) is
 skipped with the reason; the others train and promote regardless.
@@ -58,7 +60,16 @@ def portrait_train():
     def promote(task_name: str) -> dict:
         return orc.promote_task(task_name)
 
+    @task
+    def train_uplift() -> dict:
+        return orc.uplift_train_task()
+
+    @task(retries=0, outlets=[orc.MODELS])
+    def promote_uplift() -> dict:
+        return orc.uplift_promote_task()
+
     roles() >> load() >> coverage() >> features
+    features >> train_uplift() >> promote_uplift()
     for name in TARGETS:
         trained = train.override(task_id=f"train_{name}")(name)
         features >> trained >> promote.override(task_id=f"promote_{name}")(name)

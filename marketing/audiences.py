@@ -217,6 +217,24 @@ def ensure_shipped(conn: psycopg.Connection) -> list[str]:
     return added
 
 
+def scheduled_campaign_id(audience_id: str, as_of: dt.date) -> str:
+    """The campaign a scheduled audience is materialised for in `as_of`'s month."""
+    return f"{audience_id}-{as_of:%Y%m}"
+
+
+def materialise_scheduled(conn: psycopg.Connection, as_of: dt.date) -> list[dict]:
+    """Materialise every shipped audience with ``schedule: monthly`` (audiences.yml) for its
+    campaign of `as_of`'s month (``scheduled_campaign_id``): a standing programme gets one
+    campaign a month, a re-run the same day replaces its run, a later day keeps every
+    customer's first assignment. An empty profile mart (nothing built yet) is an error."""
+    _require_tables(conn)
+    return [
+        materialise(conn, a["audience_id"], scheduled_campaign_id(a["audience_id"], as_of))
+        for a in shipped_audiences()
+        if a.get("schedule") == "monthly"
+    ]
+
+
 def _jsonable(row: dict) -> dict:
     out = {}
     for k, v in row.items():

@@ -43,6 +43,16 @@ create table if not exists activation.audience_members (
 create index if not exists audience_members_campaign_idx
 on activation.audience_members (campaign_id, cid);
 
+-- The campaigns whose A/B evaluation ran once their response window had closed (the campaign
+-- DAGs: portrait_campaigns emits the marketing asset for the newly closed ones, and
+-- portrait_campaign_evaluation records them here after writing their reports).
+create table if not exists activation.campaign_evaluations (
+    campaign_id text primary key,
+    evaluated_at timestamptz not null default now(),
+    verdict text,
+    report text
+);
+
 comment on table activation.audiences is
 'Saved customer filters (the profile API''s query parameters) with a holdout share; a new version only when the filter or the share changes.';
 comment on table activation.audience_runs is

@@ -16,6 +16,8 @@ from pathlib import Path
 import psycopg
 from psycopg.rows import dict_row
 
+from marketing.audiences import ensure_tables
+
 METRIC_WORDS = {
     "conversion": ("转化率（窗口内下单）", "Conversion (ordered within the window)"),
     "revenue_90d": ("90 天人均收入（元）", "Revenue per member within 90 days (CNY)"),
@@ -234,3 +236,45 @@ def write_reports(conn: psycopg.Connection, out_dir: Path) -> dict:
         "pages": len(pages),
         "verdicts": {v: verdicts.count(v) for v in sorted(set(verdicts))},
     }
+
+
+# --- evaluation when a campaign's response window closes ------------------------------------
+
+PENDING_SQL = """
+select k.campaign_id
+from marts.mart_campaign_kpis as k
+where k.breakdown = 'all' and k.window_closed
+  and not exists (
+      select from activation.campaign_evaluations as e where e.campaign_id = k.campaign_id
+  )
+order by k.starts_on, k.campaign_id
+"""
+
+
+def closed_unevaluated(conn: psycopg.Connection) -> list[str]:
+    """The campaigns whose response window has closed and that were not evaluated yet (none
+    without a marketing export: the KPI mart is then empty)."""
+    ensure_tables(conn)
+    if conn.execute("select to_regclass('marts.mart_campaign_kpis')").fetchone()[0] is None:
+        return []
+    return [r[0] for r in conn.execute(PENDING_SQL).fetchall()]
+
+
+def record_evaluations(conn: psycopg.Connection, campaign_ids: list[str], out_dir: Path) -> int:
+    """Record the campaigns as evaluated with their conversion verdict and report page;
+    re-recording one updates it (safe to re-run)."""
+    ensure_tables(conn)
+    rows = conn.execute(
+        "select scope_id, verdict from marts.mart_campaign_ab_tests "
+        "where scope = 'campaign' and metric = 'conversion' and scope_id = any(%s)",
+        (list(campaign_ids),),
+    ).fetchall()
+    verdicts = dict(rows)
+    with conn.cursor() as cur:
+        cur.executemany(
+            "insert into activation.campaign_evaluations (campaign_id, verdict, report) "
+            "values (%s, %s, %s) on conflict (campaign_id) do update "
+            "set evaluated_at = now(), verdict = excluded.verdict, report = excluded.report",
+            [(c, verdicts.get(c), str(Path(out_dir) / f"{c}.html")) for c in campaign_ids],
+        )
+    return len(campaign_ids)

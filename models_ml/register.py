@@ -186,8 +186,12 @@ def promote(task_name: str, policy: GatePolicy | None = None) -> GateDecision:
 def rollback(task_name: str) -> GateDecision:
     """Make the previous champion champion again (the current one becomes previous)."""
     target = get_target(task_name)
+    return rollback_model(target.registered_model_name, target.name)
+
+
+def rollback_model(name: str, task_name: str) -> GateDecision:
+    """`rollback` for the registered model `name` (the uplift model has no Target)."""
     client = tracking.configure()
-    name = target.registered_model_name
     champion = version_by_alias(client, name, CHAMPION)
     previous = version_by_alias(client, name, PREVIOUS)
     if previous is None:
@@ -196,7 +200,7 @@ def rollback(task_name: str) -> GateDecision:
     if champion is not None:
         client.set_registered_model_alias(name, PREVIOUS, champion.version)
     return GateDecision(
-        target.name,
+        task_name,
         None,
         previous.version,
         True,

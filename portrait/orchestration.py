@@ -29,6 +29,15 @@ SEGMENTS = Asset(
 )
 TEXTS = Asset(name="warehouse.texts", uri="portrait://warehouse/texts", group="portrait")
 MODELS = Asset(name="mlflow.champions", uri="portrait://mlflow/champions", group="portrait")
+# The marts are built (portrait_daily's last step): the campaign DAG listens to it.
+MARTS = Asset(name="warehouse.marts", uri="portrait://warehouse/marts", group="portrait")
+# Campaigns whose response window has newly closed (portrait_campaigns emits it only then);
+# portrait_campaign_evaluation listens to it.
+MARKETING = Asset(
+    name="warehouse.marketing.closed_campaigns",
+    uri="portrait://warehouse/marketing/closed_campaigns",
+    group="portrait",
+)
 # Emitted only when the drift policy recommends retraining; portrait_train listens to it.
 DRIFT_ALERT = Asset(
     name="monitoring.drift_alert",
@@ -372,6 +381,90 @@ def score_task(task_name: str, as_of_date: str) -> dict:
         ).to_dict()
     except NoChampionError as exc:
         raise AirflowSkipException(f"{task_name} not scored: {exc}") from exc
+
+
+def uplift_train_task() -> dict:
+    """Train the uplift model on the closed campaigns (models_ml.uplift_task); skipped with
+    the reason when there is nothing to learn from (no marketing export, too few campaigns)."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from models_ml.train import UntrainableTargetError
+    from models_ml.uplift_task import train_uplift
+
+    try:
+        result = train_uplift(dsn=warehouse_dsn("ml"))
+    except UntrainableTargetError as exc:
+        raise AirflowSkipException(str(exc)) from exc
+    print(f"uplift: registered={result['registered']} reasons={result['reasons']}")
+    return result
+
+
+def uplift_promote_task() -> dict:
+    from models_ml.uplift_task import promote_uplift
+
+    decision = promote_uplift()
+    print(f"uplift: promoted={decision.promoted} reasons={decision.reasons}")
+    return decision.to_dict()
+
+
+def uplift_score_task(as_of_date: str) -> dict:
+    """Score the snapshot with the uplift champion; skipped when there is none yet."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from models_ml.registry import NoChampionError
+    from models_ml.uplift_task import score_uplift
+
+    try:
+        return score_uplift(dt.date.fromisoformat(as_of_date), dsn=warehouse_dsn("ml"))
+    except NoChampionError as exc:
+        raise AirflowSkipException(f"uplift not scored: {exc}") from exc
+
+
+def audiences_task(as_of_date: str) -> dict:
+    """Materialise the scheduled audiences (marketing.audiences, as portrait_ml) for the
+    campaigns of the as-of date's month."""
+    import psycopg
+
+    from marketing.audiences import ensure_tables, materialise_scheduled
+
+    with psycopg.connect(warehouse_dsn("ml")) as conn:
+        ensure_tables(conn)
+        runs = materialise_scheduled(conn, dt.date.fromisoformat(as_of_date))
+    for run in runs:
+        print(f"{run['campaign_id']}: {run['treatment']} treated, {run['holdout']} held out")
+    return {"runs": runs}
+
+
+def closed_campaigns_task() -> dict:
+    """The campaigns whose response window closed and that were not evaluated yet; skipped
+    (so no marketing asset event) when there is none."""
+    import psycopg
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from marketing.report import closed_unevaluated
+
+    with psycopg.connect(warehouse_dsn("ml")) as conn:
+        pending = closed_unevaluated(conn)
+    if not pending:
+        raise AirflowSkipException("No campaign's response window has newly closed.")
+    print(f"{len(pending)} campaign(s) to evaluate: {', '.join(pending)}")
+    return {"campaigns": pending}
+
+
+def campaign_report_task() -> dict:
+    """Write the A/B report pages (reports_dir/campaigns) and record the newly closed
+    campaigns as evaluated."""
+    import psycopg
+
+    from marketing.report import closed_unevaluated, record_evaluations, write_reports
+
+    out = get_settings().reports_dir / "campaigns"
+    with psycopg.connect(warehouse_dsn("ml")) as conn:
+        pending = closed_unevaluated(conn)
+        written = write_reports(conn, out)
+        record_evaluations(conn, pending, out)
+    print(f"{written['pages']} report pages in {out}; {len(pending)} campaign(s) newly evaluated")
+    return {"pages": written["pages"], "evaluated": pending, "report": str(out / "index.html")}
 
 
 def text_task() -> dict:

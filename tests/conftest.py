@@ -132,6 +132,17 @@ def historical_world(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def marketing_world(tmp_path_factory) -> Path:
+    """A small world with campaigns (scale 3, 24 months, holdouts and a known effect per
+    customer): the marketing integration tests and the campaign DAGs' e2e run share it."""
+    from sources.simulator import simulate
+
+    out = tmp_path_factory.mktemp("marketing_world")
+    simulate(out, scale=3, seed=5, months=24, marketing=True, oracle_replays=2, progress=False)
+    return out
+
+
 def run_dbt(args: list[str], env: dict[str, str]) -> str:
     """Run dbt in the project with the given environment; fail the test with dbt's output."""
     import subprocess

@@ -17,6 +17,9 @@ def _echo(obj) -> None:
     typer.echo(json.dumps(obj, indent=2, ensure_ascii=False, default=str))
 
 
+UPLIFT = "uplift"  # models_ml.uplift_task: who to target next (docs/marketing.md)
+
+
 def _date(value: str | None) -> dt.date | None:
     if not value:
         return None
@@ -32,10 +35,17 @@ def _date(value: str | None) -> dt.date | None:
 @app.command()
 def train(task: str, seed: int = 42) -> None:
     """Train TASK on the feature snapshots and register the served policy as challenger:
-    LightGBM when it beats every baseline on the test window, else the best baseline."""
+    LightGBM when it beats every baseline on the test window, else the best baseline.
+    TASK `uplift`: the uplift model on the closed campaigns, registered only if it beats
+    targeting everyone and by purchase score."""
     from models_ml.train import UntrainableTargetError, train_task
 
     try:
+        if task == UPLIFT:
+            from models_ml.uplift_task import train_uplift
+
+            _echo(train_uplift(seed=seed))
+            return
         _echo(train_task(task, seed=seed).to_dict())
     except UntrainableTargetError as exc:
         typer.echo(str(exc), err=True)
@@ -46,25 +56,35 @@ def train(task: str, seed: int = 42) -> None:
 def promote(task: str) -> None:
     """Promote TASK's challenger to champion if it passes the gate."""
     from models_ml.register import promote as do_promote
+    from models_ml.uplift_task import promote_uplift
 
-    _echo(do_promote(task).to_dict())
+    _echo((promote_uplift() if task == UPLIFT else do_promote(task)).to_dict())
 
 
 @app.command()
 def rollback(task: str) -> None:
     """Make TASK's previous champion the champion again."""
     from models_ml.register import rollback as do_rollback
+    from models_ml.register import rollback_model
+    from models_ml.uplift_task import MODEL_NAME
 
-    _echo(do_rollback(task).to_dict())
+    decision = rollback_model(MODEL_NAME, UPLIFT) if task == UPLIFT else do_rollback(task)
+    _echo(decision.to_dict())
 
 
 @app.command()
 def score(
     task: str, as_of_date: str = typer.Option(None, help="YYYY-MM-DD; default: latest snapshot")
 ) -> None:
-    """Score every customer of a snapshot with TASK's champion."""
+    """Score every customer of a snapshot with TASK's champion (`uplift`: once per campaign
+    goal, into ml.uplift_scores)."""
     from models_ml.score import score_task
 
+    if task == UPLIFT:
+        from models_ml.uplift_task import score_uplift
+
+        _echo(score_uplift(_date(as_of_date)))
+        return
     _echo(score_task(task, _date(as_of_date)).to_dict())
 
 

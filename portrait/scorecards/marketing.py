@@ -25,11 +25,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from lightgbm import LGBMClassifier
+from lightgbm import LGBMRegressor
 
-from models_ml import uplift
+from models_ml import uplift, uplift_task
 from models_ml.matrix import to_model_matrix
-from models_ml.targets import CATEGORICAL_FEATURES, FEATURE_WORDS
 from portrait import db
 from portrait.scorecards.model_worlds import build_model_world
 from portrait.settings import Settings
@@ -38,23 +37,7 @@ MARKETING_WORLD = {
     "scale": 10, "seed": 42, "identity_noise": 0.15, "start": "2023-07-01", "months": 36,
     "marketing": True, "oracle_replays": 16,
 }  # fmt: skip
-# The later campaigns (by start) the uplift model is judged on; it trains on the others.
-TEST_SHARE = 1 / 3
-CAMPAIGN_COLUMNS = ("campaign_goal", "campaign_channel", "campaign_offer", "campaign_content")
-SEED = 19
-
-MEMBERS_SQL = """
-select m.campaign_id, m.cid, m.account_id, (m.assignment = 'treatment')::int as treated,
-       m.converted::int as converted, m.starts_on, m.campaign_goal, m.campaign_channel,
-       c.campaign_offer, c.campaign_content, f.*
-from marts.mart_campaign_members as m
-join marts.mart_campaign_kpis as c
-  on c.campaign_id = m.campaign_id and c.breakdown = 'all'
-join features.customer_features as f
-  on f.cid = m.cid and f.as_of_date = m.features_as_of_date
-where m.assignment in ('treatment', 'holdout') and m.window_closed
-order by m.starts_on, m.campaign_id, m.cid
-"""
+SEED = uplift_task.SEED
 
 
 def ab_coverage(dsn: str, truth_dir: Path) -> dict:
@@ -119,18 +102,24 @@ def strategies(dsn: str, truth_dir: Path) -> dict:
     return out
 
 
-def _matrix(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    columns = [c for c in FEATURE_WORDS if c in frame.columns] + list(CAMPAIGN_COLUMNS)
-    categorical = [c for c in columns if c in CATEGORICAL_FEATURES or c in CAMPAIGN_COLUMNS]
-    return frame[columns].copy(), categorical
+def true_effect_regression(x, tau, train, categorical) -> np.ndarray:
+    """A LightGBM regression of the true individual effects on the features, fitted on the
+    training rows, predicted on every row: the best a learner of these features could hope
+    for (the learners see outcomes, never tau)."""
+    columns = list(x.columns)
+    model = LGBMRegressor(
+        **uplift.DEFAULT_PARAMS, random_state=SEED, deterministic=True, n_jobs=1, verbose=-1
+    )
+    matrix = to_model_matrix(x[train], columns, categorical)
+    model.fit(matrix, tau[train], categorical_feature=list(categorical) or "auto")
+    return model.predict(to_model_matrix(x, columns, categorical))
 
 
 def uplift_quality(dsn: str, truth_dir: Path, plot: Path | None = None) -> dict:
     """Train the uplift learners on the earlier campaigns, judge them on the later ones by the
     true Qini as a ratio to the oracle's; purchase-score and random targeting beside them."""
     with db.connect(dsn) as conn:
-        frame = db.read_frame(conn, MEMBERS_SQL)
-    frame = frame.loc[:, ~frame.columns.duplicated()]
+        frame = uplift_task.campaign_frame(conn)
     members = pd.read_csv(
         Path(truth_dir) / "campaign_members.csv", dtype={"campaign_id": str, "account_id": str}
     )
@@ -140,11 +129,10 @@ def uplift_quality(dsn: str, truth_dir: Path, plot: Path | None = None) -> dict:
     )  # fmt: skip
     if frame.empty:
         return {"status": "no campaign members with features"}
-    starts = frame.groupby("campaign_id")["starts_on"].min().sort_values()
-    n_test = max(1, round(len(starts) * TEST_SHARE))
-    test_campaigns = set(starts.index[-n_test:])
+    test_campaigns = uplift_task.test_campaigns(frame)
     test = frame["campaign_id"].isin(test_campaigns).to_numpy()
-    x, categorical = _matrix(frame)
+    columns, categorical = uplift_task.model_columns(frame)
+    x = frame[columns]
     y = frame["converted"].to_numpy(int)
     t = frame["treated"].to_numpy(int)
     tau = frame["tau"].to_numpy(float)
@@ -159,17 +147,14 @@ def uplift_quality(dsn: str, truth_dir: Path, plot: Path | None = None) -> dict:
         learner.fit(x[tr], y[tr], t[tr])
         scores[name] = learner.predict(x[te])
     # whom a purchase model would pick: P(convert) without the campaign, from the holdout
-    held = tr & (t == 0)
-    purchase = LGBMClassifier(
-        n_estimators=200, learning_rate=0.03, num_leaves=7, min_child_samples=50,
-        random_state=SEED, deterministic=True, n_jobs=1, verbose=-1,
-    )  # fmt: skip
-    columns = list(x.columns)
-    purchase.fit(to_model_matrix(x[held], columns, categorical), y[held])
-    m_test = to_model_matrix(x[te], columns, categorical)
-    scores["purchase_score"] = purchase.predict_proba(m_test)[:, 1]
+    scores["purchase_score"] = uplift_task.purchase_scores(x, y, t, tr, columns, categorical, SEED)[
+        te
+    ]
     scores["random"] = uplift.score_random(int(te.sum()), seed=SEED)
     scores["oracle"] = uplift.score_oracle(tau[te])
+    # the ceiling: what these features can tell at all, a regression on the TRUE effects of
+    # the training rows (no learner sees those; no outcome noise, no arm split)
+    scores["ceiling"] = true_effect_regression(x, tau, tr, categorical)[te]
 
     ratios = {name: round(uplift.qini_ratio_true(tau[te], s), 4) for name, s in scores.items()}
     empirical = {
@@ -182,11 +167,15 @@ def uplift_quality(dsn: str, truth_dir: Path, plot: Path | None = None) -> dict:
         "train_rows": int(tr.sum()),
         "test_rows": int(te.sum()),
         "test_campaigns": len(test_campaigns),
-        "train_campaigns": len(starts) - len(test_campaigns),
+        "train_campaigns": frame["campaign_id"].nunique() - len(test_campaigns),
         "qini_ratio_to_oracle": ratios["x_learner"],
         "qini_ratio_t_learner": ratios["t_learner"],
         "qini_ratio_score_targeting": ratios["purchase_score"],
         "qini_ratio_random": ratios["random"],
+        "qini_ratio_ceiling": ratios["ceiling"],
+        "qini_share_of_ceiling": round(ratios["x_learner"] / ratios["ceiling"], 4)
+        if ratios["ceiling"] > 0
+        else None,
         "qini_empirical": empirical,
         "beats_score_and_random": bool(
             ratios["x_learner"] > ratios["purchase_score"]

@@ -156,3 +156,33 @@ def test_a_target_without_a_champion_does_not_block_the_marts(dagbag):
     roots = [t for t in daily.tasks if t.task_id.startswith("marts.") and any(
         u.startswith("score_") for u in t.upstream_task_ids)]  # fmt: skip
     assert roots and all(t.trigger_rule == "none_failed_min_one_success" for t in roots)
+
+
+def test_the_campaign_dags_are_scheduled_on_the_assets_the_others_emit(dagbag):
+    """daily publishes the marts -> portrait_campaigns; newly closed campaigns ->
+    portrait_campaign_evaluation (data-aware scheduling, docs/marketing.md)."""
+    from portrait import orchestration as orc
+
+    def schedule(dag_id):
+        return [a.uri for a in dagbag.dags[dag_id].timetable.asset_condition.objects]
+
+    def emits(dag_id, task_id):
+        return {o.uri for o in dagbag.dags[dag_id].get_task(task_id).outlets}
+
+    assert schedule("portrait_campaigns") == [orc.MARTS.uri]
+    assert schedule("portrait_campaign_evaluation") == [orc.MARKETING.uri]
+    assert emits("portrait_daily", "published") == {orc.MARTS.uri}
+    assert emits("portrait_campaigns", "closed_campaigns") == {orc.MARKETING.uri}
+    daily = dagbag.dags["portrait_daily"]
+    upstream = daily.get_task("published").upstream_task_ids
+    assert upstream and all(t.startswith("marts.") for t in upstream), "after the marts"
+    # the marketing marts are the campaign DAG's, not the daily run's
+    daily_ids = {t.task_id for t in daily.tasks}
+    assert not any("mart_campaign" in t or "next_best_action" in t for t in daily_ids)
+    campaigns = {t.task_id for t in dagbag.dags["portrait_campaigns"].tasks}
+    assert "marketing.mart_campaign_ab_tests_model_build" in campaigns
+    assert "next_best_action.mart_next_best_action_model_build" in campaigns
+    for dag_id in ("portrait_train", "portrait_campaign_evaluation"):
+        assert emits(dag_id, "promote_uplift") == {orc.MODELS.uri}
+        upstream = dagbag.dags[dag_id].get_task("promote_uplift").upstream_task_ids
+        assert upstream == {"train_uplift"}

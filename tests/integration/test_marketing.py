@@ -2,7 +2,8 @@
 simulated company with campaigns (holdouts, a known effect) loaded and built; the members
 reconcile with the landed audience; the A/B mart's effect and interval are the ones computed
 from its members; conversions match the landed ERP orders of the simulator's companies; the
-report pages are written with a verdict per campaign."""
+report pages are written with a verdict per campaign; the uplift model trains on the campaigns,
+is gated, promoted and scores every customer per goal into the next-best-action mart."""
 
 import csv
 import datetime as dt
@@ -19,22 +20,21 @@ from marketing.report import write_reports
 from sources.loader import load_landing
 
 pytestmark = pytest.mark.integration
-SELECTION = ["build", "-s", "+path:models/marts/marketing", "--indirect-selection", "cautious"]
+SELECTION = ["build", "-s", "+path:models/marts/marketing", "+path:models/features"]
+SELECTION += ["--indirect-selection", "cautious"]
 Z90 = 1.6448536269514722
 
 
 @pytest.fixture(scope="module")
-def marketing_warehouse(pg_cluster, tmp_path_factory):
+def marketing_warehouse(pg_cluster, marketing_world, tmp_path_factory):
     from conftest import create_database
 
-    from sources.simulator import simulate
-
-    world = tmp_path_factory.mktemp("marketing_world")
-    simulate(world, scale=3, seed=5, months=24, marketing=True, oracle_replays=2, progress=False)
+    world = marketing_world
     dsn = create_database(pg_cluster, "marketing_loop")
     load_landing(dsn, world / "landing", progress=False)
-    dbt(SELECTION, service_env_for(dsn, tmp_path_factory.mktemp("mkt_local")))
-    return dsn, world
+    local = tmp_path_factory.mktemp("mkt_local")
+    dbt(SELECTION, service_env_for(dsn, local))
+    return dsn, world, local
 
 
 def _rows(path: Path) -> list[dict]:
@@ -43,7 +43,7 @@ def _rows(path: Path) -> list[dict]:
 
 
 def test_members_reconcile_with_the_landed_audience(marketing_warehouse):
-    dsn, world = marketing_warehouse
+    dsn, world, _ = marketing_warehouse
     landed = {
         (r["campaign_id"], r["account_id"]): r["assignment"]
         for p in sorted((world / "landing" / "marketing").glob("*/audience_members.csv"))
@@ -69,7 +69,7 @@ def test_members_reconcile_with_the_landed_audience(marketing_warehouse):
 
 
 def test_ab_mart_is_the_difference_of_its_members(marketing_warehouse):
-    dsn, _ = marketing_warehouse
+    dsn, *_ = marketing_warehouse
     with psycopg.connect(dsn) as conn:
         tests = conn.execute(
             "select scope_id, effect, ci_low, ci_high, n_treatment, n_holdout, verdict "
@@ -96,7 +96,7 @@ def test_conversions_are_the_landed_erp_orders(marketing_warehouse):
     """Treated conversions per campaign, from the landing files and the simulator's truth alone
     (which company each account and ERP code is), against the KPI mart: the same counts for
     nearly every campaign (an identity error may move a member)."""
-    dsn, world = marketing_warehouse
+    dsn, world, _ = marketing_warehouse
     records = _rows(world / "truth" / "records.csv")
     company = {(r["source"], r["record_key"]): r["company_id"] for r in records}
     campaigns = {}
@@ -134,7 +134,7 @@ def test_conversions_are_the_landed_erp_orders(marketing_warehouse):
 
 
 def test_the_ab_report_has_a_page_and_a_verdict_per_campaign(marketing_warehouse, tmp_path):
-    dsn, _ = marketing_warehouse
+    dsn, *_ = marketing_warehouse
     with psycopg.connect(dsn) as conn:
         written = write_reports(conn, tmp_path)
         (campaigns,) = conn.execute(
@@ -147,3 +147,66 @@ def test_the_ab_report_has_a_page_and_a_verdict_per_campaign(marketing_warehouse
     page = next(p for p in tmp_path.glob("*.html") if p.name != "index.html")
     text = page.read_text(encoding="utf-8")
     assert "A/B" in text and ("结论" in text or "尚未结束" in text)
+
+
+@pytest.fixture(scope="module")
+def uplift_run(marketing_warehouse):
+    """The uplift model trained, promoted and scored once, MLflow in a private store."""
+    from models_ml import uplift_task
+    from portrait.settings import get_settings
+
+    dsn, _, local = marketing_warehouse
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{local / 'mlflow.db'}")
+        mp.setenv("PORTRAIT_MLFLOW_ARTIFACT_ROOT", str(local / "artifacts"))
+        get_settings.cache_clear()
+        trained = uplift_task.train_uplift(dsn=dsn)
+        promoted = uplift_task.promote_uplift()
+        scored = uplift_task.score_uplift(dsn=dsn) if promoted.promoted else None
+        dbt(["build", "-s", "mart_next_best_action"], service_env_for(dsn, local))
+        yield {"trained": trained, "promoted": promoted, "scored": scored, "dsn": dsn}
+    get_settings.cache_clear()
+
+
+def test_the_uplift_model_beats_both_policies_and_becomes_champion(uplift_run):
+    trained, promoted = uplift_run["trained"], uplift_run["promoted"]
+    m = trained["metrics"]
+    assert trained["registered"], trained["reasons"]
+    assert m["test_qini"] > m["by_purchase_test_qini"] and m["test_qini"] > 0
+    assert m["test_uplift_at_30"] > m["everyone_test_uplift_at_30"]
+    assert promoted.promoted and promoted.reasons == ["first champion"]
+
+
+def test_every_customer_is_scored_once_per_goal_and_gets_one_next_best_action(uplift_run):
+    scored, dsn = uplift_run["scored"], uplift_run["dsn"]
+    assert scored["goals"] and scored["rows"] == scored["customers"] * len(scored["goals"])
+    with psycopg.connect(dsn) as conn:
+        (snapshot,) = conn.execute(
+            "select count(*) from features.customer_features "
+            "where as_of_date = %s", (scored["as_of_date"],)
+        ).fetchone()  # fmt: skip
+        rows = conn.execute(
+            "select customer_class, count(*), count(next_best_action), "
+            "bool_and(reason_zh is not null and reason_en is not null), "
+            "min(expected_uplift), max(expected_uplift) "
+            "from marts.mart_next_best_action group by 1"
+        ).fetchall()
+    classes = {r[0]: r for r in rows}
+    assert sum(r[1] for r in rows) == snapshot == scored["customers"]
+    # only persuadable customers get an action; every row says why in both languages
+    assert all(r[2] == (r[1] if c == "persuadable" else 0) for c, r in classes.items())
+    assert all(r[3] for r in rows)
+    assert "persuadable" in classes and float(classes["persuadable"][4]) >= 0.0099
+
+
+def test_a_saved_uplift_learner_predicts_as_the_fitted_one(marketing_warehouse, tmp_path):
+    from models_ml import uplift_task
+
+    dsn, *_ = marketing_warehouse
+    with psycopg.connect(dsn) as conn:
+        frame = uplift_task.campaign_frame(conn)
+    fit = uplift_task.fit_uplift(frame)
+    loaded = uplift_task.load_learner(uplift_task.save_learner(fit.learner, tmp_path / "l"))
+    x = frame[fit.columns]
+    np.testing.assert_allclose(loaded.predict(x), fit.learner.predict(x), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(loaded.outcomes(x)[0], fit.learner.p0_hat(x), atol=1e-12)
