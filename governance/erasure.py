@@ -7,11 +7,12 @@ the rest from raw. Which columns are personal comes from the caller (the landing
 ``pii`` columns): this module reads nothing but the warehouse.
 
 Who a person is: the seed identifier, plus the names, phones and e-mails on the records that
-describe that person (a CRM contact, a sample request, a service ticket) and hold the seed.
-Records that describe a company (they carry an address: a CRM account, an ERP customer)
-never add identifiers; their values that are the person's are erased all the same. Names are
-matched as written (blanks collapsed, case folded) wherever they occur, so a namesake's name
-goes too: ``--dry-run`` shows how many rows each table would change.
+describe that person (a CRM contact, a sample request, a service ticket, a campaign's
+audience member) and hold the seed. Records that describe a company (they carry an address:
+a CRM account, an ERP customer) never add identifiers; their values that are the person's
+are erased all the same. Names are matched as written (blanks collapsed, case folded)
+wherever they occur, so a namesake's name goes too: ``--dry-run`` shows how many rows each
+table would change.
 """
 
 from __future__ import annotations

@@ -10,7 +10,19 @@ from portrait import db
 from portrait.local.connect import connect_hint, known_secrets, scrub
 from portrait.settings import Settings
 
-SCHEMAS = ("raw", "staging", "texts", "identity", "features", "tags", "ml", "monitoring", "marts")
+# In the order data flows; activation (marketing's audiences) reads the marts.
+SCHEMAS = (
+    "raw",
+    "staging",
+    "texts",
+    "identity",
+    "features",
+    "tags",
+    "ml",
+    "monitoring",
+    "marts",
+    "activation",
+)
 
 
 def rows_per_schema(conn) -> list[tuple[str, str, int]]:

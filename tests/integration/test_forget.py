@@ -303,3 +303,84 @@ def test_the_contract_names_the_personal_columns():
     assert kinds[("service__tickets", "contact_email")] == "email"
     assert kinds[("erp__customers", "contact_person")] == "name"
     assert ("erp__orders", "total_amount_cny") not in kinds
+
+
+def _write_csv(path, header: str, rows: list[str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+
+
+def test_forget_erases_marketing_e_mails_and_keeps_the_audiences(pg_cluster, tmp_path):
+    """A CRM contact whose e-mail a campaign was sent to (written another way): forgetting
+    them nulls it in raw.marketing__audience_members, now and on a re-load, and leaves the
+    campaigns' memberships (accounts, assignments) and activation's audiences (CIDs, no
+    personal value) as they were."""
+    from marketing.audiences import ensure_tables
+
+    dsn = create_database(pg_cluster, "forget_marketing")
+    landing = tmp_path / "landing"
+    email, other = "Li.Na@Example.com", "wang.wei@example.com"
+    _write_csv(
+        landing / "crm" / "b1" / "contacts.csv",
+        "contact_id,account_id,contact_name,title,phone,email,created_at",
+        [
+            f"CT1,A1,李娜,采购经理,13912345670,{email},2024-01-02T09:00:00+08:00",
+            f"CT2,A2,王伟,工程师,13800001111,{other},2024-01-02T09:00:00+08:00",
+        ],
+    )
+    _write_csv(
+        landing / "marketing" / "b1" / "audience_members.csv",
+        "campaign_id,account_id,assignment,sent_at,contact_email",
+        [
+            f"CMP1,A1,treatment,2024-03-01T10:00:00+08:00, {email.upper()}",
+            f"CMP2,A1,holdout,,{email.lower()}",
+            f"CMP1,A2,treatment,2024-03-01T10:00:00+08:00,{other}",
+        ],
+    )
+    load_landing(dsn, landing, progress=False)
+    with psycopg.connect(dsn) as conn:
+        ensure_tables(conn)
+        conn.execute(
+            "insert into activation.audiences (audience_id, version, name, filter, "
+            "holdout_share, created_by) values ('aud', 1, 'aud', '{}', 0.2, 'analyst')"
+        )
+        conn.execute(
+            "insert into activation.audience_runs (run_id, audience_id, version, campaign_id, "
+            "as_of, eligible, treatment, holdout, seed) "
+            "values ('r1', 'aud', 1, 'CMP1', '2024-02-29', 2, 2, 0, 19)"
+        )
+        conn.execute(
+            "insert into activation.audience_members values "
+            "('r1', 'CMP1', 'CID1', 'treatment', 0.5), ('r1', 'CMP1', 'CID2', 'treatment', 0.7)"
+        )
+    members = (
+        "select campaign_id, account_id, assignment, sent_at "
+        "from raw.marketing__audience_members order by 1, 2"
+    )
+    activation = "select * from activation.audience_members order by run_id, cid"
+    with psycopg.connect(dsn) as conn:
+        members_before = conn.execute(members).fetchall()
+        activation_before = conn.execute(activation).fetchall()
+    assert {h[:2] for h in scan(dsn, [email])} >= {("raw", "marketing__audience_members")}
+
+    local = tmp_path / "local"
+    env = {
+        k: v
+        for k, v in service_env_for(dsn, local).items()
+        if k.startswith(("PORTRAIT_", "DBT_", "AIRFLOW_CONN_"))
+    }
+    env.update(PORTRAIT_WAREHOUSE_URL=dsn, PORTRAIT_LOCAL_DIR=str(local))
+    result = invoke(env, ["forget", "--contact", "CT1", "--no-rebuild"])
+    assert result.exit_code == 0, result.output
+    assert "raw.marketing__audience_members: 2 rows hold one" in result.output
+
+    assert scan(dsn, [email, "李娜", "13912345670"]) == []
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute(members).fetchall() == members_before
+        assert conn.execute(activation).fetchall() == activation_before
+        kept = conn.execute(
+            "select contact_email from raw.marketing__audience_members where account_id = 'A2'"
+        ).fetchall()
+    assert kept == [(other,)]  # someone else's e-mail stays
+    load_batch(dsn, landing, "marketing", "b1")
+    assert scan(dsn, [email]) == []
