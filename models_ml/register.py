@@ -126,6 +126,15 @@ def compare_segments(task_name: str, challenger_run_id: str, policy: GatePolicy)
     return segment_gate(ours, theirs, policy), checks
 
 
+def crown(client, name: str, challenger, champion) -> list[str]:
+    """Make the challenger version champion (the old champion, if any, previous); the reason."""
+    if champion is not None:
+        client.set_registered_model_alias(name, PREVIOUS, champion.version)
+    client.set_registered_model_alias(name, CHAMPION, challenger.version)
+    client.delete_registered_model_alias(name, CHALLENGER)
+    return ["first champion" if champion is None else "passed the gate"]
+
+
 def promote(task_name: str, policy: GatePolicy | None = None) -> GateDecision:
     """Promote the challenger if it passes the gate; log the decision on its run."""
     policy = policy or GatePolicy()
@@ -160,11 +169,7 @@ def promote(task_name: str, policy: GatePolicy | None = None) -> GateDecision:
         reasons += segment_reasons
     promoted = not reasons
     if promoted:
-        if champion is not None:
-            client.set_registered_model_alias(name, PREVIOUS, champion.version)
-        client.set_registered_model_alias(name, CHAMPION, challenger.version)
-        client.delete_registered_model_alias(name, CHALLENGER)
-        reasons = ["first champion" if champion is None else "passed the gate"]
+        reasons = crown(client, name, challenger, champion)
     decision = GateDecision(
         target.name,
         challenger.version,

@@ -41,8 +41,8 @@ from lightgbm import LGBMClassifier
 
 from models_ml import data, tracking, uplift
 from models_ml.matrix import FeatureError, require_columns, to_model_matrix
-from models_ml.register import GateDecision
-from models_ml.registry import CHALLENGER, CHAMPION, PREVIOUS, NoChampionError, version_by_alias
+from models_ml.register import GateDecision, crown
+from models_ml.registry import CHALLENGER, CHAMPION, NoChampionError, version_by_alias
 from models_ml.targets import CATEGORICAL_FEATURES, FEATURE_WORDS
 from models_ml.train import UntrainableTargetError
 from portrait import db
@@ -157,10 +157,20 @@ def templates(frame: pd.DataFrame) -> dict[str, dict[str, str | None]]:
 # --------------------------------------------------------------------------- the learner on disk
 
 
-def save_learner(learner: uplift.XLearner | uplift.TLearner, directory: Path, **meta) -> Path:
-    """The fitted learner as LightGBM text models and a JSON beside them (`meta` added)."""
+def save_learner(learner, directory: Path, **meta) -> Path:
+    """The fitted learner as LightGBM text models and a JSON beside them (`meta` added); a
+    stratified one as its pooled learner and one folder per stratum."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    if isinstance(learner, uplift.StratifiedLearner):
+        save_learner(learner.pooled_, directory / "pooled")
+        strata = []
+        for i, (key, (inner, offset)) in enumerate(sorted(learner.strata_.items())):
+            save_learner(inner, directory / f"stratum_{i:02d}")
+            strata.append({"key": key, "folder": f"stratum_{i:02d}", "offset": offset})
+        spec = {"kind": "stratified", "strata_columns": learner.strata, "strata": strata, **meta}
+        (directory / "learner.json").write_text(json.dumps(spec, indent=1, default=str))
+        return directory
     names = ["mu0_", "mu1_"]
     kind = "t"
     if isinstance(learner, uplift.XLearner):
@@ -213,9 +223,45 @@ class LoadedLearner:
         return e * b["tau0"].predict(x) + (1.0 - e) * b["tau1"].predict(x)
 
 
-def load_learner(directory: str | Path) -> LoadedLearner:
+@dataclass
+class LoadedStratified:
+    """A saved StratifiedLearner: each row predicted by its stratum's learner (plus the
+    stratum's offset), or by the pooled one."""
+
+    strata_columns: list[str]
+    pooled: LoadedLearner
+    strata: dict[str, tuple[LoadedLearner, float]]
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def features(self) -> list[str]:
+        return self.pooled.features
+
+    def _by_stratum(self, frame: pd.DataFrame, predict) -> np.ndarray:
+        keys = uplift.stratum_keys(frame, self.strata_columns)
+        return uplift.by_stratum(frame, keys, self.pooled, self.strata, predict)
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        return self._by_stratum(frame, lambda m, x, offset: m.predict(x) + offset)
+
+    def outcomes(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        return (
+            self._by_stratum(frame, lambda m, x, _: m.outcomes(x)[0]),
+            self._by_stratum(frame, lambda m, x, _: m.outcomes(x)[1]),
+        )
+
+
+def load_learner(directory: str | Path) -> LoadedLearner | LoadedStratified:
     directory = Path(directory)
     spec = json.loads((directory / "learner.json").read_text())
+    if spec["kind"] == "stratified":
+        strata = {
+            s["key"]: (load_learner(directory / s["folder"]), float(s["offset"]))
+            for s in spec.pop("strata")
+        }
+        columns = spec.pop("strata_columns")
+        spec.pop("kind")
+        return LoadedStratified(columns, load_learner(directory / "pooled"), strata, spec)
     boosters = {
         name: lgb.Booster(model_str=(directory / f"{name}.txt").read_text(encoding="utf-8"))
         for name in spec.pop("models")
@@ -235,7 +281,7 @@ def load_learner(directory: str | Path) -> LoadedLearner:
 
 @dataclass
 class UpliftFit:
-    learner: uplift.XLearner
+    learner: uplift.StratifiedLearner
     frame: pd.DataFrame
     test: np.ndarray  # rows of the later campaigns
     scores: dict[str, np.ndarray]  # policy -> score on the test rows
@@ -285,7 +331,8 @@ def fit_uplift(frame: pd.DataFrame, seed: int = SEED) -> UpliftFit:
     t = frame["treated"].to_numpy(int)
     _arms(t, ~test, "earlier (training)")
     _arms(t, test, "later (test)")
-    learner = uplift.XLearner(seed=seed, categorical=categorical)
+    # one X-learner per campaign template (what was sent), centred on its observed effect
+    learner = uplift.StratifiedLearner(CAMPAIGN_COLUMNS[1:], seed=seed, categorical=categorical)
     learner.fit(x[~test], y[~test], t[~test])
     yt, tt = y[test], t[test]
     scores = {
@@ -340,7 +387,8 @@ def _log(fit: UpliftFit) -> None:
     mlflow.set_tags(
         {
             "task": TASK,
-            "learner": "x_learner",
+            "learner": "stratified_x_learner",
+            "strata": ",".join(sorted(fit.learner.strata_)),
             "test_campaigns": ",".join(sorted(frame.loc[test, "campaign_id"].unique())),
             "starts_range": f"{frame['starts_on'].min()}..{frame['starts_on'].max()}",
             "gate_reasons": json.dumps(fit.reasons, ensure_ascii=False),
@@ -349,6 +397,7 @@ def _log(fit: UpliftFit) -> None:
     mlflow.log_params(
         {**fit.learner.params, "features": len(fit.columns), "top_share": TOP_SHARE}
         | {"seed": fit.learner.seed, "propensity": fit.learner.propensity}
+        | {"min_arm": fit.learner.min_arm, "own_strata": len(fit.learner.strata_)}
     )
     mlflow.log_metrics({k: v for k, v in fit.metrics.items() if not math.isnan(v)})
     curves = {
@@ -452,11 +501,7 @@ def promote_uplift() -> GateDecision:
             )
     promoted = not reasons
     if promoted:
-        if champion is not None:
-            client.set_registered_model_alias(MODEL_NAME, PREVIOUS, champion.version)
-        client.set_registered_model_alias(MODEL_NAME, CHAMPION, challenger.version)
-        client.delete_registered_model_alias(MODEL_NAME, CHALLENGER)
-        reasons = ["first champion" if champion is None else "passed the gate"]
+        reasons = crown(client, MODEL_NAME, challenger, champion)
     decision = GateDecision(TASK, challenger.version, champion_version, promoted, reasons, checks)
     client.log_dict(challenger.run_id, decision.to_dict(), "promotion_decision.json")
     client.set_tag(challenger.run_id, "promotion", "promoted" if promoted else "rejected")

@@ -143,6 +143,36 @@ def marketing_world(tmp_path_factory) -> Path:
     return out
 
 
+PLANT_SQL = """
+update marts.mart_campaign_members as m
+set converted = (
+    ('x' || substr(md5(m.campaign_id || ':' || m.cid), 1, 8))::bit(32)::bigint / 4294967296.0
+    < 0.1 + case when m.assignment = 'treatment' and f.orders_365d >= %(threshold)s
+                 then 0.35 else 0 end
+)
+from features.customer_features as f
+where f.cid = m.cid and f.as_of_date = m.features_as_of_date
+"""
+
+
+def plant_campaign_effect(dsn: str) -> float:
+    """Rewrite the campaign members' conversions so that the campaigns worked, +35 points,
+    on the customers with at least the median orders in the 365 days before the start
+    (orders_365d), and not at all on the others; 10 % buy either way (a seeded hash of
+    campaign and CID). The marketing world's own effects are too weak for a model to learn
+    at test scale (its gate rightly says so): this is a world where the uplift model has
+    something to find. Returns the orders_365d threshold."""
+    with psycopg.connect(dsn) as conn:
+        (threshold,) = conn.execute(
+            "select percentile_disc(0.5) within group (order by f.orders_365d) "
+            "from marts.mart_campaign_members as m join features.customer_features as f "
+            "on f.cid = m.cid and f.as_of_date = m.features_as_of_date"
+        ).fetchone()
+        threshold = max(float(threshold), 1.0)
+        conn.execute(PLANT_SQL, {"threshold": threshold})
+    return threshold
+
+
 def run_dbt(args: list[str], env: dict[str, str]) -> str:
     """Run dbt in the project with the given environment; fail the test with dbt's output."""
     import subprocess

@@ -2,7 +2,9 @@
 each other in production: portrait_campaigns (audiences, campaign marts, newly closed
 campaigns; no uplift champion yet) → portrait_campaign_evaluation (A/B reports, the uplift
 model trained, gated, promoted) → portrait_campaigns again (scores with the champion, next
-best actions; nothing newly closed) → once more (a re-run changes nothing).
+best actions; nothing newly closed) → once more (a re-run changes nothing). Before the
+evaluation the members' conversions get a planted, learnable effect (conftest's
+plant_campaign_effect: this small world's own effects are rightly found within chance).
 
 What portrait_train's features step and portrait_daily do before them (month-end snapshots,
 then the run day's snapshot and the marts) is done here by dbt directly: 7 minutes less than
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import create_database, run_dbt, service_env_for
+from conftest import create_database, plant_campaign_effect, run_dbt, service_env_for
 
 from portrait.local.runner import world_run_date, world_start_date
 from sources.loader import load_landing
@@ -81,6 +83,8 @@ def campaigns(pg_cluster, marketing_world, tmp_path_factory):
         ("evaluation", "portrait_campaign_evaluation"),
         ("campaigns_2", "portrait_campaigns"),
     ):
+        if name == "evaluation":
+            out["threshold"] = plant_campaign_effect(dsn)
         out["logs"][name] = dag(name, dag_id)
         out[name] = counts()
     out["logs"]["campaigns_3"] = dag("campaigns_3", "portrait_campaigns")

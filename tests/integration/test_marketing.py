@@ -151,7 +151,11 @@ def test_the_ab_report_has_a_page_and_a_verdict_per_campaign(marketing_warehouse
 
 @pytest.fixture(scope="module")
 def uplift_run(marketing_warehouse):
-    """The uplift model trained, promoted and scored once, MLflow in a private store."""
+    """The uplift model trained on the world's own campaigns (rejected: nothing learnable at
+    this scale), then on the same members with a planted effect (conftest), promoted and
+    scored; MLflow in a private store."""
+    from conftest import plant_campaign_effect
+
     from models_ml import uplift_task
     from portrait.settings import get_settings
 
@@ -160,19 +164,35 @@ def uplift_run(marketing_warehouse):
         mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{local / 'mlflow.db'}")
         mp.setenv("PORTRAIT_MLFLOW_ARTIFACT_ROOT", str(local / "artifacts"))
         get_settings.cache_clear()
+        rejected = uplift_task.train_uplift(dsn=dsn)
+        unpromoted = uplift_task.promote_uplift()
+        threshold = plant_campaign_effect(dsn)
         trained = uplift_task.train_uplift(dsn=dsn)
         promoted = uplift_task.promote_uplift()
         scored = uplift_task.score_uplift(dsn=dsn) if promoted.promoted else None
         dbt(["build", "-s", "mart_next_best_action"], service_env_for(dsn, local))
-        yield {"trained": trained, "promoted": promoted, "scored": scored, "dsn": dsn}
+        yield {
+            "rejected": rejected, "unpromoted": unpromoted, "trained": trained,
+            "promoted": promoted, "scored": scored, "dsn": dsn, "threshold": threshold,
+        }  # fmt: skip
     get_settings.cache_clear()
+
+
+def test_a_model_within_chance_of_targeting_everyone_is_not_registered(uplift_run):
+    """The small world's campaigns change little (true Qini of any learner ~0 here): the
+    permutation test says so, nothing is registered, nothing promoted."""
+    rejected = uplift_run["rejected"]
+    assert not rejected["registered"] and rejected["version"] is None
+    assert any("within chance" in r for r in rejected["reasons"]), rejected
+    assert uplift_run["unpromoted"].reasons == ["no challenger to promote"]
 
 
 def test_the_uplift_model_beats_both_policies_and_becomes_champion(uplift_run):
     trained, promoted = uplift_run["trained"], uplift_run["promoted"]
     m = trained["metrics"]
     assert trained["registered"], trained["reasons"]
-    assert m["test_qini"] > m["by_purchase_test_qini"] and m["test_qini"] > 0
+    assert m["test_qini"] > m["by_purchase_test_qini"]
+    assert m["test_qini"] > max(0.0, m["null_test_qini_q95"])
     assert m["test_uplift_at_30"] > m["everyone_test_uplift_at_30"]
     assert promoted.promoted and promoted.reasons == ["first champion"]
 
@@ -197,6 +217,15 @@ def test_every_customer_is_scored_once_per_goal_and_gets_one_next_best_action(up
     assert all(r[2] == (r[1] if c == "persuadable" else 0) for c, r in classes.items())
     assert all(r[3] for r in rows)
     assert "persuadable" in classes and float(classes["persuadable"][4]) >= 0.0099
+    # the planted effect is found: the frequent buyers are the persuadable ones
+    with psycopg.connect(dsn) as conn:
+        high, low = conn.execute(
+            "select avg(n.expected_uplift) filter (where f.orders_365d >= %(t)s), "
+            "avg(n.expected_uplift) filter (where f.orders_365d < %(t)s) "
+            "from marts.mart_next_best_action as n join features.customer_features as f "
+            "using (cid, as_of_date)", {"t": uplift_run["threshold"]},
+        ).fetchone()  # fmt: skip
+    assert float(high) > float(low) + 0.15, (high, low)
 
 
 def test_a_saved_uplift_learner_predicts_as_the_fitted_one(marketing_warehouse, tmp_path):

@@ -191,3 +191,29 @@ def test_the_qini_plot_is_written(tmp_path):
     assert path.stat().st_size > 5000
     if plots.cjk_families():  # a CJK font is installed: every Chinese glyph was drawn
         assert not [w for w in caught if "missing from" in str(w.message)]
+
+
+def test_a_stratified_learner_learns_each_strata_effect_and_pools_the_small_ones():
+    """Two campaign kinds with opposite effects on the same customers (a report moves the
+    technical ones, a price list the others) and a third too small for its own learner."""
+    rng = np.random.default_rng(11)
+    n = 6000
+    kind = rng.choice(["report", "price_list", "rare"], size=n, p=[0.48, 0.48, 0.04])
+    tech = rng.random(n)
+    t = (rng.random(n) < 0.6).astype(int)
+    tau = np.where(
+        kind == "report", 0.4 * tech, np.where(kind == "price_list", 0.4 * (1 - tech), 0)
+    )
+    y = (rng.random(n) < 0.1 + t * tau).astype(int)
+    X = pd.DataFrame({"kind": kind, "tech": tech})
+    learner = U.StratifiedLearner(["kind"], seed=3, categorical=["kind"], min_arm=150)
+    learner.fit(X, y, t)
+    assert set(learner.strata_) == {"report", "price_list"}
+    probe = pd.DataFrame({"kind": ["report", "report", "price_list", "price_list", "rare"],
+                          "tech": [0.9, 0.1, 0.9, 0.1, 0.5]})  # fmt: skip
+    got = learner.predict(probe)
+    assert got[0] > got[1] + 0.15 and got[3] > got[2] + 0.15
+    # the rare kind is scored by the pooled learner; outcome models are there for every row
+    np.testing.assert_allclose(got[4], learner.pooled_.predict(probe.iloc[[4]])[0])
+    assert (learner.p1_hat(probe) >= 0).all() and (learner.p0_hat(probe) <= 1).all()
+    assert U.qini_ratio_true(tau, learner.predict(X)) > 0.6
