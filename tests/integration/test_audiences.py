@@ -35,7 +35,7 @@ def test_the_dags_roles_task_created_activations_tables_owned_by_ml(service):
             " 'select')"
         ).fetchone()
     assert owners == dict.fromkeys(
-        ["audiences", "audience_runs", "audience_members"], "portrait_ml"
+        ["audiences", "audience_runs", "audience_members", "campaign_evaluations"], "portrait_ml"
     )
     assert analysts_read == (True, False)
 
