@@ -100,9 +100,11 @@ grant select on tables to portrait_transformer, portrait_service, portrait_analy
 alter default privileges for role portrait_ml in schema activation
 grant insert on tables to portrait_service;
 
--- marts: masked values for analysts, people and the profile service (table grants: dbt).
+-- marts: masked values for analysts, people and the profile service (table grants: dbt);
+-- portrait_ml for the campaign marts only (the uplift model's training rows, the campaigns
+-- whose window closed: dbt grants it those tables, models/marts/marketing).
 grant usage on schema marts to portrait_analysts, portrait_sales, portrait_credit,
-portrait_service_staff, portrait_stewards, portrait_service;
+portrait_service_staff, portrait_stewards, portrait_service, portrait_ml;
 -- marts_restricted: clear personal values for stewards (sales rows under row-level security).
 grant usage on schema marts_restricted to portrait_stewards, portrait_sales, portrait_service;
 

@@ -421,14 +421,17 @@ def uplift_score_task(as_of_date: str) -> dict:
 
 
 def audiences_task(as_of_date: str) -> dict:
-    """Materialise the scheduled audiences (marketing.audiences, as portrait_ml) for the
-    campaigns of the as-of date's month."""
+    """Materialise the scheduled audiences (marketing.audiences) for the campaigns of the
+    as-of date's month: activation's tables made by their owner (portrait_ml), the runs by the
+    profile service's login, as the API does for the marketing system (it reads the profile
+    mart the filters select from; portrait_ml reads only the campaign marts)."""
     import psycopg
 
     from marketing.audiences import ensure_tables, materialise_scheduled
 
     with psycopg.connect(warehouse_dsn("ml")) as conn:
         ensure_tables(conn)
+    with psycopg.connect(warehouse_dsn("service")) as conn:
         runs = materialise_scheduled(conn, dt.date.fromisoformat(as_of_date))
     for run in runs:
         print(f"{run['campaign_id']}: {run['treatment']} treated, {run['holdout']} held out")

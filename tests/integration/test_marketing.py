@@ -21,6 +21,7 @@ from sources.loader import load_landing
 
 pytestmark = pytest.mark.integration
 SELECTION = ["build", "-s", "+path:models/marts/marketing", "+path:models/features"]
+SELECTION += ["+mart_customer_profile"]  # what the scheduled audiences select from
 SELECTION += ["--indirect-selection", "cautious"]
 Z90 = 1.6448536269514722
 
@@ -239,3 +240,34 @@ def test_a_saved_uplift_learner_predicts_as_the_fitted_one(marketing_warehouse, 
     x = frame[fit.columns]
     np.testing.assert_allclose(loaded.predict(x), fit.learner.predict(x), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(loaded.outcomes(x)[0], fit.learner.p0_hat(x), atol=1e-12)
+
+
+def test_the_campaign_tasks_logins_have_what_they_need_and_no_more(pg_cluster, uplift_run):
+    """The DAG tasks' own logins (tests elsewhere build as the superuser): portrait_ml reads
+    the campaign marts and writes the evaluations, not the profile mart; portrait_service
+    materialises the scheduled audiences from the profile mart."""
+    import datetime as dt
+
+    from marketing import audiences
+    from marketing.report import closed_unevaluated, record_evaluations
+    from models_ml import uplift_task
+
+    dsn = uplift_run["dsn"]
+    db = psycopg.conninfo.conninfo_to_dict(dsn)["dbname"]
+    pw = pg_cluster.login_passwords
+    ml = pg_cluster.dsn_for(db, "portrait_ml", pw["portrait_ml"])
+    service = pg_cluster.dsn_for(db, "portrait_service", pw["portrait_service"])
+    with psycopg.connect(ml) as conn:
+        audiences.ensure_tables(conn)
+        assert len(uplift_task.campaign_frame(conn)) > 500
+        pending = closed_unevaluated(conn)
+        assert pending and record_evaluations(conn, pending, Path("reports")) == len(pending)
+    with psycopg.connect(ml) as conn:
+        assert closed_unevaluated(conn) == []
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("select count(*) from marts.mart_customer_profile")
+    with psycopg.connect(service) as conn:
+        runs = audiences.materialise_scheduled(conn, dt.date(2025, 6, 30))
+    assert {r["campaign_id"] for r in runs} == {
+        "project_buyers_preseason-202506", "churn_retention-202506"
+    }  # fmt: skip
