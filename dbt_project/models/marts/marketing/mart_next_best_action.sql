@@ -58,11 +58,11 @@ final as (
         campaign_channel,
         campaign_offer,
         campaign_content,
-        round(uplift::numeric, 4) as expected_uplift,
-        round(p_without::numeric, 4) as p_without,
-        round(p_with::numeric, 4) as p_with,
+        round(uplift::numeric, 4)::numeric(8, 4) as expected_uplift,
+        round(p_without::numeric, 4)::numeric(8, 4) as p_without,
+        round(p_with::numeric, 4)::numeric(8, 4) as p_with,
         second_goal,
-        round(second_uplift::numeric, 4) as second_uplift,
+        round(second_uplift::numeric, 4)::numeric(8, 4) as second_uplift,
         case customer_class
             when 'persuadable'
                 then
