@@ -24,7 +24,7 @@ $(VENV)/.installed: pyproject.toml uv.lock
 install: $(VENV)/.installed  ## create .venv from uv.lock (bytecode compiled), pgaudit for the warehouse
 	@$(BIN)/portrait setup system
 
-demo: install  ## start the warehouse, simulate a company, run both DAGs, print a summary
+demo: install  ## start the warehouse, simulate a company, run portrait_train, portrait_daily and portrait_campaigns, print a summary
 	$(BIN)/portrait demo
 
 test: install  ## the whole suite against throwaway PostgreSQL clusters

@@ -40,10 +40,16 @@ def demo(
         None, help="First day of the world's history (YYYY-MM-DD); default the simulator's"
     ),
     months: int = typer.Option(None, help="Months of history; default the simulator's"),
+    marketing: bool = typer.Option(
+        False,
+        help="Simulate campaigns with holdouts too (a marketing export), and run the campaign "
+        "evaluation (A/B reports, the uplift model) between two portrait_campaigns runs",
+    ),
 ) -> None:
-    """Start the warehouse, simulate a company, run portrait_train then portrait_daily with
-    `airflow dags test` for the last day the data covers (the DAGs' start date is the first
-    batch's, unless PORTRAIT_START_DATE says otherwise), and print the summary."""
+    """Start the warehouse, simulate a company, run portrait_train, portrait_daily and
+    portrait_campaigns with `airflow dags test` for the last day the data covers (the DAGs'
+    start date is the first batch's, unless PORTRAIT_START_DATE says otherwise), and print the
+    summary."""
     from portrait.local import runner
     from portrait.local.services import ensure_warehouse
     from portrait.local.summary import render
@@ -64,6 +70,7 @@ def demo(
         progress=True,
         **history,
         **({"months": months} if months else {}),
+        marketing=marketing,
     )
     first, run_date = runner.world_extraction_days(settings.landing_dir)
     if settings.start_date is None:
@@ -78,5 +85,10 @@ def demo(
     runner.airflow_migrate(settings)
     runner.dags_test("portrait_train", run_date, settings)
     runner.dags_test("portrait_daily", run_date, settings)
+    # what portrait_daily's published marts schedule (dags test does not follow assets)
+    runner.dags_test("portrait_campaigns", run_date, settings)
+    if marketing:
+        runner.dags_test("portrait_campaign_evaluation", run_date, settings)
+        runner.dags_test("portrait_campaigns", run_date, settings)
     typer.echo(render(settings, dsn))
     typer.echo(f"demo finished in {time.monotonic() - started:.0f}s")
