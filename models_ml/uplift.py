@@ -320,7 +320,6 @@ class StratifiedLearner:
         self.seed = seed
         self.categorical = categorical
         self.params = {**DEFAULT_PARAMS, **(params or {})}
-        self.propensity = CONSTANT
 
     def keys(self, X: pd.DataFrame) -> np.ndarray:
         return stratum_keys(X, self.strata)

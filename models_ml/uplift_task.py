@@ -3,14 +3,15 @@
 * **train** (``train_uplift``): the members of every campaign whose response window has closed
   (``marts.mart_campaign_members``, treated and held out) with the point-in-time features of
   the month-end before the campaign (``features.customer_features``) and the campaign's goal,
-  channel, offer and content; a LightGBM X-learner (``models_ml.uplift``) fitted on the earlier
-  campaigns and judged on the later third by the empirical Qini coefficient and the uplift of
-  its top 30 %, beside the policies a marketing team would otherwise use on the same rows:
+  channel, offer and content; one LightGBM X-learner per campaign template
+  (``uplift.StratifiedLearner``) fitted on the earlier campaigns and judged on the later third
+  by the empirical Qini coefficient (against chance: a permutation test) and the uplift of its
+  top 30 %, beside the policies a marketing team would otherwise use on the same rows:
   **target everyone** (a constant score: Qini 0, the uplift of the whole audience) and
   **target by purchase score** (a LightGBM classifier of buying without the campaign, fitted
   on the held-out members: whom a purchase model picks). Logged to MLflow (experiment
   ``portrait/uplift``) with the Qini plot; registered as ``challenger`` of ``portrait_uplift``
-  only when it beats both, else the reasons are logged and nothing is registered.
+  only when it beats both and chance, else the reasons are logged and nothing is registered.
 * **promote** (``promote_uplift``): the challenger becomes ``champion`` unless the current
   champion does better on the challenger's own test window (re-scored from its reference
   artefact); the old champion keeps ``previous``.
@@ -184,7 +185,6 @@ def save_learner(learner, directory: Path, **meta) -> Path:
         "features": learner.features_,
         "categorical": learner.categorical_,
         "propensity": None if kind == "t" else getattr(learner, "e_", None),
-        "fitted_propensity": "e_model_" in names,
         "models": [n.rstrip("_") for n in names],
         **meta,
     }
@@ -272,7 +272,7 @@ def load_learner(directory: str | Path) -> LoadedLearner | LoadedStratified:
         spec.pop("categorical"),
         spec.pop("propensity"),
         boosters,
-        {k: v for k, v in spec.items() if k != "fitted_propensity"},
+        spec,
     )
 
 
@@ -315,8 +315,9 @@ def purchase_scores(x, y, t, train, columns, categorical, seed: int = SEED) -> n
 
 
 def fit_uplift(frame: pd.DataFrame, seed: int = SEED) -> UpliftFit:
-    """Fit the X-learner on the earlier campaigns and judge it on the later ones against the
-    "everyone", "by purchase score" and random policies (empirical figures: y and t only)."""
+    """Fit the stratified learner on the earlier campaigns and judge it on the later ones
+    against the "everyone", "by purchase score" and random policies and against chance
+    (empirical figures: y and t only)."""
     n_campaigns = frame["campaign_id"].nunique() if len(frame) else 0
     if n_campaigns < MIN_CAMPAIGNS:
         raise UntrainableTargetError(
@@ -396,7 +397,7 @@ def _log(fit: UpliftFit) -> None:
     )
     mlflow.log_params(
         {**fit.learner.params, "features": len(fit.columns), "top_share": TOP_SHARE}
-        | {"seed": fit.learner.seed, "propensity": fit.learner.propensity}
+        | {"seed": fit.learner.seed, "propensity": uplift.CONSTANT}
         | {"min_arm": fit.learner.min_arm, "own_strata": len(fit.learner.strata_)}
     )
     mlflow.log_metrics({k: v for k, v in fit.metrics.items() if not math.isnan(v)})
@@ -462,7 +463,7 @@ def _register(client, fit: UpliftFit) -> str:
     return version
 
 
-def _learner_of(client, run_id: str) -> LoadedLearner:
+def _learner_of(client, run_id: str) -> LoadedLearner | LoadedStratified:
     with tempfile.TemporaryDirectory() as tmp:
         path = client.download_artifacts(run_id, LEARNER_DIR, tmp)
         return load_learner(path)
@@ -470,7 +471,8 @@ def _learner_of(client, run_id: str) -> LoadedLearner:
 
 def promote_uplift() -> GateDecision:
     """The challenger becomes champion unless the champion's Qini on the challenger's test
-    window is higher (the same rows, re-scored); the old champion keeps `previous`."""
+    window is higher (the same rows, re-scored by the champion; the challenger's own Qini on
+    them is its run's `test_qini`); the old champion keeps `previous`."""
     client = tracking.configure()
     challenger = version_by_alias(client, MODEL_NAME, CHALLENGER)
     champion = version_by_alias(client, MODEL_NAME, CHAMPION)
@@ -486,7 +488,7 @@ def promote_uplift() -> GateDecision:
                 client.download_artifacts(challenger.run_id, REFERENCE_ARTIFACT, tmp)
             )
         y, t = ref["converted"].to_numpy(int), ref["treated"].to_numpy(int)
-        ours = uplift.qini_coefficient(y, t, _learner_of(client, challenger.run_id).predict(ref))
+        ours = client.get_run(challenger.run_id).data.metrics["test_qini"]
         try:
             theirs = uplift.qini_coefficient(
                 y, t, _learner_of(client, champion.run_id).predict(ref)

@@ -130,19 +130,20 @@ def uplift_quality(dsn: str, truth_dir: Path, plot: Path | None = None) -> dict:
     )  # fmt: skip
     if frame.empty:
         return {"status": "no campaign members with features"}
-    test_campaigns = uplift_task.test_campaigns(frame)
-    test = frame["campaign_id"].isin(test_campaigns).to_numpy()
-    columns, categorical = uplift_task.model_columns(frame)
-    x = frame[columns]
+    # the pipeline's own fit and gate (one X-learner per campaign template): its split, its
+    # purchase-score and random policies
+    fit = uplift_task.fit_uplift(frame, SEED)
+    x, categorical = frame[fit.columns], fit.categorical
     y = frame["converted"].to_numpy(int)
     t = frame["treated"].to_numpy(int)
     tau = frame["tau"].to_numpy(float)
-    tr, te = ~test, test
-
-    # the pipeline's own fit and gate (one X-learner per campaign template), on the same split
-    fit = uplift_task.fit_uplift(frame, SEED)
-    assert (fit.test == test).all()
-    scores: dict[str, np.ndarray] = {"stratified": fit.scores["uplift_model"]}
+    tr, te = ~fit.test, fit.test
+    test_campaigns = set(frame.loc[te, "campaign_id"])
+    scores: dict[str, np.ndarray] = {
+        "stratified": fit.scores["uplift_model"],
+        "purchase_score": fit.scores[uplift.BY_PURCHASE],
+        "random": fit.scores[uplift.RANDOM],
+    }
     learners = {
         "x_learner": uplift.XLearner(seed=SEED, categorical=categorical),
         "t_learner": uplift.TLearner(seed=SEED, categorical=categorical),
@@ -150,11 +151,6 @@ def uplift_quality(dsn: str, truth_dir: Path, plot: Path | None = None) -> dict:
     for name, learner in learners.items():
         learner.fit(x[tr], y[tr], t[tr])
         scores[name] = learner.predict(x[te])
-    # whom a purchase model would pick: P(convert) without the campaign, from the holdout
-    scores["purchase_score"] = uplift_task.purchase_scores(x, y, t, tr, columns, categorical, SEED)[
-        te
-    ]
-    scores["random"] = uplift.score_random(int(te.sum()), seed=SEED)
     scores["oracle"] = uplift.score_oracle(tau[te])
     # the ceiling: what these features can tell at all, a regression on the TRUE effects of
     # the training rows (no learner sees those; no outcome noise, no arm split)
