@@ -11,7 +11,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help install demo test lint format ui stop clean bench quality requirements
+.PHONY: help install demo test lint format ui stop clean bench quality requirements cluster cluster-down
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -46,9 +46,16 @@ format: install  ## fix what ruff and sqlfluff can
 ui: install  ## the profile panel and API, Airflow UI, MLflow UI and dbt docs on 127.0.0.1 (prints URLs and demo sign-ins, never a password)
 	$(BIN)/portrait ui up
 
-stop:  ## stop the UIs and the local warehouse
+stop:  ## stop the UIs, the cluster and the local warehouse
 	-@[ -x $(BIN)/portrait ] && $(BIN)/portrait ui down
+	-@[ -x $(BIN)/portrait ] && $(BIN)/portrait cluster down
 	-@[ -x $(BIN)/portrait ] && $(BIN)/portrait warehouse down
+
+cluster: install  ## the DAGs on Airflow's CeleryExecutor: Redis, two workers, Postgres metadata, an MLflow server (URLs printed)
+	$(BIN)/portrait cluster up
+
+cluster-down:  ## stop every process make cluster started (by its pid files)
+	@$(BIN)/portrait cluster down
 
 bench: install  ## run bench/ and write reports/bench.json
 	$(UV) sync --frozen --compile-bytecode --group bench

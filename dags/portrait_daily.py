@@ -37,6 +37,7 @@ from portrait import orchestration as orc
     dag_id="portrait_daily",
     schedule="@daily",
     start_date=orc.start_date(),
+    end_date=orc.end_date(),
     catchup=False,
     max_active_runs=1,
     default_args=orc.DEFAULT_ARGS,

@@ -174,7 +174,7 @@ def dbt_task_group(
     from cosmos import DbtTaskGroup, ExecutionConfig, ProjectConfig, RenderConfig
     from cosmos.constants import LoadMode, TestBehavior
 
-    return DbtTaskGroup(
+    group = DbtTaskGroup(
         group_id=group_id,
         project_config=ProjectConfig(
             dbt_project_path=DBT_PROJECT_DIR,
@@ -195,6 +195,55 @@ def dbt_task_group(
         operator_args={"vars": dbt_vars, "install_deps": False},
         default_args=DEFAULT_ARGS | ({"trigger_rule": trigger_rule} if trigger_rule else {}),
     )
+    _drop_tests_beyond_group(group)
+    return group
+
+
+def _drop_tests_beyond_group(group) -> list[str]:
+    """Remove the test tasks of `group` that check a model built after it. Cosmos renders a
+    multi-model test in every group that holds any one of its models (it adds tests by
+    parent, after the selection), so a test comparing staging with the features also ran in
+    the staging group, before the features it checks were built (on a fresh warehouse it
+    failed; on a built one it checked yesterday's features). It stays in the group that
+    builds the last of its models, where the others are built already."""
+    import json
+
+    manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
+    nodes, children = manifest["nodes"], manifest["child_map"]
+    suffix = {"model": "model_build", "seed": "seed_build", "snapshot": "snapshot_build"}
+    in_group = {t.task_id.removeprefix(f"{group.group_id}.") for t in group}
+
+    def built_here(unique_id: str) -> bool:
+        node = nodes.get(unique_id, {})
+        return f"{node.get('name')}_{suffix.get(node.get('resource_type'))}" in in_group
+
+    def descendants(start: list[str]) -> set[str]:
+        seen, stack = set(), list(start)
+        while stack:
+            for child in children.get(stack.pop(), []):
+                if child not in seen:
+                    seen.add(child)
+                    stack.append(child)
+        return seen
+
+    dropped = []
+    for node in nodes.values():
+        parents = node.get("depends_on", {}).get("nodes", [])
+        task_id = f"{group.group_id}.{node['name']}_test"
+        if node["resource_type"] != "test" or len(parents) < 2 or task_id not in group.children:
+            continue
+        here = [p for p in parents if built_here(p)]
+        later = [p for p in parents if not built_here(p) and p in descendants(here)]
+        if not later:
+            continue
+        task = group.children.pop(task_id)
+        for upstream in task.upstream_list:
+            upstream.downstream_task_ids.discard(task_id)
+        for downstream in task.downstream_list:
+            downstream.upstream_task_ids.discard(task_id)
+        task.dag.task_dict.pop(task_id, None)
+        dropped.append(task_id)
+    return dropped
 
 
 # ---- coverage: which as_of dates the loaded data can describe ------------------------------
@@ -506,6 +555,166 @@ def start_date():
     return pendulum.datetime(day.year, day.month, day.day, tz=BUSINESS_TIMEZONE)
 
 
+def end_date():
+    """PORTRAIT_END_DATE at midnight in the business time zone (None: no end), as the
+    scheduled DAGs' end_date."""
+    import pendulum
+
+    day = get_settings().end_date
+    return pendulum.datetime(day.year, day.month, day.day, tz=BUSINESS_TIMEZONE) if day else None
+
+
 def retrain_needed(drift_results: list[dict]) -> bool:
     """True when any task's drift policy recommends retraining (a skipped check gives None)."""
     return any(r.get("retrain_recommended") for r in drift_results if r)
+
+
+# ---- event-driven refresh (portrait_refresh, docs/scaling.md) ------------------------------
+# `portrait notify` publishes each landed batch on the broker's pub/sub channel; the asset
+# watcher's trigger (in the triggerer) turns a message into an asset event, which schedules
+# portrait_refresh. Pub/sub keeps no message nobody hears, so the refresh loads every pending
+# batch, not just the one announced; the daily run remains the full reconciliation.
+LANDING_CHANNEL = "portrait.landing"
+BROKER_CONN_ID = "portrait_broker"
+# Each customer's feature row at the refresh's as_of_date before the build (md5 of the row),
+# to find the customers whose features the new batch changed.
+DIGESTS_TABLE = "ml.refresh_feature_digests"
+
+
+def landing_asset() -> Asset:
+    """The landing area as an asset with a watcher on the broker's landing channel."""
+    from airflow.providers.common.messaging.triggers.msg_queue import MessageQueueTrigger
+    from airflow.sdk import AssetWatcher
+
+    trigger = MessageQueueTrigger(
+        scheme="redis+pubsub",
+        channels=[LANDING_CHANNEL],
+        redis_conn_id=BROKER_CONN_ID,
+        poll_interval=1,
+    )
+    return Asset(
+        name="landing.batches",
+        uri="portrait://landing/batches",
+        group="portrait",
+        watchers=[AssetWatcher(name="portrait_landing_watcher", trigger=trigger)],
+    )
+
+
+def refresh_load_task() -> dict:
+    """Load every pending batch (as the daily load does) and name the sources they touched."""
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+    from sources.loader import LoadError, load_landing
+
+    try:
+        report = load_landing(warehouse_dsn("loader"), get_settings().landing_dir, progress=False)
+    except LoadError as exc:
+        if exc.report is not None:
+            print("\n".join(exc.report.failures()))
+        raise AirflowFailException(" ".join(str(exc).split())) from exc
+    print(report.summary())
+    new = [b for b in report.batches if b.status.startswith("loaded")]
+    if not new:
+        raise AirflowSkipException("no new batch in the landing area: nothing to refresh")
+    return {
+        "batches": [f"{b.source}/{b.batch_id}" for b in new],
+        "sources": sorted({b.source for b in new}),
+        "records": sum(b.records for b in new),
+    }
+
+
+def refresh_plan_task(loaded: dict) -> dict:
+    """The refresh's as_of_date (the newest day the loaded data covers) and dbt selection
+    (what the touched sources feed), and each customer's feature digest before the build."""
+    import psycopg
+
+    coverage = read_coverage(warehouse_dsn("loader"))
+    as_of = coverage.as_of_range()[1]
+    with psycopg.connect(warehouse_dsn("ml")) as conn:
+        conn.execute(
+            f"create table if not exists {DIGESTS_TABLE} (cid text primary key, digest text)"
+        )
+        conn.execute(f"truncate {DIGESTS_TABLE}")
+        if _table_exists(conn, "features.customer_features"):
+            conn.execute(
+                f"insert into {DIGESTS_TABLE} select f.cid, md5(f::text)"
+                " from features.customer_features f where f.as_of_date = %s",
+                (as_of,),
+            )
+    upstream = [f"source:{source}+" for source in loaded["sources"]]
+    return {"as_of_date": as_of.isoformat(), "sources": loaded["sources"], "select": upstream}
+
+
+def _table_exists(conn, name: str) -> bool:
+    return conn.execute("select to_regclass(%s) is not null", (name,)).fetchone()[0]
+
+
+def refresh_dbt_task(plan: dict, stage: str) -> dict:
+    """`dbt build` of what the touched sources feed: stage "features" everything but the marts,
+    stage "marts" the marts among it and those the new scores feed (tests run with each model;
+    a failure names the failed models)."""
+    import json
+    import subprocess
+    import tempfile
+
+    if stage == "features":
+        select, exclude = plan["select"], ["path:models/marts"]
+    else:
+        select = [f"{s},path:models/marts" for s in [*plan["select"], "source:ml+"]]
+        exclude = []
+    dbt_vars = {"business_timezone": BUSINESS_TIMEZONE, "as_of_date": plan["as_of_date"]}
+    if get_settings().identity:
+        dbt_vars["identity"] = get_settings().identity
+    with tempfile.TemporaryDirectory(prefix="portrait-dbt-") as target:
+        # A target folder of its own: runs on other workers do not share run_results.json.
+        cmd = [
+            str(Path(sys.executable).parent / "dbt"), "build", "--target-path", target,
+            "--select", *select, *(["--exclude", *exclude] if exclude else []),
+            "--indirect-selection", "cautious", "--vars", json.dumps(dbt_vars),
+        ]  # fmt: skip
+        proc = subprocess.run(cmd, cwd=DBT_PROJECT_DIR, capture_output=True, text=True)
+        print(proc.stdout[-20000:])
+        results_file = Path(target) / "run_results.json"
+        results = json.loads(results_file.read_text())["results"] if results_file.exists() else []
+    failed = [r["unique_id"] for r in results if r["status"] in ("error", "fail")]
+    if proc.returncode != 0:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        detail = ", ".join(failed) or proc.stderr.strip()[-2000:]
+        raise AirflowFailException(f"dbt build ({stage}) failed: {detail}")
+    return {"stage": stage, "nodes": len(results)}
+
+
+def refresh_score_task(task_name: str, plan: dict) -> dict:
+    """Re-score the customers whose features the batch changed (or who are new) at the
+    refresh's as_of_date; everyone when that day has no scores yet (a new snapshot)."""
+    import psycopg
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from models_ml.registry import NoChampionError
+    from models_ml.score import score_task as score
+
+    as_of = dt.date.fromisoformat(plan["as_of_date"])
+    with psycopg.connect(warehouse_dsn("ml")) as conn:
+        scored = conn.execute(
+            "select exists (select from ml.customer_scores where task = %s and as_of_date = %s)",
+            (task_name, as_of),
+        ).fetchone()[0] if _table_exists(conn, "ml.customer_scores") else False  # fmt: skip
+        changed = [
+            cid
+            for (cid,) in conn.execute(
+                f"select f.cid from features.customer_features f left join {DIGESTS_TABLE} d"
+                " on d.cid = f.cid where f.as_of_date = %s"
+                " and d.digest is distinct from md5(f::text)",
+                (as_of,),
+            )
+        ]
+    cids = changed if scored else None
+    if cids == []:
+        raise AirflowSkipException(f"{task_name}: no customer's features changed")
+    try:
+        result = score(task_name, as_of, dsn=warehouse_dsn("ml"), cids=cids).to_dict()
+    except NoChampionError as exc:
+        raise AirflowSkipException(f"{task_name} not scored: {exc}") from exc
+    print(f"{task_name}: re-scored {result['rows']} customers at {as_of}")
+    return result | {"affected": len(changed), "full": cids is None}

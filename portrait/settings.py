@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     # covers (the first batch's extraction day), so a backfill starts there. Unset, the DAGs
     # accept any date from EARLIEST_START_DATE on and each run checks the data covers its day.
     start_date: dt.date | None = None
+    # The DAGs' end_date: the scheduler creates no run after it (a test world's history ends
+    # in the past; runs are triggered or backfilled within it). Unset: no end.
+    end_date: dt.date | None = None
 
     # Identity settings the DAGs' dbt tasks pass as `--vars '{identity: ...}'` (JSON, e.g.
     # PORTRAIT_IDENTITY='{"match_threshold": 9, "mode": "dedupe"}'; keys: docs/identity.md).
@@ -95,6 +98,13 @@ class Settings(BaseSettings):
     mlflow_tracking_uri: str | None = None
     mlflow_artifact_root: Path | None = None
     airflow_parallelism: int = 4
+    # `portrait cluster` (make cluster): Airflow with the CeleryExecutor on Redis, its metadata
+    # and MLflow's store in databases of the private cluster; ports beside make ui's.
+    cluster_api_port: int = 8090
+    cluster_mlflow_port: int = 5010
+    cluster_redis_port: int = 6390
+    cluster_workers: int = Field(default=2, ge=1)
+    cluster_worker_concurrency: int = Field(default=2, ge=1)
     # Airflow task retries (default_args); the test suite sets 0 so a failure shows at once.
     task_retries: int = 2
     task_retry_delay_seconds: int = 120
@@ -295,6 +305,7 @@ class Settings(BaseSettings):
             "GIT_PYTHON_REFRESH": "quiet",
             # the DAGs' start_date; unset, portrait.orchestration.EARLIEST_START_DATE
             **({"PORTRAIT_START_DATE": self.start_date.isoformat()} if self.start_date else {}),
+            **({"PORTRAIT_END_DATE": self.end_date.isoformat()} if self.end_date else {}),
             **self.secrets_env(),
         }
 

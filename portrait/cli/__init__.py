@@ -6,6 +6,7 @@ import typer
 
 from portrait.cli import (
     audience,
+    cluster,
     contract,
     dags,
     data,
@@ -58,3 +59,5 @@ app.add_typer(setup.app, name="setup")
 app.add_typer(service.users, name="user")
 app.add_typer(service.tokens, name="token")
 app.add_typer(audience.app, name="audience")
+app.add_typer(cluster.app, name="cluster")
+app.command()(cluster.notify)

@@ -1,7 +1,9 @@
 """What portrait needs from the machine beyond Python packages, installed by
 `portrait setup system` (run by `make install`); each check is a fast no-op when present:
 
-- the warehouse's pgaudit extension (Debian's `postgresql-<major>-pgaudit`);
+- PostgreSQL's server (Debian's `postgresql` and `postgresql-contrib`, for pg_trgm) when no
+  initdb/pg_ctl is found, and the warehouse's pgaudit extension (`postgresql-<major>-pgaudit`);
+- Redis (Debian's `redis-server`), the Celery broker and event bus of `portrait cluster`;
 - Debian's Chromium, which the profile panel's browser tests drive (no browser download);
 - Apache ECharts, the panel's charting library, from the npm registry (a pinned release,
   checked against its published integrity), unpacked under `.local/static/`.
@@ -26,6 +28,7 @@ ECHARTS_INTEGRITY = "sha512-" + (
     "CBKP5NPFNkDVopOieyUqYGH8Fa3kA=="  # pragma: allowlist secret
 )
 CHROMIUM = Path("/usr/bin/chromium")
+REDIS_SERVER = "redis-server"
 CJK_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 
 
@@ -56,6 +59,38 @@ def ensure_pgaudit(pg_bin_dir: Path) -> str:
     if pgaudit_available(pg_bin_dir) or _installed(package):
         return f"{package}: present"
     return _apt_install(package)
+
+
+def ensure_postgres() -> str:
+    """Debian's PostgreSQL server and contrib (pg_trgm) when no server binaries are found; the
+    packages' own cluster is not used (portrait runs private clusters), so it is not started."""
+    from portrait.local.services import ServiceError, find_pg_bin_dir
+
+    try:
+        return f"postgresql: present ({find_pg_bin_dir(None)})"
+    except ServiceError:
+        pass
+    return "\n".join(_apt_install(package) for package in ("postgresql", "postgresql-contrib"))
+
+
+def redis_server() -> str | None:
+    """The redis-server executable, or None."""
+    return shutil.which(REDIS_SERVER) or (
+        "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None
+    )
+
+
+def ensure_redis() -> str:
+    """Debian's redis-server, the Celery broker `portrait cluster` and its tests start on a
+    port of their own (the package's own service is stopped if apt started one)."""
+    if redis_server():
+        return "redis-server: present"
+    line = _apt_install("redis-server")
+    if redis_server() and shutil.which("service"):
+        # Debian's package starts a system-wide server on 6379 where an init system runs; ours
+        # are private, so do not leave an unused one listening.
+        subprocess.run(["service", "redis-server", "stop"], capture_output=True, check=False)
+    return line
 
 
 def ensure_chromium() -> str:

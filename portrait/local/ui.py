@@ -5,6 +5,7 @@ site on 127.0.0.1 (PORTRAIT_BIND_HOST), in the background (pids and logs under .
 from __future__ import annotations
 
 import configparser
+import contextlib
 import os
 import secrets
 import signal
@@ -46,6 +47,11 @@ def _pid_file(settings: Settings, name: str) -> Path:
 
 
 def _alive(pid: int) -> bool:
+    try:  # a child of this process that has ended is reaped here (else it stays a zombie)
+        if os.waitpid(pid, os.WNOHANG)[0]:
+            return False
+    except ChildProcessError:
+        pass
     try:
         os.kill(pid, 0)
         return True
@@ -74,12 +80,15 @@ def _private_dir(path: Path) -> Path:
     return path
 
 
-def _start(settings: Settings, service: Service) -> None:
-    pid_file = _pid_file(settings, service.name)
+def _start(settings: Settings, service: Service, run_dir: Path | None = None) -> None:
+    """Start `service` in its own session unless its pid file names a live process; the pid
+    file and the log go under `run_dir` (default .local: run/<name>.pid, logs/<name>.log)."""
+    root = run_dir or settings.local_dir
+    pid_file = root / "run" / f"{service.name}.pid"
     if pid_file.exists() and _alive(int(pid_file.read_text())):
         return
     pid_file.parent.mkdir(parents=True, exist_ok=True)
-    log = settings.local_dir / "logs" / f"{service.name}.log"
+    log = root / "logs" / f"{service.name}.log"
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     with os.fdopen(fd, "a") as fh:
         proc = subprocess.Popen(
@@ -124,13 +133,13 @@ def mlflow_auth_config(settings: Settings) -> Path:
     return ini
 
 
-def _generated_secret(path: Path) -> str:
+def _generated_secret(path: Path, nbytes: int = 32) -> str:
     """A random secret kept in a 0600 file, written on first use."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_urlsafe(32))
+            fh.write(secrets.token_urlsafe(nbytes))
     return path.read_text().strip()
 
 
@@ -228,18 +237,28 @@ def up(settings: Settings) -> str:
     )
 
 
+def _stop(pid_file: Path, timeout: float = 0) -> bool:
+    """SIGTERM the process group a pid file names (its children too: gunicorn's workers,
+    Celery's pool); wait up to `timeout` s for it to end, then SIGKILL. True if it was alive."""
+    if not pid_file.exists():
+        return False
+    pid = int(pid_file.read_text())
+    alive = _alive(pid)
+    if alive:
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except OSError:
+            os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while timeout and _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if timeout and _alive(pid):
+            with contextlib.suppress(OSError):
+                os.killpg(pid, signal.SIGKILL)
+    pid_file.unlink(missing_ok=True)
+    return alive
+
+
 def down(settings: Settings) -> list[str]:
-    stopped = []
-    for name in [*PORTS, *AIRFLOW_COMPONENTS]:
-        pid_file = _pid_file(settings, name)
-        if not pid_file.exists():
-            continue
-        pid = int(pid_file.read_text())
-        if _alive(pid):
-            try:
-                os.killpg(pid, signal.SIGTERM)
-            except OSError:
-                os.kill(pid, signal.SIGTERM)
-            stopped.append(name)
-        pid_file.unlink(missing_ok=True)
-    return stopped
+    names = [*PORTS, *AIRFLOW_COMPONENTS]
+    return [name for name in names if _stop(_pid_file(settings, name))]
