@@ -11,10 +11,11 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help install demo test lint format ui stop clean bench quality requirements cluster cluster-down
+.PHONY: help install demo test lint format ui stop clean bench quality requirements \
+        cluster cluster-down docker-config docker-build docker-up docker-down
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check uv
@@ -67,6 +68,28 @@ quality: install  ## build the identity and model quality worlds (~15 min the fi
 
 requirements:  ## re-export requirements.txt from uv.lock
 	$(UV) export --frozen --no-hashes --no-dev --no-emit-project -o requirements.txt >/dev/null
+
+# ---- team deployment (docker/compose.yaml; docker/README.md) ----------------------------------
+COMPOSE := docker compose -f docker/compose.yaml --env-file docker/.env
+
+docker-config: install  ## check docker/ without an engine: compose spec schema, hadolint, the deployment's rules
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker/compose.yaml
+	$(BIN)/hadolint --config docker/.hadolint.yaml docker/Dockerfile
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit/test_docker_compose.py tests/unit/test_docker_image.py
+	@if docker compose version >/dev/null 2>&1 && [ -f docker/.env ]; then $(COMPOSE) config -q && echo "docker compose config: ok"; \
+	  else echo "docker compose config: skipped (needs the Compose plugin and docker/.env)"; fi
+
+docker-build: docker/.env  ## build the team image (portrait-airflow) from docker/Dockerfile
+	$(COMPOSE) build
+
+docker-up: docker/.env  ## start the team deployment (Airflow :8080, MLflow :5000, profile :8000 on 127.0.0.1)
+	$(COMPOSE) up -d --wait
+
+docker-down:  ## stop the team deployment (volumes are kept; `docker compose ... down -v` drops them)
+	$(COMPOSE) down
+
+docker/.env:
+	@echo "docker/.env is missing: cp docker/.env.example docker/.env and fill in every value" >&2; exit 1
 
 clean: stop  ## remove .local, reports and build artefacts (keeps .venv)
 	rm -rf .local reports dbt_project/target dbt_project/logs .pytest_cache .ruff_cache
