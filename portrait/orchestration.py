@@ -713,7 +713,8 @@ def refresh_score_task(task_name: str, plan: dict) -> dict:
     if cids == []:
         raise AirflowSkipException(f"{task_name}: no customer's features changed")
     try:
-        result = score(task_name, as_of, dsn=warehouse_dsn("ml"), cids=cids).to_dict()
+        only = {"cids": cids} if cids is not None else {}
+        result = score(task_name, as_of, dsn=warehouse_dsn("ml"), **only).to_dict()
     except NoChampionError as exc:
         raise AirflowSkipException(f"{task_name} not scored: {exc}") from exc
     print(f"{task_name}: re-scored {result['rows']} customers at {as_of}")

@@ -102,13 +102,17 @@ def test_the_daily_run_is_scheduled_and_run_by_celery_workers(deployment, daily_
     # Celery ran them: its result backend in the metadata database holds a row per task, and
     # both worker processes executed some.
     (results,) = driver.meta("select count(*) from celery_taskmeta where status = 'SUCCESS'")[0]
-    assert results >= states["success"], (results, states)
+    (executed,) = driver.meta(
+        "select count(*) from task_instance where dag_id = 'portrait_daily'"
+        " and state = 'success' and operator <> 'EmptyOperator'"  # the scheduler ends these
+    )[0]
+    assert results >= executed > 50, (results, executed, states)
     logs = driver.cluster.root / "logs"
-    executed = {
+    per_worker = {
         n: (logs / f"airflow-worker-{n}.log").read_text().count("Executing workload")
         for n in (1, 2)
     }
-    assert all(executed.values()), executed
+    assert all(per_worker.values()), per_worker
     with psycopg.connect(dsn) as conn:
         (profiles,) = conn.execute("select count(*) from marts.mart_customer_profile").fetchone()
     assert profiles > 0
