@@ -115,23 +115,28 @@ class Stopwatch:
 
 
 def score_matrix(
-    champ: ChampionModel, x: np.ndarray, watch: Stopwatch | None = None
+    champ: ChampionModel, x: np.ndarray, watch: Stopwatch | None = None, reasons: bool = True
 ) -> dict[str, np.ndarray]:
-    """Score, band and top-3 reasons of each row of a model matrix (the staged columns)."""
+    """Score, band and top-3 reasons of each row of a model matrix (the staged columns);
+    `reasons=False` skips TreeSHAP and leaves the reason columns empty."""
     watch = watch or Stopwatch()
     with watch("predict"):
         scores = champ.predict(x)
-    with watch("contributions"):
-        contrib = champ.contributions(x)
+    if reasons:
+        with watch("contributions"):
+            contrib = champ.contributions(x)
     with watch("reasons_and_bands"):
-        reasons = reason_codes(contrib, champ.features)
+        if reasons:
+            codes = reason_codes(contrib, champ.features)
+        else:
+            codes = np.full((len(scores), 3), None, dtype=object)
         bands = champ.target.bands(scores)
     return {
         "score": scores,
         "band": bands,
-        "reason_1": reasons[:, 0],
-        "reason_2": reasons[:, 1],
-        "reason_3": reasons[:, 2],
+        "reason_1": codes[:, 0],
+        "reason_2": codes[:, 1],
+        "reason_3": codes[:, 2],
     }
 
 
@@ -166,6 +171,7 @@ def score_task(
     partition: int = 0,
     partitions: int = 1,
     cids: list[str] | None = None,
+    reasons: bool = True,
 ) -> ScoreResult:
     """Score every customer of the snapshot with the champion of the target `task_name`, or
     only hash partition `partition` of `partitions`, or only the customers `cids` (both: their
@@ -173,7 +179,8 @@ def score_task(
 
     Each partition loads the champion alias itself: were a promotion to land between two
     partitions of one date, their rows would name different versions (each row names the
-    version that scored it; re-running the date's partitions makes them one version again)."""
+    version that scored it; re-running the date's partitions makes them one version again).
+    `reasons=False` writes no reason codes (the benchmark's end-to-end path without TreeSHAP)."""
     customers = customer_filter(partition, partitions, cids)
     filtered = partitions > 1 or cids is not None
     watch = Stopwatch()
@@ -203,7 +210,7 @@ def score_task(
                 if batch is None:
                     break
                 cids, x = batch
-                scored = score_matrix(champ, x, watch)
+                scored = score_matrix(champ, x, watch, reasons)
                 with watch("stage_write"):
                     written += db.copy_columns(conn, staging, {"cid": cids, **scored})
         # A partition or a cid list may select nobody; the snapshot itself must not be empty.

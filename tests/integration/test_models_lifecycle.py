@@ -272,11 +272,11 @@ def test_scores_name_their_model_and_give_reasons_and_a_midway_failure_writes_no
     scored = score.score_matrix
     calls = []
 
-    def fail_on_the_third_chunk(champ, x, watch=None):
+    def fail_on_the_third_chunk(champ, x, watch=None, reasons=True):
         calls.append(len(x))
         if len(calls) == 3:
             raise RuntimeError("scoring broke halfway")
-        return scored(champ, x, watch)
+        return scored(champ, x, watch, reasons)
 
     monkeypatch.setattr(score, "score_matrix", fail_on_the_third_chunk)
     with pytest.raises(RuntimeError, match="halfway"):
