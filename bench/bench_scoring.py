@@ -13,6 +13,15 @@ what bounds it: TreeSHAP contributions alone (every customer gets reason codes) 
 that leaves even with free reads and writes (``ratio_bound_with_reasons``), the same
 pipeline with the contributions replaced by zeros (no reasons), reading the snapshot alone,
 and scoring's own seconds per stage.
+
+Against the bare pipeline (issue 20), at 100k and 1M customers: ``ratio_vs_bare`` is end-to-end
+scoring without reason codes against the least a scoring job does on the same rows in the same
+run (COPY the model's feature columns out of the snapshot into one numpy matrix, booster.predict,
+COPY cid and score into a table, nothing else), ``ratio_vs_bare_with_reasons`` end-to-end with
+reasons against that plus TreeSHAP (``pred_contrib=True``); the top-level keys are the minimum
+over the sizes. Each size also reports the peak RSS of one end-to-end run and of the bare
+pipeline, each in a fresh process: scoring streams the snapshot in chunks, so its memory
+stays flat as customers grow, where the bare pipeline holds every row.
 """
 
 from __future__ import annotations
@@ -178,6 +187,94 @@ def _measure(dsn: str, champ, rows: int, repeats: int) -> dict:
     }
 
 
+BARE_SIZES = {"rows_100000": 100_000, "rows_1000000": 1_000_000}
+
+
+def _bare_pipeline(dsn: str, champ, reasons: bool) -> int:
+    """The least a scoring job does: COPY the feature columns of the bench date out into one
+    matrix, booster.predict (and TreeSHAP when `reasons`), COPY cid and score into a table."""
+    from models_ml import data, registry
+    from portrait import db
+
+    with psycopg.connect(dsn) as conn:
+        types = db.table_column_types(conn, "features", "customer_features")
+        select = [
+            sql.SQL("{}::integer").format(sql.Identifier(c))
+            if types.get(c) == "boolean"
+            else sql.Identifier(c)
+            for c in champ.features
+        ]
+        query = sql.SQL(
+            "copy (select cid, {} from features.customer_features where as_of_date = {}) "
+            "to stdout (format csv)"
+        ).format(sql.SQL(", ").join(select), sql.Literal(BENCH_DATE))
+        with conn.cursor() as cur, cur.copy(query) as copy:
+            raw = b"".join(copy)
+        cids, x = data._parse_chunk(raw, champ.features)
+        del raw
+        threads = registry._threads()
+        scores = champ.booster.predict(x, num_threads=threads)
+        if reasons:
+            champ.booster.predict(x, pred_contrib=True, num_threads=threads)
+        conn.execute("create temp table bare_scores (cid text, score double precision)")
+        written = db.copy_columns(
+            conn, sql.Identifier("bare_scores"), {"cid": cids, "score": scores}
+        )
+        conn.commit()
+    return written
+
+
+def _child_peak_rss(dsn: str, mode: str) -> int:
+    """Peak RSS (MiB) of one run of `mode` in a fresh process: a high-water mark measured here
+    would only show the largest thing this process ever held."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.bench_scoring", "--peak-rss", dsn, mode],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(proc.stdout.strip().splitlines()[-1])
+
+
+def _versus_bare(dsn: str, champ, rows: int, repeats: int) -> dict:
+    from models_ml import score
+
+    def end_to_end(reasons: bool):
+        def go() -> None:
+            result = score.score_task(TASK, BENCH_DATE, dsn=dsn, reasons=reasons)
+            assert result.rows == rows, result
+            stages[reasons] = result.seconds
+
+        return go
+
+    def bare(reasons: bool):
+        def go() -> None:
+            assert _bare_pipeline(dsn, champ, reasons) == rows
+
+        return go
+
+    stages: dict[bool, dict] = {}
+    vac = lambda: _vacuum(dsn)  # noqa: E731
+    bare_s = _best(bare(False), repeats)
+    e2e_s = _best(end_to_end(False), repeats, setup=vac)
+    bare_r_s = _best(bare(True), repeats)
+    e2e_r_s = _best(end_to_end(True), repeats, setup=vac)
+    return {
+        "rows": rows,
+        "ratio_vs_bare": round(bare_s / e2e_s, 4),
+        "ratio_vs_bare_with_reasons": round(bare_r_s / e2e_r_s, 4),
+        "end_to_end_without_reasons_rows_per_s": round(rows / e2e_s),
+        "bare_rows_per_s": round(rows / bare_s),
+        "end_to_end_with_reasons_rows_per_s": round(rows / e2e_r_s),
+        "bare_with_treeshap_rows_per_s": round(rows / bare_r_s),
+        "peak_rss_mib_end_to_end_with_reasons": _child_peak_rss(dsn, "end_to_end"),
+        "peak_rss_mib_bare_with_treeshap": _child_peak_rss(dsn, "bare"),
+        "stage_seconds_without_reasons": stages[False],
+        "stage_seconds_with_reasons": stages[True],
+    }
+
+
 def run(work: Path, dsn: str, repeats: int = 3) -> dict:
     from models_ml.data import ensure_ml_schema
     from models_ml.registry import load_champion
@@ -200,11 +297,34 @@ def run(work: Path, dsn: str, repeats: int = 3) -> dict:
         "scale1_customers": per_scale,
         "repeats": repeats,
     }
+    bare: dict = {}
+    for label, rows in BARE_SIZES.items():
+        _replicate(dsn, rows)
+        # the best of two timings at 1M (a minute per pipeline on a shared machine)
+        bare[label] = _versus_bare(dsn, champ, rows, repeats if rows <= 100_000 else 2)
+        print(f"  {label}: {bare[label]}", flush=True)
+    for key in ("ratio_vs_bare", "ratio_vs_bare_with_reasons"):
+        out[key] = min(b[key] for b in bare.values())
+    out["versus_bare"] = bare
     for label, rows in sizes.items():
         _replicate(dsn, rows)
         out[label] = _measure(dsn, champ, rows, repeats)
     out["rows_100000_after_30_days"] = _with_history(dsn, 30, repeats)
     return out
+
+
+def _peak_rss_main(dsn: str, mode: str) -> None:
+    from models_ml import registry, score
+
+    if mode == "end_to_end":
+        score.score_task(TASK, BENCH_DATE, dsn=dsn)
+    else:
+        _bare_pipeline(dsn, registry.load_champion(TASK), reasons=True)
+    # VmHWM, this process's own high-water mark: Linux keeps ru_maxrss across fork and exec,
+    # so getrusage would report the parent bench's peak.
+    status = Path("/proc/self/status").read_text()
+    (line,) = [x for x in status.splitlines() if x.startswith("VmHWM:")]
+    print(int(line.split()[1]) // 1024)
 
 
 def _with_history(dsn: str, days: int, repeats: int) -> dict:
@@ -235,3 +355,7 @@ def _with_history(dsn: str, days: int, repeats: int) -> dict:
         "end_to_end_rows_per_s": round(rows / e2e_s),
         "stage_seconds": min(stages, key=lambda s: sum(s.values())),
     }
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--peak-rss"]:
+    _peak_rss_main(sys.argv[2], sys.argv[3])

@@ -19,6 +19,8 @@ every customer with each task's `champion` model (churn, credit grade, purchase 
   runs the history; see the README.
 * A target without a champion (e.g. untrainable on this history) is skipped when scoring;
   the marts build with the others' scores.
+* Scoring: `PORTRAIT_SCORE_PARTITIONS` (default 1) mapped tasks per target, each one hash
+  partition of the customers; drift runs after all of a target's partitions.
 * Re-running a day replaces that day's rows everywhere (loads by batch, scores by date).
 * When the marts are built, `published` emits `portrait://warehouse/marts`, which schedules
   `portrait_campaigns` (audiences, campaign marts, uplift scores; docs/marketing.md).
@@ -71,8 +73,8 @@ def portrait_daily():
     )
 
     @task(outlets=[orc.SCORES])
-    def score(task_name: str, as_of_date: str) -> dict:
-        return orc.score_task(task_name, as_of_date)
+    def score(task_name: str, as_of_date: str, partition: int, partitions: int) -> dict:
+        return orc.score_task(task_name, as_of_date, partition, partitions)
 
     @task(outlets=[orc.SEGMENTS])
     def segment(as_of_date: str) -> dict:
@@ -103,8 +105,14 @@ def portrait_daily():
     segmented = segment(orc.AS_OF_DATE_TEMPLATE)
     transform >> segmented >> marts
     drift_results = []
+    n = orc.score_partitions()
     for name in TARGETS:
-        scored = score.override(task_id=f"score_{name}")(name, orc.AS_OF_DATE_TEMPLATE)
+        # one mapped task per hash partition of the customers (PORTRAIT_SCORE_PARTITIONS)
+        scored = (
+            score.override(task_id=f"score_{name}")
+            .partial(task_name=name, as_of_date=orc.AS_OF_DATE_TEMPLATE, partitions=n)
+            .expand(partition=list(range(n)))
+        )
         transform >> scored
         checked = drift.override(task_id=f"drift_{name}", trigger_rule=TriggerRule.ALL_SUCCESS)(
             name, orc.AS_OF_DATE_TEMPLATE

@@ -94,10 +94,23 @@ def snapshot_frame(conn: psycopg.Connection, as_of_date: dt.date) -> pd.DataFram
     return frame
 
 
+def snapshot_exists(conn: psycopg.Connection, as_of_date: dt.date) -> bool:
+    (found,) = conn.execute(
+        "select exists (select from features.customer_features where as_of_date = %s)",
+        (as_of_date,),
+    ).fetchone()
+    return found
+
+
 def snapshot_chunks(
-    conn: psycopg.Connection, as_of_date: dt.date, columns: list[str], chunk_rows: int
+    conn: psycopg.Connection,
+    as_of_date: dt.date,
+    columns: list[str],
+    chunk_rows: int,
+    customers: sql.Composable | None = None,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(cids, model matrix) of one snapshot, `chunk_rows` customers at a time.
+    """(cids, model matrix) of one snapshot, `chunk_rows` customers at a time; only the rows
+    `customers` (a predicate on cid, e.g. models_ml.score.customer_filter) selects, if given.
 
     COPY streams the rows as CSV and pandas' C parser turns each chunk into floats: no Python
     object per value, and memory bounded by the chunk whatever the number of customers."""
@@ -110,10 +123,12 @@ def snapshot_chunks(
         else sql.Identifier(c)
         for c in columns
     ]
+    where = sql.SQL("as_of_date = {}").format(sql.Literal(as_of_date))
+    if customers is not None:
+        where = sql.SQL("{} and {}").format(where, customers)
     query = sql.SQL(
-        "copy (select cid, {} from features.customer_features where as_of_date = {}) "
-        "to stdout (format csv)"
-    ).format(sql.SQL(", ").join(select), sql.Literal(as_of_date))
+        "copy (select cid, {} from features.customer_features where {}) to stdout (format csv)"
+    ).format(sql.SQL(", ").join(select), where)
     buf, rows = bytearray(), 0
     with conn.cursor() as cur, cur.copy(query) as copy:
         for block in copy:

@@ -2,7 +2,11 @@
 
 Idempotent per (task, as_of_date): every chunk is staged in a temporary table and the date's
 rows are replaced by one delete + insert at the end of the same transaction, so a failure
-leaves the previous scores intact and a re-run never duplicates. The snapshot is streamed
+leaves the previous scores intact and a re-run never duplicates. A run may take one hash
+partition of the customers (`partition` of `partitions`, as portrait_daily's mapped tasks do)
+or a list of them (`cids`, an incremental re-score): it then reads, deletes and re-inserts
+only those customers' rows of the date, so partitions never touch each other's rows and each
+is idempotent on its own. The snapshot is streamed
 with COPY in chunks so memory stays flat as customers grow; each chunk is scored by the
 native LightGBM booster on all cores, with bands and reason codes computed per array, not
 per row.
@@ -32,7 +36,10 @@ create temp table score_staging (
     cid text, score double precision, band text, reason_1 text, reason_2 text, reason_3 text
 ) on commit drop
 """
-DELETE_SQL = "delete from ml.customer_scores where task = %(task)s and as_of_date = %(as_of_date)s"
+DELETE_SQL = sql.SQL(
+    "delete from ml.customer_scores where task = %(task)s and as_of_date = %(as_of_date)s "
+    "and {customers}"
+)
 INSERT_SQL = """
 insert into ml.customer_scores (
     cid, as_of_date, task, score, band, reason_1, reason_2, reason_3,
@@ -43,6 +50,28 @@ select
     %(model_name)s, %(model_version)s, %(model_alias)s, %(run_id)s
 from score_staging
 """
+
+
+def customer_filter(
+    partition: int = 0, partitions: int = 1, cids: list[str] | None = None
+) -> sql.Composable:
+    """The predicate on `cid` that selects one run's customers (`true` for all of them): the
+    same text on the snapshot read and on the delete, so a run replaces exactly what it read.
+
+    A customer's partition is the first 32 bits of md5(cid) modulo `partitions`: stable for a
+    cid whatever else is in the snapshot, and computed by the server on both tables."""
+    if partitions < 1 or not 0 <= partition < partitions:
+        raise ValueError(f"partition {partition} of {partitions}: need 0 <= partition < partitions")
+    terms: list[sql.Composable] = []
+    if partitions > 1:
+        terms.append(
+            sql.SQL("mod(('x' || substr(md5(cid), 1, 8))::bit(32)::bigint, {}) = {}").format(
+                sql.Literal(partitions), sql.Literal(partition)
+            )
+        )
+    if cids is not None:
+        terms.append(sql.SQL("cid = any({}::text[])").format(sql.Literal(list(cids))))
+    return sql.SQL(" and ").join(terms) if terms else sql.SQL("true")
 
 
 def reason_codes(contrib: np.ndarray, features: list[str], top: int = 3) -> np.ndarray:
@@ -86,23 +115,28 @@ class Stopwatch:
 
 
 def score_matrix(
-    champ: ChampionModel, x: np.ndarray, watch: Stopwatch | None = None
+    champ: ChampionModel, x: np.ndarray, watch: Stopwatch | None = None, reasons: bool = True
 ) -> dict[str, np.ndarray]:
-    """Score, band and top-3 reasons of each row of a model matrix (the staged columns)."""
+    """Score, band and top-3 reasons of each row of a model matrix (the staged columns);
+    `reasons=False` skips TreeSHAP and leaves the reason columns empty."""
     watch = watch or Stopwatch()
     with watch("predict"):
         scores = champ.predict(x)
-    with watch("contributions"):
-        contrib = champ.contributions(x)
+    if reasons:
+        with watch("contributions"):
+            contrib = champ.contributions(x)
     with watch("reasons_and_bands"):
-        reasons = reason_codes(contrib, champ.features)
+        if reasons:
+            codes = reason_codes(contrib, champ.features)
+        else:
+            codes = np.full((len(scores), 3), None, dtype=object)
         bands = champ.target.bands(scores)
     return {
         "score": scores,
         "band": bands,
-        "reason_1": reasons[:, 0],
-        "reason_2": reasons[:, 1],
-        "reason_3": reasons[:, 2],
+        "reason_1": codes[:, 0],
+        "reason_2": codes[:, 1],
+        "reason_3": codes[:, 2],
     }
 
 
@@ -134,8 +168,21 @@ def score_task(
     *,
     dsn: str | None = None,
     chunk_rows: int = 50_000,
+    partition: int = 0,
+    partitions: int = 1,
+    cids: list[str] | None = None,
+    reasons: bool = True,
 ) -> ScoreResult:
-    """Score every customer of the snapshot with the champion of the target `task_name`."""
+    """Score every customer of the snapshot with the champion of the target `task_name`, or
+    only hash partition `partition` of `partitions`, or only the customers `cids` (both: their
+    intersection); only the rows of the customers scored are replaced.
+
+    Each partition loads the champion alias itself: were a promotion to land between two
+    partitions of one date, their rows would name different versions (each row names the
+    version that scored it; re-running the date's partitions makes them one version again).
+    `reasons=False` writes no reason codes (the benchmark's end-to-end path without TreeSHAP)."""
+    customers = customer_filter(partition, partitions, cids)
+    filtered = partitions > 1 or cids is not None
     watch = Stopwatch()
     with watch("load_model"):
         champ = load_champion(task_name)
@@ -151,7 +198,9 @@ def score_task(
         conn.execute(STAGING_DDL)
         staging = sql.Identifier("score_staging")
         written = 0
-        chunks = data.snapshot_chunks(reader, as_of_date, champ.features, chunk_rows)
+        chunks = data.snapshot_chunks(
+            reader, as_of_date, champ.features, chunk_rows, customers if filtered else None
+        )
         # closing(): on an error mid-snapshot the COPY must be ended before its connection
         # closes, else the rollback waits on a stream nobody reads.
         with closing(chunks):
@@ -161,10 +210,11 @@ def score_task(
                 if batch is None:
                     break
                 cids, x = batch
-                scored = score_matrix(champ, x, watch)
+                scored = score_matrix(champ, x, watch, reasons)
                 with watch("stage_write"):
                     written += db.copy_columns(conn, staging, {"cid": cids, **scored})
-        if written == 0:
+        # A partition or a cid list may select nobody; the snapshot itself must not be empty.
+        if written == 0 and not (filtered and data.snapshot_exists(conn, as_of_date)):
             raise FeatureError(
                 f"features.customer_features has no rows for as_of_date {as_of_date}."
             )
@@ -177,7 +227,7 @@ def score_task(
             "run_id": champ.run_id,
         }
         with watch("replace_delete"):
-            conn.execute(DELETE_SQL, params)
+            conn.execute(DELETE_SQL.format(customers=customers), params)
         with watch("replace_insert"):
             conn.execute(INSERT_SQL, params)
         with watch("commit"):

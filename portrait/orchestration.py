@@ -416,9 +416,15 @@ def promote_task(task_name: str) -> dict:
     return decision.to_dict()
 
 
-def score_task(task_name: str, as_of_date: str) -> dict:
-    """Score one target; one without a champion (never trained, e.g. untrainable on this
-    history) is skipped with the reason, and the marts show the others' scores."""
+def score_partitions() -> int:
+    """How many mapped tasks score each target in portrait_daily (PORTRAIT_SCORE_PARTITIONS)."""
+    return get_settings().score_partitions
+
+
+def score_task(task_name: str, as_of_date: str, partition: int = 0, partitions: int = 1) -> dict:
+    """Score one target (or one hash partition of its customers, portrait_daily's mapped
+    tasks); one without a champion (never trained, e.g. untrainable on this history) is
+    skipped with the reason, and the marts show the others' scores."""
     from airflow.sdk.exceptions import AirflowSkipException
 
     from models_ml.registry import NoChampionError
@@ -426,8 +432,12 @@ def score_task(task_name: str, as_of_date: str) -> dict:
 
     try:
         return score(
-            task_name, dt.date.fromisoformat(as_of_date), dsn=warehouse_dsn("ml")
-        ).to_dict()
+            task_name,
+            dt.date.fromisoformat(as_of_date),
+            dsn=warehouse_dsn("ml"),
+            partition=partition,
+            partitions=partitions,
+        ).to_dict() | {"partition": partition, "partitions": partitions}
     except NoChampionError as exc:
         raise AirflowSkipException(f"{task_name} not scored: {exc}") from exc
 

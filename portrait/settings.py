@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     cluster_redis_port: int = 6390
     cluster_workers: int = Field(default=2, ge=1)
     cluster_worker_concurrency: int = Field(default=2, ge=1)
+    # portrait_daily scores each target in this many mapped tasks, each one hash partition of
+    # the customers (models_ml.score: partitions write only their rows, re-run alone safely).
+    score_partitions: int = Field(default=1, ge=1)
     # Airflow task retries (default_args); the test suite sets 0 so a failure shows at once.
     task_retries: int = 2
     task_retry_delay_seconds: int = 120

@@ -186,3 +186,40 @@ def test_the_campaign_dags_are_scheduled_on_the_assets_the_others_emit(dagbag):
         assert emits(dag_id, "promote_uplift") == {orc.MODELS.uri}
         upstream = dagbag.dags[dag_id].get_task("promote_uplift").upstream_task_ids
         assert upstream == {"train_uplift"}
+
+
+def test_scoring_maps_one_task_per_partition(dag_env, monkeypatch):
+    """PORTRAIT_SCORE_PARTITIONS=3: each target's score task maps over partitions 0..2, a
+    mapped instance still renders the templated as-of date given in partial(), and drift and
+    the marts wait for all of them."""
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from airflow.dag_processing.dagbag import DagBag
+
+    from models_ml.targets import TARGETS
+    from portrait import orchestration as orc
+    from portrait.settings import get_settings
+
+    monkeypatch.setenv("PORTRAIT_SCORE_PARTITIONS", "3")
+    get_settings.cache_clear()
+    try:
+        bag = DagBag(dag_folder=str(REPO / "dags" / "portrait_daily.py"))
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert not bag.import_errors
+    daily = bag.dags["portrait_daily"]
+    run = SimpleNamespace(logical_date=dt.datetime(2024, 6, 1, 1, tzinfo=dt.UTC), run_after=None)
+    as_of = orc.USER_MACROS["portrait_as_of_date"](run.logical_date)
+    for name in TARGETS:
+        scored = daily.get_task(f"score_{name}")
+        assert scored.op_kwargs_expand_input.value == {"partition": [0, 1, 2]}
+        unmapped = scored.unmap({"op_kwargs": {"partition": 2}})
+        rendered = unmapped.render_template(
+            unmapped.op_kwargs, {"dag_run": run}, daily.get_template_env()
+        )
+        assert rendered == {"task_name": name, "as_of_date": as_of, "partitions": 3, "partition": 2}
+        assert "op_kwargs" in scored.template_fields
+        assert f"score_{name}" in daily.get_task(f"drift_{name}").upstream_task_ids
+        assert any(t.startswith("marts.") for t in scored.downstream_task_ids)

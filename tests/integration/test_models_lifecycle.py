@@ -157,6 +157,73 @@ def test_scoring_a_date_twice_leaves_one_row_per_customer_and_task(world):
     assert 0.0 < lo <= hi < 1.0
 
 
+def test_partitioned_scoring_writes_the_rows_of_one_run_and_cids_rescore_only_theirs(world):
+    """portrait_daily's mapped score tasks: three partitions run one by one give the rows one
+    run gives, each writes only its own customers (disjoint, covering the snapshot), a re-run
+    of one changes nothing, and a cid list rewrites only those customers' rows."""
+    from psycopg import sql
+
+    from models_ml.score import customer_filter, score_task
+
+    dsn, as_of, task = world["dsn"], latest_date(world["dsn"]), "churn_180d"
+    query = (
+        "select cid, score, band, reason_1, reason_2, reason_3, model_name, model_version, "
+        "model_alias, run_id from ml.customer_scores where task = %s and as_of_date = %s "
+        "order by cid"
+    )
+    slice_ = "from ml.customer_scores where task = %s and as_of_date = %s"
+    score_task(task, as_of, dsn=dsn)
+    with psycopg.connect(dsn) as conn:
+        whole = conn.execute(query, (task, as_of)).fetchall()
+        snapshot = {
+            r[0]
+            for r in conn.execute(
+                "select cid from features.customer_features where as_of_date = %s", (as_of,)
+            )
+        }
+        parts = [
+            {
+                r[0]
+                for r in conn.execute(
+                    sql.SQL(
+                        "select cid from features.customer_features where as_of_date = %s and {}"
+                    ).format(customer_filter(p, 3)),
+                    (as_of,),
+                )
+            }
+            for p in range(3)
+        ]
+        conn.execute(f"delete {slice_}", (task, as_of))
+    assert {r[0] for r in whole} == snapshot
+    assert set.union(*parts) == snapshot and sum(map(len, parts)) == len(snapshot)
+    assert all(parts), "three partitions of a few hundred customers are none empty"
+
+    scored: set[str] = set()
+    for p in range(3):
+        result = score_task(task, as_of, dsn=dsn, chunk_rows=20, partition=p, partitions=3)
+        with psycopg.connect(dsn) as conn:
+            now = {r[0] for r in conn.execute(f"select cid {slice_}", (task, as_of))}
+        assert result.rows == len(parts[p]) and now - scored == parts[p], p
+        scored = now
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute(query, (task, as_of)).fetchall() == whole
+    score_task(task, as_of, dsn=dsn, partition=1, partitions=3)
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute(query, (task, as_of)).fetchall() == whole
+
+    state = f"select cid, scored_at, ctid::text {slice_}"
+    with psycopg.connect(dsn) as conn:
+        before = {r[0]: r[1:] for r in conn.execute(state, (task, as_of))}
+    chosen = sorted(before)[:3]
+    assert score_task(task, as_of, dsn=dsn, cids=chosen).rows == len(chosen)
+    with psycopg.connect(dsn) as conn:
+        after = {r[0]: r[1:] for r in conn.execute(state, (task, as_of))}
+        assert conn.execute(query, (task, as_of)).fetchall() == whole
+    assert after.keys() == before.keys()
+    assert {c for c in before if after[c] != before[c]} == set(chosen)
+    assert all(after[c][0] > before[c][0] for c in chosen)
+
+
 def test_scoring_without_a_needed_column_fails_and_keeps_the_old_scores(world):
     from models_ml.matrix import FeatureError
     from models_ml.score import score_task
@@ -205,11 +272,11 @@ def test_scores_name_their_model_and_give_reasons_and_a_midway_failure_writes_no
     scored = score.score_matrix
     calls = []
 
-    def fail_on_the_third_chunk(champ, x, watch=None):
+    def fail_on_the_third_chunk(champ, x, watch=None, reasons=True):
         calls.append(len(x))
         if len(calls) == 3:
             raise RuntimeError("scoring broke halfway")
-        return scored(champ, x, watch)
+        return scored(champ, x, watch, reasons)
 
     monkeypatch.setattr(score, "score_matrix", fail_on_the_third_chunk)
     with pytest.raises(RuntimeError, match="halfway"):

@@ -29,3 +29,38 @@ def test_reason_codes_format_each_distinct_contribution_the_same_way():
                 assert abs(float(text.rsplit("+", 1)[1][:-1]) - values[j]) <= 0.005 + 1e-9
             else:
                 assert text is None
+
+
+def test_customer_filter_selects_everyone_a_hash_partition_or_a_cid_list():
+    import pytest
+    from psycopg import sql
+
+    from models_ml.score import customer_filter
+
+    def text(q: sql.Composable) -> str:
+        return q.as_string(None)
+
+    assert text(customer_filter()) == "true"
+    assert text(customer_filter(2, 3)) == (
+        "mod(('x' || substr(md5(cid), 1, 8))::bit(32)::bigint, 3) = 2"
+    )
+    # values are quoted literals, never spliced text
+    assert text(customer_filter(cids=["a", "b'; drop"])) == "cid = any('{a,\"b''; drop\"}'::text[])"
+    assert " and cid = any(" in text(customer_filter(0, 2, ["a"]))
+    for partition, partitions in ((3, 3), (-1, 2), (0, 0)):
+        with pytest.raises(ValueError, match="partition"):
+            customer_filter(partition, partitions)
+
+
+def test_score_partitions_setting_is_at_least_one(monkeypatch):
+    import pytest
+    from pydantic import ValidationError
+
+    from portrait.settings import Settings
+
+    assert Settings().score_partitions == 1
+    monkeypatch.setenv("PORTRAIT_SCORE_PARTITIONS", "4")
+    assert Settings().score_partitions == 4
+    monkeypatch.setenv("PORTRAIT_SCORE_PARTITIONS", "0")
+    with pytest.raises(ValidationError, match="score_partitions"):
+        Settings()
