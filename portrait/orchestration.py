@@ -217,8 +217,11 @@ def dbt_task_group(
             select=select,
             exclude=exclude or [],
             # A test over two models (e.g. relationships) runs as its own task after both,
-            # not inside whichever model's build happens to come first.
-            should_detach_multiple_parents_tests=True,
+            # not inside whichever model's build happens to come first. Watcher: the
+            # producer's build runs it after both anyway, and a detached test's sensor in
+            # poke/reschedule mode never gets a status (Cosmos 1.15 aggregates test results
+            # per model only), so there it counts among each of its models' tests.
+            should_detach_multiple_parents_tests=not watcher,
         ),
         operator_args={"vars": dbt_vars, "install_deps": False}
         | ({"deferrable": False, "poke_interval": WATCHER_POKE_SECONDS} if watcher else {}),
