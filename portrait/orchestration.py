@@ -175,7 +175,10 @@ def dbt_task_group(
       (``dbt_producer_watcher``) and one sensor per model and per model's tests reading its
       status; the sensors reschedule instead of deferring, so neither a triggerer nor
       ``airflow dags test`` (which runs a deferred task's trigger inline, blocking the
-      producer) is needed;
+      producer) is needed. Experimental: in the bench (2026-12-07, scale 0.3) the transform
+      group's ``int_feature_dates_listed.test`` sensor never got its aggregated status
+      (a test Cosmos 1.15 counts as the model's was not run by that group's build) and
+      rescheduled forever, so the run did not finish;
     * "build": one task (``<group>.dbt_build``) running ``dbt build`` over the selection; when
       a node fails it fails with the failed models (and the models of failed tests) named.
 
