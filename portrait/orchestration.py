@@ -162,18 +162,42 @@ def dbt_task_group(
     *,
     as_of_date: str | None = AS_OF_DATE_TEMPLATE,
     trigger_rule: str | None = None,
+    execution: str | None = None,
 ):
-    """A Cosmos task group over the dbt project, rendered from the parsed manifest (no dbt
-    call at DAG parse time); tests, unit tests included, run with each model (build).
-    as_of_date None leaves dbt's default: every month-end the loaded data covers."""
+    """A task group running the dbt project's select minus exclude, rendered from the parsed
+    manifest (no dbt call at DAG parse time); tests, unit tests included, run with each model.
+    as_of_date None leaves dbt's default: every month-end the loaded data covers.
+
+    ``execution`` (default the setting PORTRAIT_DBT_EXECUTION) says how dbt runs:
+
+    * "tasks": one Cosmos task per model (``dbt build --select <model>``: its tests with it);
+    * "watcher": Cosmos's watcher mode, one ``dbt build`` over the selection
+      (``dbt_producer_watcher``) and one sensor per model and per model's tests reading its
+      status; the sensors reschedule instead of deferring, so neither a triggerer nor
+      ``airflow dags test`` (which runs a deferred task's trigger inline, blocking the
+      producer) is needed. Experimental: in the bench (2026-12-07, scale 0.3) the transform
+      group's ``int_feature_dates_listed.test`` sensor never got its aggregated status
+      (a test Cosmos 1.15 counts as the model's was not run by that group's build) and
+      rescheduled forever, so the run did not finish;
+    * "build": one task (``<group>.dbt_build``) running ``dbt build`` over the selection; when
+      a node fails it fails with the failed models (and the models of failed tests) named.
+
+    Every mode passes the same ``--vars`` and the same select and exclude."""
     dbt_vars: dict = {"business_timezone": BUSINESS_TIMEZONE}
     if get_settings().identity:
         dbt_vars["identity"] = get_settings().identity
     if as_of_date is not None:
         dbt_vars["as_of_date"] = as_of_date
+    execution = execution or get_settings().dbt_execution
+    default_args = DEFAULT_ARGS | ({"trigger_rule": trigger_rule} if trigger_rule else {})
+    if execution == "build":
+        return _dbt_build_group(group_id, select, exclude or [], dbt_vars, default_args)
+    if execution not in ("tasks", "watcher"):
+        raise ValueError(f"dbt execution {execution!r}: one of tasks, watcher, build")
     from cosmos import DbtTaskGroup, ExecutionConfig, ProjectConfig, RenderConfig
-    from cosmos.constants import LoadMode, TestBehavior
+    from cosmos.constants import ExecutionMode, LoadMode, TestBehavior
 
+    watcher = execution == "watcher"
     group = DbtTaskGroup(
         group_id=group_id,
         project_config=ProjectConfig(
@@ -182,20 +206,38 @@ def dbt_task_group(
             install_dbt_deps=False,
         ),
         profile_config=dbt_profile(),
-        execution_config=ExecutionConfig(dbt_executable_path=Path(sys.executable).parent / "dbt"),
+        execution_config=ExecutionConfig(
+            execution_mode=ExecutionMode.WATCHER if watcher else ExecutionMode.LOCAL,
+            dbt_executable_path=Path(sys.executable).parent / "dbt",
+        ),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
-            test_behavior=TestBehavior.BUILD,
+            # Watcher: the producer's one `dbt build` runs each model's tests with it (a
+            # failing test skips what depends on the model, as in "tasks"); AFTER_EACH renders
+            # a sensor per model's tests showing their status (Cosmos has no per-model build
+            # sensor: its DbtBuildWatcherOperator raises NotImplementedError).
+            test_behavior=TestBehavior.AFTER_EACH if watcher else TestBehavior.BUILD,
             select=select,
             exclude=exclude or [],
             # A test over two models (e.g. relationships) runs as its own task after both,
-            # not inside whichever model's build happens to come first.
-            should_detach_multiple_parents_tests=True,
+            # not inside whichever model's build happens to come first. Watcher: the
+            # producer's build runs it after both anyway, and a detached test's sensor in
+            # poke/reschedule mode never gets a status (Cosmos 1.15 aggregates test results
+            # per model only), so there it counts among each of its models' tests.
+            should_detach_multiple_parents_tests=not watcher,
         ),
-        operator_args={"vars": dbt_vars, "install_deps": False},
-        default_args=DEFAULT_ARGS | ({"trigger_rule": trigger_rule} if trigger_rule else {}),
+        operator_args={"vars": dbt_vars, "install_deps": False}
+        | ({"deferrable": False, "poke_interval": WATCHER_POKE_SECONDS} if watcher else {}),
+        default_args=default_args,
     )
     _drop_tests_beyond_group(group)
+    if watcher:
+        from airflow.sdk.bases.sensor import BaseSensorOperator
+
+        for task in _group_tasks(group):
+            if isinstance(task, BaseSensorOperator):
+                # Free the slot between pokes (no triggerer needed); dags test reruns it.
+                task.mode = "reschedule"
     return group
 
 
@@ -244,6 +286,51 @@ def _drop_tests_beyond_group(group) -> list[str]:
         task.dag.task_dict.pop(task_id, None)
         dropped.append(task_id)
     return dropped
+
+
+# "build": its `dbt build` over a group selects a test when its models are selected or upstream
+# of the selection. dbt's default (eager) would also run a test one of whose models is in a
+# later group (features reconciled with staging) before that model is rebuilt, as "tasks" and
+# "watcher" do (Cosmos renders such a test in both groups, and in "watcher" a model's test
+# sensor waits for every test Cosmos counts as the model's, so it needs eager).
+BUILDABLE = "buildable"
+# Watcher mode: how often a model's sensor reads its status from the producer's XComs.
+WATCHER_POKE_SECONDS = 5
+
+
+def _group_tasks(group) -> list:
+    """Every task in a task group, nested groups included."""
+    from airflow.sdk.definitions.taskgroup import TaskGroup
+
+    out = []
+    for child in group.children.values():
+        out.extend(_group_tasks(child) if isinstance(child, TaskGroup) else [child])
+    return out
+
+
+def _dbt_build_group(group_id: str, select, exclude, dbt_vars: dict, default_args: dict):
+    """The "build" execution: one task, ``<group_id>.dbt_build``, running ``dbt build`` over
+    the selection with Cosmos's local operator (the same profile, vars and partial parse as
+    the other modes), in-process (dbt's runner) so its failure can name the failed nodes."""
+    from airflow.sdk import TaskGroup
+    from cosmos.constants import InvocationMode
+
+    from portrait.dbt_build import DbtBuildNamingFailures
+
+    with TaskGroup(group_id=group_id, default_args=default_args) as group:
+        DbtBuildNamingFailures(
+            task_id="dbt_build",
+            project_dir=DBT_PROJECT_DIR,
+            profile_config=dbt_profile(),
+            dbt_executable_path=Path(sys.executable).parent / "dbt",
+            invocation_mode=InvocationMode.DBT_RUNNER,
+            select=list(select),
+            exclude=list(exclude),
+            vars=dbt_vars,
+            indirect_selection=BUILDABLE,
+            install_deps=False,
+        )
+    return group
 
 
 # ---- coverage: which as_of dates the loaded data can describe ------------------------------

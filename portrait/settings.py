@@ -90,6 +90,11 @@ class Settings(BaseSettings):
     # PORTRAIT_IDENTITY='{"match_threshold": 9, "mode": "dedupe"}'; keys: docs/identity.md).
     # A bad key fails the dbt task and names it. Unset: dbt_project.yml's defaults.
     identity: dict[str, Any] | None = None
+    # How the DAGs run dbt (portrait.orchestration.dbt_task_group, issue 20): "tasks", one
+    # Airflow task per model (its tests with it); "watcher", one `dbt build` task and a sensor
+    # per model showing its status (Cosmos's watcher mode); "build", one `dbt build` task per
+    # group whose failure names the failed models. bench/bench_orchestration.py compares them.
+    dbt_execution: Literal["tasks", "watcher", "build"] = "tasks"
 
     # Simulated world used by `make demo`.
     scale: float = 1.0
@@ -278,6 +283,8 @@ class Settings(BaseSettings):
             "PORTRAIT_REPORTS_DIR": str(self.reports_dir),
             # dbt's `business_timezone` var and the DAGs' schedules read this one setting
             "PORTRAIT_BUSINESS_TIMEZONE": self.business_timezone,
+            # how the DAGs run dbt (dbt_task_group): one task per model, watcher or one build
+            "PORTRAIT_DBT_EXECUTION": self.dbt_execution,
             # dbt reads the warehouse through env_var() in dbt_project/profiles.yml
             "DBT_PROFILES_DIR": str(self.dbt_project_dir),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",

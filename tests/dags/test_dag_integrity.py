@@ -223,3 +223,86 @@ def test_scoring_maps_one_task_per_partition(dag_env, monkeypatch):
         assert "op_kwargs" in scored.template_fields
         assert f"score_{name}" in daily.get_task(f"drift_{name}").upstream_task_ids
         assert any(t.startswith("marts.") for t in scored.downstream_task_ids)
+
+
+@pytest.fixture
+def dagbag_in_mode(dag_env, monkeypatch):
+    """portrait_daily parsed with PORTRAIT_DBT_EXECUTION set to a mode (settings re-read)."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    from portrait.settings import get_settings
+
+    def parse(mode: str):
+        monkeypatch.setenv("PORTRAIT_DBT_EXECUTION", mode)
+        monkeypatch.setenv(
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "sqlite:////nonexistent/airflow.db"
+        )
+        get_settings.cache_clear()
+        bag = DagBag(dag_folder=str(REPO / "dags" / "portrait_daily.py"))
+        assert bag.import_errors == {}
+        return bag.dags["portrait_daily"]
+
+    yield parse
+    get_settings.cache_clear()
+
+
+def _dbt_args(task) -> tuple:
+    """What a dbt task runs over: its select and exclude (as sets of selectors), its vars."""
+
+    def selectors(value):
+        return set(value.split() if isinstance(value, str) else value or [])
+
+    return selectors(task.select), selectors(task.exclude), task.vars
+
+
+def test_watcher_mode_renders_one_build_and_a_sensor_per_model(dagbag_in_mode):
+    """PORTRAIT_DBT_EXECUTION=watcher: per group one `dbt build` (the producer) over the same
+    selection, vars included, and a sensor per model and per model's tests, each showing its
+    status; the sensors reschedule (no triggerer, and `airflow dags test` cannot deadlock)."""
+    tasks_dag = dagbag_in_mode("tasks")
+    tasks = {t.task_id: t for t in tasks_dag.tasks}
+    dag = dagbag_in_mode("watcher")
+    ids = {t.task_id for t in dag.tasks}
+    for group in ("staging", "transform", "marts"):
+        producer = dag.get_task(f"{group}.dbt_producer_watcher")
+        assert type(producer).__name__ == "DbtProducerWatcherOperator"
+        assert producer.base_cmd == ["build"]
+        model = next(
+            t for t in tasks.values() if t.task_id.startswith(f"{group}.") and hasattr(t, "vars")
+        )
+        select, exclude, dbt_vars = _dbt_args(producer)
+        assert dbt_vars == model.vars, "the same --vars as one task per model"
+        assert select and not select & exclude
+    assert {"transform.customer_features.run", "transform.customer_features.test"} <= ids
+    assert "marts.mart_customer_profile.run" in ids
+    from airflow.sdk.bases.sensor import BaseSensorOperator
+
+    sensors = [t for t in dag.tasks if isinstance(t, BaseSensorOperator)]
+    assert len(sensors) > 50 and all(s.mode == "reschedule" and not s.deferrable for s in sensors)
+    assert dag.get_task("transform.dbt_producer_watcher").upstream_task_ids == {"text"}
+    assert any(u.startswith("marts.") for u in dag.get_task("published").upstream_task_ids)
+
+
+def test_build_mode_renders_one_build_task_per_group(dagbag_in_mode):
+    """PORTRAIT_DBT_EXECUTION=build: each group is one task running `dbt build` over the
+    same select, exclude and vars as the per-model tasks, wired where the group was."""
+    tasks_dag = dagbag_in_mode("tasks")
+    dag = dagbag_in_mode("build")
+    dbt_ids = {
+        t.task_id for t in dag.tasks if t.task_id.startswith(("staging.", "transform.", "marts."))
+    }
+    assert dbt_ids == {"staging.dbt_build", "transform.dbt_build", "marts.dbt_build"}
+    staging = dag.get_task("staging.dbt_build")
+    assert _dbt_args(staging)[:2] == ({"path:seeds", "path:models/staging"}, set())
+    transform = dag.get_task("transform.dbt_build")
+    assert _dbt_args(transform)[:2] == (
+        {"path:models"}, {"path:models/marts", "path:models/staging"},
+    )  # fmt: skip
+    model = tasks_dag.get_task("transform.customer_features_model_build")
+    assert _dbt_args(transform)[2] == model.vars
+    assert staging.upstream_task_ids == {"coverage"}
+    assert transform.upstream_task_ids == {"text"}
+    marts = dag.get_task("marts.dbt_build")
+    assert marts.trigger_rule == "none_failed_min_one_success"
+    assert {"segment", "score_churn_180d"} <= marts.upstream_task_ids
+    assert dag.get_task("published").upstream_task_ids == {"marts.dbt_build"}
