@@ -44,6 +44,8 @@ import psycopg
 from psycopg import sql
 from pydantic import SecretStr
 
+from bench.bench_features import _database  # a fresh database on the bench cluster
+
 BIN = Path(sys.executable).parent
 SCALE = float(os.environ.get("PORTRAIT_BENCH_ORCHESTRATION_SCALE", "1"))
 MODES = tuple(
@@ -52,14 +54,6 @@ MODES = tuple(
 DBT_GROUPS = ("staging.", "transform.", "marts.")
 # modes that show a task or a status per model, tests run with each model
 PER_MODEL = ("tasks", "watcher")
-
-
-def _database(admin_dsn: str, name: str) -> str:
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        ident = sql.Identifier(name)
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(ident))
-        conn.execute(sql.SQL("create database {}").format(ident))
-    return admin_dsn.rsplit("/", 1)[0] + "/" + name
 
 
 def _drop(admin_dsn: str, name: str) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,23 +68,14 @@ def deploy(work: Path, landing: Path, *, workers: int, executor: str = "CeleryEx
     extra = {"PORTRAIT_TASK_RETRIES": "0"}
     if executor != "CeleryExecutor":
         extra["AIRFLOW__CORE__EXECUTOR"] = executor
-    cluster = Cluster(
+    cluster = Cluster.on_free_ports(
         settings,
-        pg=pg,
-        api_port=free_port(),
-        mlflow_port=free_port(),
-        redis_port=free_port(),
+        pg,
         workers=workers,
         concurrency=2,
         extra_env=extra,
     )
     driver = Driver(cluster)
-    subprocess.run(
-        [str(BIN / "dbt"), "parse", "--quiet"],
-        cwd=REPO / "dbt_project",
-        env=driver.env,
-        check=True,
-    )
     cluster.up()
     driver.wait_dags(["portrait_daily", "portrait_refresh"])
     return Deployment(cluster, driver, pg.dsn, pg, local / "data" / "landing")

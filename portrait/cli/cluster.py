@@ -26,12 +26,7 @@ def _cluster():
 def up() -> None:
     """Start the private PostgreSQL (if needed), Redis, MLflow, Airflow's API server,
     scheduler, DAG processor and triggerer, and the Celery workers; print the URLs."""
-    from portrait.local import runner
-
-    cluster = _cluster()
-    runner.apply_env(cluster.settings)
-    runner.dbt_parse(cluster.settings)  # Cosmos renders the dbt tasks from the manifest
-    typer.echo(cluster.up())
+    typer.echo(_cluster().up())
 
 
 @app.command("down")

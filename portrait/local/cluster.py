@@ -73,6 +73,14 @@ class Cluster:
         self.workers = s.cluster_workers if self.workers is None else self.workers
         self.concurrency = self.concurrency or s.cluster_worker_concurrency
 
+    @classmethod
+    def on_free_ports(cls, settings: Settings, pg: PgCluster, **kwargs) -> Cluster:
+        """A deployment beside any other (the tests', the benches'): every port a free one."""
+        from portrait.local.services import free_port
+
+        ports = {"api_port": free_port(), "mlflow_port": free_port(), "redis_port": free_port()}
+        return cls(settings, pg=pg, **ports, **kwargs)
+
     # ---- where things are -------------------------------------------------------------------
     @property
     def airflow_home(self) -> Path:
@@ -227,13 +235,16 @@ class Cluster:
         ensure_warehouse(self.settings)
         self._ensure_metadata_databases()
         env = {**os.environ, **self.env()}
-        log = self.root / "logs" / "airflow-db-migrate.log"
-        with log.open("a") as fh:
-            proc = subprocess.run(
-                [str(BIN / "airflow"), "db", "migrate"], env=env, stdout=fh, stderr=fh, check=False
-            )  # fmt: skip
-        if proc.returncode != 0:
-            raise ServiceError(f"airflow db migrate failed; see {log}")
+        # dbt's manifest, which Cosmos renders the dbt tasks from; then Airflow's metadata
+        for name, cmd, cwd in (
+            ("dbt-parse", [str(BIN / "dbt"), "parse", "--quiet"], self.settings.dbt_project_dir),
+            ("airflow-db-migrate", [str(BIN / "airflow"), "db", "migrate"], None),
+        ):
+            log = self.root / "logs" / f"{name}.log"
+            with log.open("a") as fh:
+                proc = subprocess.run(cmd, cwd=cwd, env=env, stdout=fh, stderr=fh, check=False)
+            if proc.returncode != 0:
+                raise ServiceError(f"{' '.join(cmd[-2:])} failed; see {log}")
         started = self.services()
         for service in started:
             _start(self.settings, service, run_dir=self.root)

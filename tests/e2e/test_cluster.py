@@ -19,7 +19,6 @@ import pytest
 
 from portrait.local.cluster import LANDING_CHANNEL, Cluster, Driver
 from portrait.local.runner import world_run_date, world_start_date
-from portrait.local.services import free_port
 from portrait.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -53,23 +52,14 @@ def deployment(pg_cluster, tiny_world, tmp_path_factory):
         # No scheduled run: the history ends in the past; the test triggers its day.
         end_date=run_date + dt.timedelta(days=1),
     )
-    cluster = Cluster(
+    cluster = Cluster.on_free_ports(
         settings,
-        pg=pg_cluster,
-        api_port=free_port(),
-        mlflow_port=free_port(),
-        redis_port=free_port(),
+        pg_cluster,
         workers=2,
         concurrency=2,
         extra_env={"PORTRAIT_TASK_RETRIES": "0"},
     )
     driver = Driver(cluster)
-    subprocess.run(
-        [str(BIN / "dbt"), "parse", "--quiet"],
-        cwd=REPO / "dbt_project",
-        env=driver.env,
-        check=True,
-    )
     try:
         cluster.up()
         yield driver, dsn, run_date, parked, held
