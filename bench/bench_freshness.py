@@ -28,9 +28,6 @@ def _held_back(landing: Path) -> Path:
 
 
 def run(work: Path) -> dict:
-    import redis
-
-    from portrait.local.cluster import LANDING_CHANNEL
     from portrait.local.runner import world_run_date
 
     source_landing = world(work)
@@ -45,12 +42,7 @@ def run(work: Path) -> dict:
         daily_figures = daily(dep, run_date)
         driver = dep.driver
         driver.airflow("dags", "unpause", "portrait_refresh")
-        client = redis.Redis.from_url(dep.cluster.broker_url)
-        driver.wait_for(
-            "the asset watcher's subscription",
-            lambda: dict(client.pubsub_numsub(LANDING_CHANNEL)).get(LANDING_CHANNEL.encode()),
-            timeout=300,
-        )
+        driver.wait_listening()
         with psycopg.connect(dep.warehouse_dsn) as conn:
             before = dict(
                 conn.execute("select cid, md5(p::text) from marts.mart_customer_profile p")

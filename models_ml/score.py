@@ -198,9 +198,7 @@ def score_task(
         conn.execute(STAGING_DDL)
         staging = sql.Identifier("score_staging")
         written = 0
-        chunks = data.snapshot_chunks(
-            reader, as_of_date, champ.features, chunk_rows, customers if filtered else None
-        )
+        chunks = data.snapshot_chunks(reader, as_of_date, champ.features, chunk_rows, customers)
         # closing(): on an error mid-snapshot the COPY must be ended before its connection
         # closes, else the rollback waits on a stream nobody reads.
         with closing(chunks):

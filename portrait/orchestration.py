@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from airflow.sdk import Asset
 
-from portrait.settings import AIRFLOW_CONN_ID, get_settings
+from portrait.settings import AIRFLOW_CONN_ID, BROKER_CONN_ID, LANDING_CHANNEL, get_settings
 
 # Schema boundaries as Airflow Assets (DESIGN.md: each boundary is an asset); every task
 # emits the asset it writes.
@@ -155,6 +155,17 @@ def dbt_profile():
     )
 
 
+def _dbt_vars(as_of_date: str | None) -> dict:
+    """The `--vars` every dbt run of the DAGs passes: the business time zone, the identity
+    settings, the as_of_date (None: dbt's default, every month-end the data covers)."""
+    dbt_vars: dict = {"business_timezone": BUSINESS_TIMEZONE}
+    if get_settings().identity:
+        dbt_vars["identity"] = get_settings().identity
+    if as_of_date is not None:
+        dbt_vars["as_of_date"] = as_of_date
+    return dbt_vars
+
+
 def dbt_task_group(
     group_id: str,
     select: list[str],
@@ -183,11 +194,7 @@ def dbt_task_group(
       a node fails it fails with the failed models (and the models of failed tests) named.
 
     Every mode passes the same ``--vars`` and the same select and exclude."""
-    dbt_vars: dict = {"business_timezone": BUSINESS_TIMEZONE}
-    if get_settings().identity:
-        dbt_vars["identity"] = get_settings().identity
-    if as_of_date is not None:
-        dbt_vars["as_of_date"] = as_of_date
+    dbt_vars = _dbt_vars(as_of_date)
     execution = execution or get_settings().dbt_execution
     default_args = DEFAULT_ARGS | ({"trigger_rule": trigger_rule} if trigger_rule else {})
     if execution == "build":
@@ -247,17 +254,18 @@ def _drop_tests_beyond_group(group) -> list[str]:
     parent, after the selection), so a test comparing staging with the features also ran in
     the staging group, before the features it checks were built (on a fresh warehouse it
     failed; on a built one it checked yesterday's features). It stays in the group that
-    builds the last of its models, where the others are built already."""
-    import json
-
-    manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
-    nodes, children = manifest["nodes"], manifest["child_map"]
-    suffix = {"model": "model_build", "seed": "seed_build", "snapshot": "snapshot_build"}
+    builds the last of its models, where the others are built already. Reads the graph
+    Cosmos already parsed (group.dbt_graph), not the manifest again."""
+    nodes = group.dbt_graph.nodes
+    children: dict[str, list[str]] = {}
+    for node in nodes.values():
+        for parent in node.depends_on:
+            children.setdefault(parent, []).append(node.unique_id)
     in_group = {t.task_id.removeprefix(f"{group.group_id}.") for t in group}
 
     def built_here(unique_id: str) -> bool:
-        node = nodes.get(unique_id, {})
-        return f"{node.get('name')}_{suffix.get(node.get('resource_type'))}" in in_group
+        node = nodes.get(unique_id)
+        return node is not None and f"{node.name}_{node.resource_type.value}_build" in in_group
 
     def descendants(start: list[str]) -> set[str]:
         seen, stack = set(), list(start)
@@ -270,13 +278,12 @@ def _drop_tests_beyond_group(group) -> list[str]:
 
     dropped = []
     for node in nodes.values():
-        parents = node.get("depends_on", {}).get("nodes", [])
-        task_id = f"{group.group_id}.{node['name']}_test"
-        if node["resource_type"] != "test" or len(parents) < 2 or task_id not in group.children:
+        # Cosmos's name for a detached test's task (cosmos.airflow.graph)
+        task_id = f"{group.group_id}.{node.resource_name.split('.')[0]}_test"
+        if len(node.depends_on) < 2 or task_id not in group.children:
             continue
-        here = [p for p in parents if built_here(p)]
-        later = [p for p in parents if not built_here(p) and p in descendants(here)]
-        if not later:
+        below = descendants([p for p in node.depends_on if built_here(p)])
+        if not any(p in below for p in node.depends_on if not built_here(p)):
             continue
         task = group.children.pop(task_id)
         for upstream in task.upstream_list:
@@ -434,10 +441,11 @@ def read_coverage(dsn: str) -> Coverage | None:
 
 
 # ---- task bodies ---------------------------------------------------------------------------
-def load_landing_task() -> dict:
-    """Load the landing batches. A batch the data fails (bad file, bad folder, ...) fails the
-    task without retries, after printing the load report and one line per failed batch: the
-    same files would fail again. Other errors (a lost connection) are retried."""
+def _load_landing():
+    """Load the landing batches and print the report. A batch the data fails (bad file, bad
+    folder, ...) fails the task without retries, after printing the load report and one line
+    per failed batch: the same files would fail again. Other errors (a lost connection) are
+    retried."""
     from airflow.sdk.exceptions import AirflowFailException
 
     from sources.loader import LoadError, load_landing
@@ -450,6 +458,12 @@ def load_landing_task() -> dict:
             print("\n".join(exc.report.failures()))
         raise AirflowFailException(" ".join(str(exc).split())) from exc
     print(report.summary())
+    return report
+
+
+def load_landing_task() -> dict:
+    """Load the landing batches (see _load_landing for what fails and what retries)."""
+    report = _load_landing()
     # XCom carries counts, not the per-file detail (that is in raw._batch_files).
     return {
         "batches": len(report.batches),
@@ -671,8 +685,6 @@ def retrain_needed(drift_results: list[dict]) -> bool:
 # watcher's trigger (in the triggerer) turns a message into an asset event, which schedules
 # portrait_refresh. Pub/sub keeps no message nobody hears, so the refresh loads every pending
 # batch, not just the one announced; the daily run remains the full reconciliation.
-LANDING_CHANNEL = "portrait.landing"
-BROKER_CONN_ID = "portrait_broker"
 # Each customer's feature row at the refresh's as_of_date before the build (md5 of the row),
 # to find the customers whose features the new batch changed.
 DIGESTS_TABLE = "ml.refresh_feature_digests"
@@ -699,17 +711,9 @@ def landing_asset() -> Asset:
 
 def refresh_load_task() -> dict:
     """Load every pending batch (as the daily load does) and name the sources they touched."""
-    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+    from airflow.sdk.exceptions import AirflowSkipException
 
-    from sources.loader import LoadError, load_landing
-
-    try:
-        report = load_landing(warehouse_dsn("loader"), get_settings().landing_dir, progress=False)
-    except LoadError as exc:
-        if exc.report is not None:
-            print("\n".join(exc.report.failures()))
-        raise AirflowFailException(" ".join(str(exc).split())) from exc
-    print(report.summary())
+    report = _load_landing()
     new = [b for b in report.batches if b.status.startswith("loaded")]
     if not new:
         raise AirflowSkipException("no new batch in the landing area: nothing to refresh")
@@ -749,37 +753,32 @@ def _table_exists(conn, name: str) -> bool:
 def refresh_dbt_task(plan: dict, stage: str) -> dict:
     """`dbt build` of what the touched sources feed: stage "features" everything but the marts,
     stage "marts" the marts among it and those the new scores feed (tests run with each model;
-    a failure names the failed models)."""
+    a failure names the failed models, as the "build" execution's does)."""
     import json
-    import subprocess
     import tempfile
+
+    from airflow.sdk.exceptions import AirflowFailException
+    from dbt.cli.main import dbtRunner
+
+    from portrait.dbt_build import failure_message
 
     if stage == "features":
         select, exclude = plan["select"], ["path:models/marts"]
     else:
         select = [f"{s},path:models/marts" for s in [*plan["select"], "source:ml+"]]
         exclude = []
-    dbt_vars = {"business_timezone": BUSINESS_TIMEZONE, "as_of_date": plan["as_of_date"]}
-    if get_settings().identity:
-        dbt_vars["identity"] = get_settings().identity
     with tempfile.TemporaryDirectory(prefix="portrait-dbt-") as target:
         # A target folder of its own: runs on other workers do not share run_results.json.
-        cmd = [
-            str(Path(sys.executable).parent / "dbt"), "build", "--target-path", target,
+        args = [
+            "build", "--project-dir", str(DBT_PROJECT_DIR), "--target-path", target,
             "--select", *select, *(["--exclude", *exclude] if exclude else []),
-            "--indirect-selection", "cautious", "--vars", json.dumps(dbt_vars),
+            "--indirect-selection", "cautious",
+            "--vars", json.dumps(_dbt_vars(plan["as_of_date"])),
         ]  # fmt: skip
-        proc = subprocess.run(cmd, cwd=DBT_PROJECT_DIR, capture_output=True, text=True)
-        print(proc.stdout[-20000:])
-        results_file = Path(target) / "run_results.json"
-        results = json.loads(results_file.read_text())["results"] if results_file.exists() else []
-    failed = [r["unique_id"] for r in results if r["status"] in ("error", "fail")]
-    if proc.returncode != 0:
-        from airflow.sdk.exceptions import AirflowFailException
-
-        detail = ", ".join(failed) or proc.stderr.strip()[-2000:]
-        raise AirflowFailException(f"dbt build ({stage}) failed: {detail}")
-    return {"stage": stage, "nodes": len(results)}
+        result = dbtRunner().invoke(args)
+    if not result.success:
+        raise AirflowFailException(f"({stage}) {failure_message(result.result, result.exception)}")
+    return {"stage": stage, "nodes": len(result.result.results)}
 
 
 def refresh_score_task(task_name: str, plan: dict) -> dict:

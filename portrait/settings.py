@@ -19,6 +19,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from portrait.secrets import local_secret
 
 AIRFLOW_CONN_ID = "portrait_warehouse"
+# The broker's Airflow connection, and the pub/sub channel `portrait notify` publishes landed
+# batches on (portrait_refresh's asset watcher listens; docs/scaling.md).
+BROKER_CONN_ID = "portrait_broker"
+LANDING_CHANNEL = "portrait.landing"
 
 # ---- logins (issue 15): one least-privilege login per component -----------------------------
 # Component -> its login (governance/roles.sql creates them). Private cluster: each login's

@@ -37,14 +37,11 @@ from portrait.local.ui import (
     _url_host,
     _wait_port,
 )
-from portrait.settings import Settings
+from portrait.settings import BROKER_CONN_ID, LANDING_CHANNEL, Settings
 
 # The metadata databases and their owners on the private cluster (not warehouse logins: they
 # get no grant on the warehouse's schemas).
 METADATA = {"airflow": "portrait_airflow_meta", "mlflow": "portrait_mlflow_meta"}
-# The pub/sub channel `portrait notify` publishes landed batches on (portrait_refresh listens).
-LANDING_CHANNEL = "portrait.landing"
-BROKER_CONN_ID = "portrait_broker"
 
 
 @dataclass
@@ -135,8 +132,9 @@ class Cluster:
             "AIRFLOW__API__BASE_URL": self.api_url,
             # One log folder the workers write and the API server reads (one machine).
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.root / "logs" / "airflow"),
-            "AIRFLOW__CORE__PARALLELISM": str(self.workers * self.concurrency),
-            # New DAG files and asset watchers show up within seconds.
+            # as many task slots as the workers have (the LocalExecutor: as one worker)
+            "AIRFLOW__CORE__PARALLELISM": str(max(self.workers, 1) * self.concurrency),
+            # New DAG files and asset watchers show up within half a minute.
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
             # The broker as a connection: portrait_refresh's AssetWatcher listens on it.
             f"AIRFLOW_CONN_{BROKER_CONN_ID.upper()}": self.broker_url,
@@ -295,10 +293,6 @@ class RunFailed(RuntimeError):
     """A DAG run ended other than in success; the message names its failed tasks."""
 
 
-def _libpq(url: str) -> str:
-    return url.replace("postgresql+psycopg2://", "postgresql://", 1)
-
-
 class Driver:
     """Trigger DAG runs on a started cluster and follow them in its metadata database."""
 
@@ -317,7 +311,7 @@ class Driver:
     def meta(self, query: str, params=()) -> list[tuple]:
         import psycopg
 
-        with psycopg.connect(_libpq(self.cluster.metadata_url("airflow"))) as conn:
+        with psycopg.connect(self.cluster.metadata_url("airflow", driver="postgresql")) as conn:
             return conn.execute(query, params).fetchall()
 
     def wait_for(self, what: str, check, timeout: float, every: float = 2.0):
@@ -331,6 +325,21 @@ class Driver:
         logs = sorted((self.cluster.root / "logs").glob("*.log"))
         tails = "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-2000:]}" for p in logs)
         raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}; logs:\n{tails}")
+
+    def wait_listening(self, timeout: float = 300) -> None:
+        """Wait for the asset watcher's trigger (in the triggerer) to subscribe to the landing
+        channel: a message published before that is heard by nobody."""
+        import redis
+
+        client = redis.Redis.from_url(self.cluster.broker_url)
+        try:
+            self.wait_for(
+                "the asset watcher to subscribe to the landing channel",
+                lambda: dict(client.pubsub_numsub(LANDING_CHANNEL)).get(LANDING_CHANNEL.encode()),
+                timeout,
+            )
+        finally:
+            client.close()
 
     def wait_dags(self, dag_ids: list[str], timeout: float = 300) -> None:
         def serialised():
@@ -348,30 +357,33 @@ class Driver:
         )  # fmt: skip
         return run_id
 
-    def state(self, dag_id: str, run_id: str | None = None) -> str | None:
+    def _newest(self, dag_id: str, run_id: str | None) -> tuple[str, str] | None:
+        """(run_id, state) of the run, or of the DAG's newest run when run_id is None."""
         rows = self.meta(
-            "select state from dag_run where dag_id = %s and (%s::text is null or run_id = %s)"
-            " order by id desc limit 1",
+            "select run_id, state from dag_run where dag_id = %s"
+            " and (%s::text is null or run_id = %s) order by id desc limit 1",
             (dag_id, run_id, run_id),
         )
-        return rows[0][0] if rows else None
+        return rows[0] if rows else None
+
+    def state(self, dag_id: str, run_id: str | None = None) -> str | None:
+        newest = self._newest(dag_id, run_id)
+        return newest[1] if newest else None
 
     def wait_run(self, dag_id: str, run_id: str | None = None, timeout: float = 3600) -> str:
         """Wait for the run (the newest of the DAG when run_id is None) to finish; raise
         RunFailed naming the failed tasks and the tail of the first one's log."""
 
         def finished():
-            state = self.state(dag_id, run_id)
-            return state if state in ("success", "failed") else None
+            newest = self._newest(dag_id, run_id)
+            return newest if newest and newest[1] in ("success", "failed") else None
 
-        state = self.wait_for(f"{dag_id} {run_id or ''} to finish", finished, timeout, every=3)
+        run_id, state = self.wait_for(f"{dag_id} {run_id or ''} to finish", finished, timeout, 3)
         if state != "success":
             failed = self.meta(
-                "select ti.task_id, ti.state from task_instance ti join dag_run r"
-                " on r.dag_id = ti.dag_id and r.run_id = ti.run_id where ti.dag_id = %s"
-                " and (%s::text is null or ti.run_id = %s) and r.id = (select max(id) from dag_run"
-                " where dag_id = %s) and ti.state not in ('success', 'skipped')",
-                (dag_id, run_id, run_id, dag_id),
+                "select task_id, state from task_instance where dag_id = %s and run_id = %s"
+                " and state not in ('success', 'skipped')",
+                (dag_id, run_id),
             )
             names = [t for t, s in failed if s == "failed"]
             logs = sorted((self.cluster.root / "logs" / "airflow").rglob("*.log"))

@@ -63,14 +63,23 @@ def ensure_pgaudit(pg_bin_dir: Path) -> str:
 
 def ensure_postgres() -> str:
     """Debian's PostgreSQL server and contrib (pg_trgm) when no server binaries are found; the
-    packages' own cluster is not used (portrait runs private clusters), so it is not started."""
+    package's own cluster is not used (portrait runs private clusters), so it is stopped."""
     from portrait.local.services import ServiceError, find_pg_bin_dir
 
     try:
         return f"postgresql: present ({find_pg_bin_dir(None)})"
     except ServiceError:
         pass
-    return "\n".join(_apt_install(package) for package in ("postgresql", "postgresql-contrib"))
+    lines = [_apt_install(package) for package in ("postgresql", "postgresql-contrib")]
+    _stop_package_service("postgresql")
+    return "\n".join(lines)
+
+
+def _stop_package_service(name: str) -> None:
+    """Debian's server packages start a system-wide service where an init system runs; ours
+    are private clusters on ports of their own, so do not leave an unused one listening."""
+    if shutil.which("service"):
+        subprocess.run(["service", name, "stop"], capture_output=True, check=False)
 
 
 def redis_server() -> str | None:
@@ -86,10 +95,7 @@ def ensure_redis() -> str:
     if redis_server():
         return "redis-server: present"
     line = _apt_install("redis-server")
-    if redis_server() and shutil.which("service"):
-        # Debian's package starts a system-wide server on 6379 where an init system runs; ours
-        # are private, so do not leave an unused one listening.
-        subprocess.run(["service", "redis-server", "stop"], capture_output=True, check=False)
+    _stop_package_service("redis-server")
     return line
 
 

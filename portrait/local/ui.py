@@ -42,8 +42,8 @@ class Service:
     port: int | None = None
 
 
-def _pid_file(settings: Settings, name: str) -> Path:
-    return settings.local_dir / "run" / f"{name}.pid"
+def _pid_file(settings: Settings, name: str, run_dir: Path | None = None) -> Path:
+    return (run_dir or settings.local_dir) / "run" / f"{name}.pid"
 
 
 def _alive(pid: int) -> bool:
@@ -83,12 +83,11 @@ def _private_dir(path: Path) -> Path:
 def _start(settings: Settings, service: Service, run_dir: Path | None = None) -> None:
     """Start `service` in its own session unless its pid file names a live process; the pid
     file and the log go under `run_dir` (default .local: run/<name>.pid, logs/<name>.log)."""
-    root = run_dir or settings.local_dir
-    pid_file = root / "run" / f"{service.name}.pid"
+    pid_file = _pid_file(settings, service.name, run_dir)
     if pid_file.exists() and _alive(int(pid_file.read_text())):
         return
     pid_file.parent.mkdir(parents=True, exist_ok=True)
-    log = root / "logs" / f"{service.name}.log"
+    log = (run_dir or settings.local_dir) / "logs" / f"{service.name}.log"
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     with os.fdopen(fd, "a") as fh:
         proc = subprocess.Popen(

@@ -306,3 +306,11 @@ def test_build_mode_renders_one_build_task_per_group(dagbag_in_mode):
     assert marts.trigger_rule == "none_failed_min_one_success"
     assert {"segment", "score_churn_180d"} <= marts.upstream_task_ids
     assert dag.get_task("published").upstream_task_ids == {"marts.dbt_build"}
+
+
+def test_a_multi_model_test_runs_only_in_the_group_that_builds_its_last_model(dagbag):
+    """Cosmos renders a test over several models in every group holding one of them; the
+    staging-vs-features reconciliations must run after the features, in transform only."""
+    ids = dagbag.dags["portrait_daily"].task_ids
+    reconcile = [t for t in ids if t.endswith("_reconcile_staging_features_test")]
+    assert len(reconcile) == 6 and all(t.startswith("transform.") for t in reconcile), reconcile

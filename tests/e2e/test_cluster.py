@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from portrait.local.cluster import LANDING_CHANNEL, Cluster, Driver
+from portrait.local.cluster import Cluster, Driver
 from portrait.local.runner import world_run_date, world_start_date
 from portrait.settings import Settings
 
@@ -109,16 +109,9 @@ def test_the_daily_run_is_scheduled_and_run_by_celery_workers(deployment, daily_
 
 
 def test_a_landed_batch_s_event_triggers_the_refresh(deployment, daily_run):
-    import redis
-
     driver, dsn, _, parked, held = deployment
     driver.airflow("dags", "unpause", "portrait_refresh")
-    client = redis.Redis.from_url(driver.cluster.broker_url)
-    driver.wait_for(
-        "the asset watcher to subscribe to the landing channel",
-        lambda: dict(client.pubsub_numsub(LANDING_CHANNEL)).get(LANDING_CHANNEL.encode(), 0),
-        timeout=300,
-    )
+    driver.wait_listening()
     assert driver.state("portrait_refresh") is None, "no run before the event"
     shutil.copytree(parked, held)
     landed = time.monotonic()
