@@ -3,7 +3,14 @@ server with the CeleryExecutor on a real Redis broker (Debian's redis-server, in
 `portrait setup system`), two Celery worker processes, Airflow's metadata and MLflow's store
 in PostgreSQL databases of their own; then a landed batch's event (`portrait notify`)
 triggers portrait_refresh through its asset watcher. Everything is started by the fixture
-and stopped by its pids (portrait.local.cluster)."""
+and stopped by its pids (portrait.local.cluster).
+
+The deployment runs dbt in the "build" execution (a `dbt build` task per group, 16 tasks in
+portrait_daily instead of 113): what this test is about is the scheduler, the broker and the
+workers, and on this 2-core machine each Airflow task costs a few seconds of start-up, which
+made the test 12 minutes long with a task per model. That the execution modes build the same
+warehouse is tests/integration/test_dbt_execution.py's; the per-model tasks run under
+`airflow dags test` in the pipeline world."""
 
 from __future__ import annotations
 
@@ -57,7 +64,7 @@ def deployment(pg_cluster, tiny_world, tmp_path_factory):
         pg_cluster,
         workers=2,
         concurrency=2,
-        extra_env={"PORTRAIT_TASK_RETRIES": "0"},
+        extra_env={"PORTRAIT_TASK_RETRIES": "0", "PORTRAIT_DBT_EXECUTION": "build"},
     )
     driver = Driver(cluster)
     try:
@@ -88,7 +95,18 @@ def test_the_daily_run_is_scheduled_and_run_by_celery_workers(deployment, daily_
             " group by state"
         )
     )
-    assert set(states) <= {"success", "skipped"} and states["success"] > 50, states
+    assert set(states) <= {"success", "skipped"}, states
+    succeeded = {
+        task_id
+        for (task_id,) in driver.meta(
+            "select task_id from task_instance where dag_id = 'portrait_daily'"
+            " and state = 'success'"
+        )
+    }
+    # everything but scoring, drift and the retrain signal (no champion on this world)
+    stages = {"roles", "load", "coverage", "text", "segment", "published"}
+    builds = {f"{group}.dbt_build" for group in ("staging", "transform", "marts")}
+    assert stages | builds <= succeeded, succeeded
     # Celery ran them: its result backend in the metadata database holds a row per task, and
     # both worker processes executed some.
     (results,) = driver.meta("select count(*) from celery_taskmeta where status = 'SUCCESS'")[0]
@@ -96,7 +114,7 @@ def test_the_daily_run_is_scheduled_and_run_by_celery_workers(deployment, daily_
         "select count(*) from task_instance where dag_id = 'portrait_daily'"
         " and state = 'success' and operator <> 'EmptyOperator'"  # the scheduler ends these
     )[0]
-    assert results >= executed > 50, (results, executed, states)
+    assert results >= executed >= len(stages | builds), (results, executed, states)
     logs = driver.cluster.root / "logs"
     per_worker = {
         n: (logs / f"airflow-worker-{n}.log").read_text().count("Executing workload")
