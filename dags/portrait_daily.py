@@ -19,8 +19,9 @@ every customer with each task's `champion` model (churn, credit grade, purchase 
   runs the history; see the README.
 * A target without a champion (e.g. untrainable on this history) is skipped when scoring;
   the marts build with the others' scores.
-* Scoring: `PORTRAIT_SCORE_PARTITIONS` (default 1) mapped tasks per target, each one hash
-  partition of the customers; drift runs after all of a target's partitions.
+* Scoring: `champion_<target>` pins the champion's version for the run, then
+  `PORTRAIT_SCORE_PARTITIONS` (default 1) mapped tasks per target score one hash partition
+  of the customers each with it; drift runs after all of a target's partitions.
 * Re-running a day replaces that day's rows everywhere (loads by batch, scores by date).
 * When the marts are built, `published` emits `portrait://warehouse/marts`, which schedules
   `portrait_campaigns` (audiences, campaign marts, uplift scores; docs/marketing.md).
@@ -72,17 +73,23 @@ def portrait_daily():
         exclude=["path:models/marts", "path:models/staging"],
     )
 
+    @task
+    def champion(task_name: str) -> str:
+        return orc.champion_task(task_name)
+
     @task(outlets=[orc.SCORES])
-    def score(task_name: str, as_of_date: str, partition: int, partitions: int) -> dict:
-        return orc.score_task(task_name, as_of_date, partition, partitions)
+    def score(
+        task_name: str, as_of_date: str, partition: int, partitions: int, version: str
+    ) -> dict:
+        return orc.score_task(task_name, as_of_date, partition, partitions, version)
 
     @task(outlets=[orc.SEGMENTS])
     def segment(as_of_date: str) -> dict:
         return orc.segment_task(as_of_date)
 
     @task
-    def drift(task_name: str, as_of_date: str) -> dict:
-        return orc.drift_task(task_name, as_of_date)
+    def drift(task_name: str, as_of_date: str, version: str) -> dict:
+        return orc.drift_task(task_name, as_of_date, version)
 
     @task(outlets=[orc.DRIFT_ALERT], trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
     def retrain_signal(results: list[dict]) -> None:
@@ -107,15 +114,22 @@ def portrait_daily():
     drift_results = []
     n = orc.score_partitions()
     for name in TARGETS:
-        # one mapped task per hash partition of the customers (PORTRAIT_SCORE_PARTITIONS)
+        # the run's champion version, then one mapped task per hash partition of the
+        # customers (PORTRAIT_SCORE_PARTITIONS), all scoring with that version
+        version = champion.override(task_id=f"champion_{name}")(name)
         scored = (
             score.override(task_id=f"score_{name}")
-            .partial(task_name=name, as_of_date=orc.AS_OF_DATE_TEMPLATE, partitions=n)
+            .partial(
+                task_name=name,
+                as_of_date=orc.AS_OF_DATE_TEMPLATE,
+                partitions=n,
+                version=version,
+            )
             .expand(partition=list(range(n)))
         )
-        transform >> scored
+        transform >> version
         checked = drift.override(task_id=f"drift_{name}", trigger_rule=TriggerRule.ALL_SUCCESS)(
-            name, orc.AS_OF_DATE_TEMPLATE
+            name, orc.AS_OF_DATE_TEMPLATE, version
         )
         scored >> checked
         drift_results.append(checked)

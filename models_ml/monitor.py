@@ -276,14 +276,16 @@ def check_drift(
     dsn: str | None = None,
     reports_dir: Path | None = None,
     policy: DriftPolicy | None = None,
+    version: str | None = None,
 ) -> DriftResult:
-    """Drift of a snapshot against the champion's reference window of the target `task_name`:
-    compute, apply the policy's streaks, write monitoring.*, log to MLflow."""
+    """Drift of a snapshot against the champion's reference window of the target `task_name`
+    (or of its pinned `version`, the one that scored the snapshot): compute, apply the
+    policy's streaks, write monitoring.*, log to MLflow."""
     from portrait.settings import get_settings
 
     policy = policy or DriftPolicy()
     reports_dir = Path(reports_dir or get_settings().reports_dir) / "drift"
-    champ = load_champion(task_name)
+    champ = load_champion(task_name, version=version)
     reference = reference_frame(champ.run_id)
     name = champ.target.name
     with db.connect(dsn) as conn:

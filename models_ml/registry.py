@@ -90,9 +90,7 @@ def load_policy(uri: str):
         return policies.from_dict(json.loads(found.read_text()))
 
 
-def load_champion(target_name: str, alias: str = CHAMPION) -> ChampionModel:
-    target = get_target(target_name)
-    client = tracking.configure()
+def _aliased(client, target: Target, alias: str):
     mv = version_by_alias(client, target.registered_model_name, alias)
     if mv is None:
         raise NoChampionError(
@@ -100,6 +98,33 @@ def load_champion(target_name: str, alias: str = CHAMPION) -> ChampionModel:
             f"portrait_train DAG (or `portrait models train {target.name}` then "
             f"`portrait models promote {target.name}`) first."
         )
+    return mv
+
+
+def champion_version(target_name: str, alias: str = CHAMPION) -> str:
+    """The version `alias` points at now, for a run to pin: portrait_daily resolves it once
+    and every score partition and the drift check of that run load this version."""
+    target = get_target(target_name)
+    return str(_aliased(tracking.configure(), target, alias).version)
+
+
+def load_champion(
+    target_name: str, alias: str = CHAMPION, version: str | None = None
+) -> ChampionModel:
+    """The model `alias` points at, or, given `version` (resolved earlier by
+    champion_version), that version, still named by `alias` in what it writes."""
+    target = get_target(target_name)
+    client = tracking.configure()
+    if version is None:
+        mv = _aliased(client, target, alias)
+    else:
+        try:
+            mv = client.get_model_version(target.registered_model_name, str(version))
+        except MlflowException as exc:
+            raise NoChampionError(
+                f"{target.registered_model_name} has no version {version} (pinned as this "
+                f"run's '{alias}'): {exc.message}"
+            ) from exc
     # Load the version the alias resolved to, not the alias again: were it moved in between,
     # the scores would name a version other than the one that produced them.
     uri = f"models:/{target.registered_model_name}/{mv.version}"

@@ -172,20 +172,21 @@ def score_task(
     partitions: int = 1,
     cids: list[str] | None = None,
     reasons: bool = True,
+    version: str | None = None,
 ) -> ScoreResult:
     """Score every customer of the snapshot with the champion of the target `task_name`, or
     only hash partition `partition` of `partitions`, or only the customers `cids` (both: their
     intersection); only the rows of the customers scored are replaced.
 
-    Each partition loads the champion alias itself: were a promotion to land between two
-    partitions of one date, their rows would name different versions (each row names the
-    version that scored it; re-running the date's partitions makes them one version again).
-    `reasons=False` writes no reason codes (the benchmark's end-to-end path without TreeSHAP)."""
+    `version` pins the champion's version (portrait_daily resolves it once per run, so a
+    promotion landing between two partitions cannot give one date's rows two versions); without
+    it the alias is resolved here. `reasons=False` writes no reason codes (the benchmark's
+    end-to-end path without TreeSHAP)."""
     customers = customer_filter(partition, partitions, cids)
     filtered = partitions > 1 or cids is not None
     watch = Stopwatch()
     with watch("load_model"):
-        champ = load_champion(task_name)
+        champ = load_champion(task_name, version=version)
     # Two connections: a COPY holds its connection until the last row, so the snapshot streams
     # out of one while the scores are staged into the other, whose single transaction is the
     # only one that touches ml.customer_scores.

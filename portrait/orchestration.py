@@ -522,10 +522,33 @@ def score_partitions() -> int:
     return get_settings().score_partitions
 
 
-def score_task(task_name: str, as_of_date: str, partition: int = 0, partitions: int = 1) -> dict:
+def champion_task(task_name: str) -> str:
+    """The version the target's champion alias points at when the run reaches scoring: its
+    score partitions and its drift check load this version, so a promotion landing mid-run
+    cannot give one date's rows two versions. A target without a champion (never trained,
+    e.g. untrainable on this history) is skipped with the reason, and with it its scoring;
+    the marts show the others' scores."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from models_ml.registry import NoChampionError, champion_version
+
+    try:
+        version = champion_version(task_name)
+    except NoChampionError as exc:
+        raise AirflowSkipException(f"{task_name} not scored: {exc}") from exc
+    print(f"{task_name}: this run scores with version {version}")
+    return version
+
+
+def score_task(
+    task_name: str,
+    as_of_date: str,
+    partition: int = 0,
+    partitions: int = 1,
+    version: str | None = None,
+) -> dict:
     """Score one target (or one hash partition of its customers, portrait_daily's mapped
-    tasks); one without a champion (never trained, e.g. untrainable on this history) is
-    skipped with the reason, and the marts show the others' scores."""
+    tasks) with the champion, or with the `version` champion_task pinned for the run."""
     from airflow.sdk.exceptions import AirflowSkipException
 
     from models_ml.registry import NoChampionError
@@ -538,6 +561,7 @@ def score_task(task_name: str, as_of_date: str, partition: int = 0, partitions: 
             dsn=warehouse_dsn("ml"),
             partition=partition,
             partitions=partitions,
+            version=version,
         ).to_dict() | {"partition": partition, "partitions": partitions}
     except NoChampionError as exc:
         raise AirflowSkipException(f"{task_name} not scored: {exc}") from exc
@@ -650,11 +674,11 @@ def segment_task(as_of_date: str) -> dict:
     return segment_customers(dt.date.fromisoformat(as_of_date), dsn=warehouse_dsn("ml")).to_dict()
 
 
-def drift_task(task_name: str, as_of_date: str) -> dict:
+def drift_task(task_name: str, as_of_date: str, version: str | None = None) -> dict:
     from models_ml.monitor import check_drift
 
     return check_drift(
-        task_name, dt.date.fromisoformat(as_of_date), dsn=warehouse_dsn("ml")
+        task_name, dt.date.fromisoformat(as_of_date), dsn=warehouse_dsn("ml"), version=version
     ).to_dict()
 
 

@@ -189,9 +189,10 @@ def test_the_campaign_dags_are_scheduled_on_the_assets_the_others_emit(dagbag):
 
 
 def test_scoring_maps_one_task_per_partition(dag_env, monkeypatch):
-    """PORTRAIT_SCORE_PARTITIONS=3: each target's score task maps over partitions 0..2, a
-    mapped instance still renders the templated as-of date given in partial(), and drift and
-    the marts wait for all of them."""
+    """PORTRAIT_SCORE_PARTITIONS=3: each target's score task maps over partitions 0..2 with
+    the version its champion_<target> task pinned, a mapped instance still renders the
+    templated as-of date given in partial(), and drift (with the same version) and the marts
+    wait for all of them."""
     import datetime as dt
     from types import SimpleNamespace
 
@@ -216,10 +217,15 @@ def test_scoring_maps_one_task_per_partition(dag_env, monkeypatch):
         scored = daily.get_task(f"score_{name}")
         assert scored.op_kwargs_expand_input.value == {"partition": [0, 1, 2]}
         unmapped = scored.unmap({"op_kwargs": {"partition": 2}})
-        rendered = unmapped.render_template(
-            unmapped.op_kwargs, {"dag_run": run}, daily.get_template_env()
-        )
+        kwargs = dict(unmapped.op_kwargs)
+        pinned = kwargs.pop("version")
+        assert pinned.operator.task_id == f"champion_{name}" and pinned.key == "return_value"
+        upstream = daily.get_task(f"champion_{name}").upstream_task_ids
+        assert upstream and all(t.startswith("transform.") for t in upstream), upstream
+        rendered = unmapped.render_template(kwargs, {"dag_run": run}, daily.get_template_env())
         assert rendered == {"task_name": name, "as_of_date": as_of, "partitions": 3, "partition": 2}
+        drift_version = daily.get_task(f"drift_{name}").op_args[2]
+        assert drift_version.operator.task_id == f"champion_{name}"
         assert "op_kwargs" in scored.template_fields
         assert f"score_{name}" in daily.get_task(f"drift_{name}").upstream_task_ids
         assert any(t.startswith("marts.") for t in scored.downstream_task_ids)

@@ -308,6 +308,44 @@ def test_scoring_without_a_champion_fails_clearly_and_writes_nothing(world):
         assert conn.execute(count, (task, as_of)).fetchone()[0] == 0
 
 
+def test_a_run_s_pinned_version_scores_and_checks_drift_while_the_alias_moves(world):
+    """portrait_daily's champion_<target> pins the version once per run: the partitions and
+    the drift check of that run load it even when the alias moves (here: is taken away) in
+    between, and their rows name it; a version that does not exist fails clearly."""
+    from models_ml import registry, tracking
+    from models_ml.monitor import check_drift
+    from models_ml.registry import NoChampionError
+    from models_ml.score import score_task
+    from models_ml.targets import get_target
+
+    dsn, as_of, task = world["dsn"], latest_date(world["dsn"]), "churn_180d"
+    name = get_target(task).registered_model_name
+    pinned = registry.champion_version(task)
+    assert pinned == str(champion_version(task))
+    client = tracking.configure()
+    client.delete_registered_model_alias(name, "champion")
+    try:
+        with pytest.raises(NoChampionError):
+            registry.champion_version(task)
+        parts = [
+            score_task(task, as_of, dsn=dsn, partition=p, partitions=2, version=pinned)
+            for p in range(2)
+        ]
+        drift = check_drift(task, as_of, dsn=dsn, version=pinned)
+    finally:
+        client.set_registered_model_alias(name, "champion", pinned)
+    assert sum(r.rows for r in parts) > 0 and drift.model_version == pinned
+    with psycopg.connect(dsn) as conn:
+        versions = conn.execute(
+            "select distinct model_version, model_alias from ml.customer_scores"
+            " where task = %s and as_of_date = %s",
+            (task, as_of),
+        ).fetchall()
+    assert versions == [(pinned, "champion")]
+    with pytest.raises(NoChampionError, match="no version 999"):
+        score_task(task, as_of, dsn=dsn, version="999")
+
+
 def test_segments_are_written_once_per_date_with_names_and_a_map(world):
     from models_ml.segment import segment_customers
 
