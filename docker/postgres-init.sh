@@ -2,8 +2,8 @@
 # First start of the postgres container only (an empty data volume): one login and one
 # database each for Airflow's metadata, MLflow's tracking store and portrait's warehouse.
 # The warehouse's owner is portrait_migration, who may create roles: the role migration
-# (`portrait warehouse up`, the warehouse-init service) creates the component logins with
-# the passwords of PORTRAIT_WAREHOUSE_URL_<COMPONENT>. Passwords come from the environment
+# (`portrait warehouse up`, the warehouse-init service) creates portrait's roles and the
+# component logins with the passwords of PORTRAIT_WAREHOUSE_URL_<COMPONENT>. Passwords come from the environment
 # (docker/.env); none is written here, and psql receives them as variables, never in argv.
 set -euo pipefail
 
@@ -26,27 +26,8 @@ create database mlflow owner mlflow;
 create database mlflow_auth owner mlflow;
 create database portrait owner portrait_migration;
 revoke all on database airflow, mlflow, mlflow_auth, portrait from public;
--- PostgreSQL 15: a CREATEROLE login may create roles but acts for (owns schemas as, sets
--- default privileges for) only the roles it is a member of, and only a superuser runs the
--- migration's `alter role ... nosuperuser`. So portrait's roles (governance/roles.py ROLES;
--- tests/unit/test_docker_compose.py keeps this list in step) are created here with the
--- attributes the migration wants, without passwords, and granted to portrait_migration;
--- the role migration then sets the passwords, memberships, schemas and grants.
-create role portrait_analysts nologin nocreaterole nosuperuser inherit;
-create role portrait_sales nologin nocreaterole nosuperuser inherit;
-create role portrait_credit nologin nocreaterole nosuperuser inherit;
-create role portrait_service_staff nologin nocreaterole nosuperuser inherit;
-create role portrait_stewards nologin nocreaterole nosuperuser inherit;
-create role portrait_auditor nologin nocreaterole nosuperuser inherit;
-create role portrait_admin login createrole nosuperuser inherit;
-create role portrait_loader login nocreaterole nosuperuser inherit;
-create role portrait_transformer login nocreaterole nosuperuser inherit;
-create role portrait_ml login nocreaterole nosuperuser inherit;
-create role portrait_service login nocreaterole nosuperuser inherit;
-create role portrait_analyst login nocreaterole nosuperuser inherit;
-grant portrait_analysts, portrait_sales, portrait_credit, portrait_service_staff,
-  portrait_stewards, portrait_auditor, portrait_admin, portrait_loader, portrait_transformer,
-  portrait_ml, portrait_service, portrait_analyst to portrait_migration;
+-- portrait's roles are the role migration's (governance/roles.py), run as portrait_migration:
+-- it creates them and, not being a superuser, grants itself each one it acts for.
 -- the migration reads shared_preload_libraries (is pgaudit loaded?)
 grant pg_read_all_settings to portrait_migration;
 SQL

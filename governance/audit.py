@@ -32,8 +32,21 @@ def ensure_access_objects(conn: psycopg.Connection) -> None:
     and pgaudit's extension when the server has it loaded (idempotent)."""
     conn.execute(resources.files("governance").joinpath("sql/access_objects.sql").read_text())
     loaded = conn.execute("select current_setting('shared_preload_libraries')").fetchone()[0]
-    if "pgaudit" in loaded:
-        conn.execute("create extension if not exists pgaudit")
+    if "pgaudit" not in loaded:
+        return
+    if conn.execute("select 1 from pg_extension where extname = 'pgaudit'").fetchone():
+        return
+    try:
+        with conn.transaction():
+            conn.execute("create extension pgaudit")
+    except psycopg.errors.InsufficientPrivilege as exc:
+        # pgaudit is not a trusted extension: on an external warehouse whose migration login
+        # is not a superuser, the DBA creates it once.
+        raise PermissionError(
+            f"the server loads pgaudit but database {conn.info.dbname} has no pgaudit "
+            f"extension, and {conn.info.user} may not create it: ask a superuser to run "
+            f"`create extension pgaudit;` in {conn.info.dbname}, then re-run the migration"
+        ) from exc
 
 
 @dataclass(frozen=True)

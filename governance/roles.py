@@ -89,28 +89,51 @@ def scram_matches(verifier: str | None, password: str) -> bool:
 
 
 # ---- the migration ----------------------------------------------------------------------------
-def _ensure_role(conn: psycopg.Connection, role: Role) -> list[str]:
+def _is_superuser(conn: psycopg.Connection) -> bool:
+    return conn.execute("select rolsuper from pg_roles where rolname = current_user").fetchone()[0]
+
+
+def _ensure_role(conn: psycopg.Connection, role: Role, superuser: bool = True) -> list[str]:
     row = conn.execute(
         "select rolcanlogin, rolcreaterole, rolsuper, rolinherit from pg_roles where rolname = %s",
         (role.name,),
     ).fetchone()
-    want = sql.SQL(" ").join(
-        sql.SQL(word)
-        for word in (
-            "login" if role.login else "nologin",
-            "createrole" if role.createrole else "nocreaterole",
-            "nosuperuser",
-            "inherit",
-        )
-    )
+    words = [
+        "login" if role.login else "nologin",
+        "createrole" if role.createrole else "nocreaterole",
+        "inherit",
+    ]
     name = sql.Identifier(role.name)
     if row is None:
-        conn.execute(sql.SQL("create role {} {}").format(name, want))
+        create = sql.SQL(" ").join(map(sql.SQL, [*words, "nosuperuser"]))
+        conn.execute(sql.SQL("create role {} {}").format(name, create))
         return [f"create role {role.name}"]
+    if row[2] and not superuser:
+        raise PermissionError(
+            f"role {role.name} is a superuser and {conn.info.user} is not: only a superuser "
+            f"can make it `nosuperuser` (ALTER ROLE {role.name} NOSUPERUSER), then re-run"
+        )
     if tuple(row) != (role.login, role.createrole, False, True):
-        conn.execute(sql.SQL("alter role {} {}").format(name, want))
+        # Mentioning (NO)SUPERUSER at all needs a superuser; it is already off when we are not.
+        alter = [*words, "nosuperuser"] if superuser else words
+        conn.execute(
+            sql.SQL("alter role {} {}").format(name, sql.SQL(" ").join(map(sql.SQL, alter)))
+        )
         return [f"alter role {role.name}"]
     return []
+
+
+def _act_for(conn: psycopg.Connection, role: Role) -> list[str]:
+    """A migration login that is not a superuser (an external warehouse's CREATEROLE owner)
+    must be a member of each role it makes own schemas or sets default privileges for; on
+    PostgreSQL 15 creating a role does not make its creator one (16 does, with ADMIN)."""
+    (member,) = conn.execute(
+        "select pg_has_role(current_user, %s, 'USAGE')", (role.name,)
+    ).fetchone()
+    if member:
+        return []
+    conn.execute(sql.SQL("grant {} to current_user").format(sql.Identifier(role.name)))
+    return [f"grant {role.name} to {conn.info.user}"]
 
 
 def _ensure_memberships(conn: psycopg.Connection, role: Role) -> list[str]:
@@ -173,10 +196,13 @@ def migrate(dsn: str, passwords: dict[str, str | None] | None = None) -> list[st
     with db.connect(dsn) as conn:
         # One migration at a time (two DAG runs starting together).
         conn.execute("select pg_advisory_xact_lock(hashtext('portrait.governance.roles'))")
+        superuser = _is_superuser(conn)
         for role in ROLES:
-            changes += _ensure_role(conn, role)
+            changes += _ensure_role(conn, role, superuser)
         for role in ROLES:
             changes += _ensure_memberships(conn, role)
+            if not superuser:
+                changes += _act_for(conn, role)
         for login, password in (passwords or {}).items():
             if password:
                 changes += _ensure_password(conn, login, password)

@@ -3,6 +3,8 @@
 One tiny world is loaded (as the loader) and built by dbt (as the transformer) per module.
 """
 
+import os
+import tempfile
 from pathlib import Path
 
 import psycopg
@@ -180,3 +182,51 @@ def test_a_dbt_rebuild_keeps_the_grants(world):
     assert sqlstate(dsns["ml"], "select 1 from features.customer_features limit 1") is None
     for group in MART_READERS:
         assert one(dsns["superuser"], "select has_table_privilege(%s, %s, 'select')", (group, MART))
+
+
+def test_an_external_warehouse_s_createrole_owner_runs_the_migration():
+    """On an external warehouse the migration login is its database's owner with CREATEROLE,
+    not a superuser (docker/postgres-init.sh makes one). PostgreSQL 15 does not make a role's
+    creator its member, nor lets anyone but a superuser mention SUPERUSER: the migration
+    grants itself each role it acts for, a second run changes nothing, and a missing pgaudit
+    extension (not a trusted one) is named with what the DBA must run."""
+    from governance.roles import LOGINS, ROLES, migrate
+    from portrait.local.services import PgCluster, free_port
+
+    # not under tmp_path, which is private to root (the server runs as postgres)
+    root = Path(tempfile.mkdtemp(prefix="portrait-test-pg-external-"))
+    os.chmod(root, 0o755)
+    pg = PgCluster(root=root, port=free_port(), database="postgres")
+    pg.start()
+    try:
+        with psycopg.connect(pg.dsn_for("postgres"), autocommit=True) as conn:
+            conn.execute("create role owner_login login createrole password 'owner-pw-1'")
+            conn.execute("create database wh owner owner_login")
+            conn.execute("grant pg_read_all_settings to owner_login")  # is pgaudit loaded?
+        superuser = pg.dsn_for("wh")
+        with psycopg.connect(superuser, autocommit=True) as conn:
+            for extension in ("pg_trgm", "fuzzystrmatch", "unaccent"):
+                conn.execute(f"create extension {extension} with schema public")
+            conn.execute("alter schema public owner to owner_login")
+        owner = f"postgresql://owner_login:owner-pw-1@127.0.0.1:{pg.port}/wh"
+        with pytest.raises(PermissionError, match="create extension pgaudit;` in wh"):
+            migrate(owner)
+        with psycopg.connect(superuser, autocommit=True) as conn:
+            conn.execute("create extension pgaudit")
+        changes = migrate(owner, {"portrait_loader": "loader-pw-2"})
+        assert {f"create role {r.name}" for r in ROLES} <= set(changes)
+        assert {f"grant {r.name} to owner_login" for r in ROLES} <= set(changes)
+        assert migrate(owner) == []
+        loader = f"postgresql://portrait_loader:loader-pw-2@127.0.0.1:{pg.port}/wh"
+        assert one(loader, "select current_user") == "portrait_loader"
+        assert (
+            one(superuser, "select nspowner::regrole::text from pg_namespace where nspname = 'raw'")
+            == "portrait_loader"
+        )
+        assert not one(
+            superuser,
+            "select bool_or(rolsuper) from pg_roles where rolname = any(%s)",
+            (list(LOGINS),),
+        )
+    finally:
+        pg.destroy()

@@ -211,32 +211,6 @@ def init_script_problems(compose: dict, script: Path = INIT_SCRIPT) -> list[str]
     return sorted(problems)
 
 
-def init_roles_problems(script: Path = INIT_SCRIPT) -> list[str]:
-    """The init script pre-creates exactly governance/roles.py's roles, with the attributes the
-    role migration wants (else a CREATEROLE migration login fails on PostgreSQL 15)."""
-    from governance.roles import ROLES
-
-    found = {
-        m.group(1): (m.group(2) == "login", m.group(3) == "createrole")
-        for m in re.finditer(
-            r"create role (portrait_\w+) (login|nologin) (createrole|nocreaterole) "
-            r"nosuperuser inherit;",
-            script.read_text(),
-        )
-    }
-    wanted = {r.name: (r.login, r.createrole) for r in ROLES}
-    problems = [
-        f"{n} is not pre-created as {wanted[n]}" for n in wanted if found.get(n) != wanted[n]
-    ]
-    problems += [
-        f"{n} is pre-created but not in governance.roles" for n in set(found) - set(wanted)
-    ]
-    granted = re.search(r"grant (portrait_[\w,\s]+?) to portrait_migration;", script.read_text())
-    members = set(re.split(r"[,\s]+", granted.group(1).strip())) if granted else set()
-    problems += [f"{n} is not granted to portrait_migration" for n in sorted(set(wanted) - members)]
-    return sorted(problems)
-
-
 # ---- the real files pass -----------------------------------------------------------------------
 def test_compose_validates_against_the_compose_specification():
     run = subprocess.run(
@@ -281,10 +255,6 @@ def test_compose_keeps_the_rule(rule):
 
 def test_dockerfile_is_pinned_to_the_locked_airflow():
     assert dockerfile_problems() == []
-
-
-def test_init_script_precreates_the_migrations_roles():
-    assert init_roles_problems() == []
 
 
 def test_docker_env_is_git_ignored():
@@ -405,17 +375,6 @@ def test_an_init_script_missing_a_database_is_rejected(tmp_path):
     assert init_script_problems(_load(), bad) == [
         "mlflow_auth is used in compose.yaml but not created"
     ]
-
-
-def test_an_init_script_out_of_step_with_the_roles_is_rejected(tmp_path):
-    bad = tmp_path / INIT_SCRIPT.name
-    text = INIT_SCRIPT.read_text()
-    bad.write_text(
-        text.replace("portrait_admin login createrole", "portrait_admin login nocreaterole")
-    )
-    assert init_roles_problems(bad) == ["portrait_admin is not pre-created as (True, True)"]
-    bad.write_text(text.replace("portrait_ml, portrait_service,", "portrait_service,"))
-    assert init_roles_problems(bad) == ["portrait_ml is not granted to portrait_migration"]
 
 
 # ---- docker compose itself, where the plugin is installed ----------------------------------------
