@@ -38,7 +38,9 @@ def run(work: Path) -> dict:
     parked = work / "parked" / held.name
     shutil.move(held, parked)
     run_date = world_run_date(staged)
-    dep = deploy(work / "deployment", staged, workers=2)
+    # What is timed is the refresh (its dbt build runs in-process in every mode); the runs
+    # that prepare the warehouse use the build execution, 16 tasks instead of 113.
+    dep = deploy(work / "deployment", staged, workers=2, env={"PORTRAIT_DBT_EXECUTION": "build"})
     try:
         driver = dep.driver
         # champions first, so that the refresh re-scores the changed customers (a target

@@ -43,9 +43,17 @@ class Deployment:
     landing: Path
 
 
-def deploy(work: Path, landing: Path, *, workers: int, executor: str = "CeleryExecutor"):
+def deploy(
+    work: Path,
+    landing: Path,
+    *,
+    workers: int,
+    executor: str = "CeleryExecutor",
+    env: dict[str, str] | None = None,
+):
     """A private PostgreSQL (warehouse and metadata), a copy of the landing area and a
-    deployment with `workers` Celery workers (0 with the LocalExecutor), started."""
+    deployment with `workers` Celery workers (0 with the LocalExecutor) and the settings
+    `env` (e.g. PORTRAIT_DBT_EXECUTION), started."""
     from portrait.local.cluster import Cluster, Driver
     from portrait.local.runner import world_run_date, world_start_date
     from portrait.local.services import PgCluster, free_port
@@ -65,7 +73,7 @@ def deploy(work: Path, landing: Path, *, workers: int, executor: str = "CeleryEx
         # no scheduled run: the world's history ends in the past; the bench triggers its day
         end_date=world_run_date(landing) + dt.timedelta(days=1),
     )
-    extra = {"PORTRAIT_TASK_RETRIES": "0"}
+    extra = {"PORTRAIT_TASK_RETRIES": "0", **(env or {})}
     if executor != "CeleryExecutor":
         extra["AIRFLOW__CORE__EXECUTOR"] = executor
     cluster = Cluster.on_free_ports(
