@@ -4,6 +4,7 @@ One tiny world is loaded (as the loader) and built by dbt (as the transformer) p
 """
 
 import os
+import secrets
 import tempfile
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import psycopg
 import pytest
 from conftest import migrated_database, role_env_for
 from conftest import run_dbt as dbt
+from psycopg import sql
 
 from sources.loader import load_landing
 
@@ -197,10 +199,15 @@ def test_an_external_warehouse_s_createrole_owner_runs_the_migration():
     root = Path(tempfile.mkdtemp(prefix="portrait-test-pg-external-"))
     os.chmod(root, 0o755)
     pg = PgCluster(root=root, port=free_port(), database="postgres")
+    owner_pw, loader_pw = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
     pg.start()
     try:
         with psycopg.connect(pg.dsn_for("postgres"), autocommit=True) as conn:
-            conn.execute("create role owner_login login createrole password 'owner-pw-1'")
+            conn.execute(
+                sql.SQL("create role owner_login login createrole password {}").format(
+                    sql.Literal(owner_pw)
+                )
+            )
             conn.execute("create database wh owner owner_login")
             conn.execute("grant pg_read_all_settings to owner_login")  # is pgaudit loaded?
         superuser = pg.dsn_for("wh")
@@ -208,16 +215,16 @@ def test_an_external_warehouse_s_createrole_owner_runs_the_migration():
             for extension in ("pg_trgm", "fuzzystrmatch", "unaccent"):
                 conn.execute(f"create extension {extension} with schema public")
             conn.execute("alter schema public owner to owner_login")
-        owner = f"postgresql://owner_login:owner-pw-1@127.0.0.1:{pg.port}/wh"
+        owner = pg.dsn_for("wh", "owner_login", owner_pw)
         with pytest.raises(PermissionError, match="create extension pgaudit;` in wh"):
             migrate(owner)
         with psycopg.connect(superuser, autocommit=True) as conn:
             conn.execute("create extension pgaudit")
-        changes = migrate(owner, {"portrait_loader": "loader-pw-2"})
+        changes = migrate(owner, {"portrait_loader": loader_pw})
         assert {f"create role {r.name}" for r in ROLES} <= set(changes)
         assert {f"grant {r.name} to owner_login" for r in ROLES} <= set(changes)
         assert migrate(owner) == []
-        loader = f"postgresql://portrait_loader:loader-pw-2@127.0.0.1:{pg.port}/wh"
+        loader = pg.dsn_for("wh", "portrait_loader", loader_pw)
         assert one(loader, "select current_user") == "portrait_loader"
         assert (
             one(superuser, "select nspowner::regrole::text from pg_namespace where nspname = 'raw'")
