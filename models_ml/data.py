@@ -41,7 +41,7 @@ create table if not exists ml.customer_scores (
 
 
 def ensure_ml_schema(conn: psycopg.Connection) -> None:
-    conn.execute(ML_DDL)
+    db.ensure_objects(conn, ML_DDL, "portrait.ml.ddl")
 
 
 def _require_features_table(conn: psycopg.Connection) -> None:

@@ -289,7 +289,7 @@ def check_drift(
     reference = reference_frame(champ.run_id)
     name = champ.target.name
     with db.connect(dsn) as conn:
-        conn.execute(MONITORING_DDL)
+        db.ensure_objects(conn, MONITORING_DDL, "portrait.monitoring.ddl")
         if as_of_date is None:
             as_of_date = data.latest_snapshot_date(conn)
         current = current_frame(conn, name, as_of_date)

@@ -28,6 +28,16 @@ def connect(dsn: str | None = None, **kwargs) -> Iterator[psycopg.Connection]:
         yield conn
 
 
+def ensure_objects(conn: psycopg.Connection, ddl: str, lock: str) -> None:
+    """Run idempotent DDL (`create ... if not exists`) under the advisory lock `lock`, in a
+    transaction of its own when none is open (committed, so the lock is not held for the
+    caller's work): two sessions creating one table at once, as parallel tasks of a
+    distributed run do, otherwise fail on pg_type's unique index."""
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (lock,))
+        conn.execute(ddl)
+
+
 def read_frame(conn: psycopg.Connection, query: str | sql.Composable, params=None) -> pd.DataFrame:
     with conn.cursor() as cur:
         cur.execute(query, params)
