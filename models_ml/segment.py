@@ -195,7 +195,7 @@ def segment_customers(
         }
     )
     with db.connect(dsn) as conn:
-        conn.execute(SEGMENTS_DDL)
+        db.ensure_objects(conn, SEGMENTS_DDL, "portrait.ml.ddl")
         conn.execute("delete from ml.customer_segments where as_of_date = %s", (as_of_date,))
         written = db.copy_frame(conn, "ml", "customer_segments", out, SEGMENT_COLUMNS)
     return SegmentResult(
