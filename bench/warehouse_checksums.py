@@ -30,6 +30,7 @@ VOLATILE = frozenset(
         "scored_at",
         "computed_at",
         "report_path",
+        "recorded_at",  # mart_customer_record_versions: now() of the build that found a version
     }
 )
 
