@@ -98,27 +98,27 @@ def _ensure_role(conn: psycopg.Connection, role: Role, superuser: bool = True) -
         "select rolcanlogin, rolcreaterole, rolsuper, rolinherit from pg_roles where rolname = %s",
         (role.name,),
     ).fetchone()
+    if row is not None and row[2] and not superuser:
+        raise PermissionError(
+            f"role {role.name} is a superuser and {conn.info.user} is not: only a superuser "
+            f"can make it `nosuperuser` (ALTER ROLE {role.name} NOSUPERUSER), then re-run"
+        )
     words = [
         "login" if role.login else "nologin",
         "createrole" if role.createrole else "nocreaterole",
         "inherit",
     ]
+    # Mentioning (NO)SUPERUSER at all needs a superuser; for an existing role it is already
+    # off when we are not one (checked above).
+    if row is None or superuser:
+        words.append("nosuperuser")
+    want = sql.SQL(" ").join(map(sql.SQL, words))
     name = sql.Identifier(role.name)
     if row is None:
-        create = sql.SQL(" ").join(map(sql.SQL, [*words, "nosuperuser"]))
-        conn.execute(sql.SQL("create role {} {}").format(name, create))
+        conn.execute(sql.SQL("create role {} {}").format(name, want))
         return [f"create role {role.name}"]
-    if row[2] and not superuser:
-        raise PermissionError(
-            f"role {role.name} is a superuser and {conn.info.user} is not: only a superuser "
-            f"can make it `nosuperuser` (ALTER ROLE {role.name} NOSUPERUSER), then re-run"
-        )
     if tuple(row) != (role.login, role.createrole, False, True):
-        # Mentioning (NO)SUPERUSER at all needs a superuser; it is already off when we are not.
-        alter = [*words, "nosuperuser"] if superuser else words
-        conn.execute(
-            sql.SQL("alter role {} {}").format(name, sql.SQL(" ").join(map(sql.SQL, alter)))
-        )
+        conn.execute(sql.SQL("alter role {} {}").format(name, want))
         return [f"alter role {role.name}"]
     return []
 
